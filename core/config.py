@@ -1,0 +1,310 @@
+"""The validated configuration: the same ``app-config.yaml`` keys as OpenChoreo's Backstage module.
+
+Only ``openchoreo.*`` and ``catalog.rules`` are read; every other key of a Backstage app-config is
+left alone, so one file can serve both. Keys are camelCase like Backstage's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from .config_loader import RawConfig, load_raw_config
+from .errors import ConfigError
+
+
+class _Model(BaseModel):
+    """camelCase keys as in app-config.yaml; unknown keys are errors in our own blocks."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=to_camel, serialization_alias=to_camel),
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class _Lenient(_Model):
+    """For blocks that OpenChoreo's own Backstage config also uses: their other keys are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+_DURATION_HINT = (
+    "must be a plain integer number of seconds (for example 30), not a Backstage duration "
+    "object such as {minutes: 1}"
+)
+
+
+def _seconds(value: Any, *, minimum: int) -> int:
+    if isinstance(value, dict):
+        raise ValueError(_DURATION_HINT)
+    if isinstance(value, bool):
+        raise ValueError(f"must be an integer number of seconds, got {value!r}")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError(f"must be an integer number of seconds, got {value!r}") from None
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"must be a whole number of seconds, got {value}")
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"must be an integer number of seconds, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"must be at least {minimum} second(s), got {value}")
+    return value
+
+
+class ScheduleConfig(_Model):
+    """When to run. ``frequency`` is measured from the start of one run to the start of the next.
+
+    Runs never overlap: when a run lasts longer than ``frequency`` (possible when ``timeout`` is
+    longer), the next one starts as soon as it ends. Zero and negative values are rejected.
+    """
+
+    frequency: int = 30
+    timeout: int = 120
+
+    @field_validator("frequency", "timeout", mode="before")
+    @classmethod
+    def _plain_seconds(cls, value: Any) -> int:
+        return _seconds(value, minimum=1)
+
+
+class AuthFeature(_Lenient):
+    enabled: bool | None = None
+
+
+class FeaturesConfig(_Lenient):
+    auth: AuthFeature = AuthFeature()
+
+
+class AuthConfig(_Lenient):
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    token_url: str | None = None
+    scope: str | None = None
+
+    def missing_keys(self) -> list[str]:
+        return [
+            f"openchoreo.auth.{key}"
+            for key, value in (("clientId", self.client_id), ("clientSecret", self.client_secret), ("tokenUrl", self.token_url))
+            if not value or (isinstance(value, SecretStr) and not value.get_secret_value())
+        ]
+
+
+class ClientConfig(_Model):
+    """How the daemon talks to the OpenChoreo API."""
+
+    timeout: float = Field(default=30.0, gt=0, description="per-request timeout, seconds")
+    max_in_flight: int = Field(default=16, ge=1, le=256, description="requests in flight at once, all collections")
+    retries: int = Field(default=4, ge=0, le=10)
+    backoff_base: float = Field(default=0.25, gt=0, description="first retry delay, seconds; doubles each try")
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_pages: int = Field(default=10_000, ge=1, description="pages per collection before a cursor loop is assumed")
+
+
+class ServerConfig(_Model):
+    """The daemon's own HTTP server (catalog read API, published YAML, events)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=7007, ge=0, le=65535)
+    token: SecretStr | None = None
+
+
+class SafetyConfig(_Model):
+    """Guards against mass deletion caused by upstream faults."""
+
+    max_deletion_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    deletion_grace_runs: int = Field(default=1, ge=1)
+    allow_mass_deletion: bool = False
+
+
+class EventsConfig(_Model):
+    enabled: bool = True
+    token: SecretStr | None = None
+    max_body_bytes: int = Field(default=64 * 1024, ge=256)
+    queue_size: int = Field(default=10_000, ge=1)
+    coalesce_ms: int = Field(default=200, ge=0)
+
+
+class SqliteConfig(_Model):
+    path: Path = Path(".openchoreo-sync/state.sqlite3")
+
+
+class PostgresConfig(_Model):
+    dsn: SecretStr | None = None
+
+
+class OpenChoreoConfig(_Lenient):
+    base_url: str
+    schedule: ScheduleConfig = ScheduleConfig()
+    default_owner: str = "openchoreo-users"
+    features: FeaturesConfig = FeaturesConfig()
+    auth: AuthConfig = AuthConfig()
+    client: ClientConfig = ClientConfig()
+    server: ServerConfig = ServerConfig()
+    safety: SafetyConfig = SafetyConfig()
+    events: EventsConfig = EventsConfig()
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    sqlite: SqliteConfig = SqliteConfig()
+    postgres: PostgresConfig = PostgresConfig()
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_api_prefix(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value.endswith("/api/v1"):
+            value = value[: -len("/api/v1")]
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL such as http://openchoreo-api:8080, got {value!r}")
+        return value
+
+    @field_validator("default_owner", mode="before")
+    @classmethod
+    def _owner_fallback(cls, value: Any) -> Any:
+        return value or "openchoreo-users"
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _plugin_blocks(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must map plugin names to settings, e.g. {components: {enabled: false}}")
+        for name, block in value.items():
+            if block is not None and not isinstance(block, dict):
+                raise ValueError(f"openchoreo.plugins.{name} must be a mapping such as {{enabled: false}}")
+        return {name: dict(block or {}) for name, block in value.items()}
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> OpenChoreoConfig:
+        if self.auth_enabled:
+            missing = self.auth.missing_keys()
+            if missing:
+                raise ValueError(
+                    "openchoreo.features.auth.enabled is true but "
+                    + ", ".join(missing)
+                    + " is not set; set them (the OAuth2 client credentials of the sync) or set "
+                    "openchoreo.features.auth.enabled: false if the cluster runs without auth"
+                )
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Explicit flag wins; unset means on exactly when any credential is configured."""
+        if self.features.auth.enabled is not None:
+            return self.features.auth.enabled
+        return any((self.auth.client_id, self.auth.client_secret, self.auth.token_url))
+
+    @property
+    def default_owner_ref(self) -> str:
+        """``group:default/<owner>``, unless the configured value already is an entity ref."""
+        owner = self.default_owner
+        if ":" in owner:
+            return owner
+        if "/" in owner:
+            return f"group:{owner}"
+        return f"group:default/{owner}"
+
+    def plugin_enabled(self, name: str, *, default: bool = True) -> bool:
+        block = self.plugins.get(name) or {}
+        value = block.get("enabled", default)
+        return bool(value)
+
+    def plugin_settings(self, name: str) -> dict[str, Any]:
+        return {k: v for k, v in (self.plugins.get(name) or {}).items() if k != "enabled"}
+
+
+class CatalogRule(_Lenient):
+    allow: list[str] = Field(default_factory=list)
+
+
+class CatalogConfig(_Lenient):
+    rules: list[CatalogRule] | None = None
+
+
+class AppConfig(_Lenient):
+    openchoreo: OpenChoreoConfig
+    catalog: CatalogConfig = CatalogConfig()
+
+    def allowed_kinds(self) -> set[str] | None:
+        """Kinds Backstage's catalog.rules allow (lower-case), or None when no rules are set."""
+        if self.catalog.rules is None:
+            return None
+        return {kind.lower() for rule in self.catalog.rules for kind in rule.allow}
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(item)
+    return ".".join(parts)
+
+
+def format_validation_error(error: ValidationError, raw: RawConfig) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        key = _dotted(loc)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required but not set"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known key here; check its spelling"
+        problems.append(f"{raw.origin_of(key)}: {key or '<top level>'} {message}")
+    return problems
+
+
+def validate_config(raw: RawConfig) -> AppConfig:
+    if "openchoreo" not in raw.data:
+        raise ConfigError(["no 'openchoreo' section found; at least openchoreo.baseUrl must be set"])
+    try:
+        return AppConfig.model_validate(raw.data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, raw)) from None
+
+
+def load_config(paths: list[Path], env: dict[str, str] | None = None) -> tuple[AppConfig, RawConfig]:
+    """Load, merge, substitute and validate; raises ConfigError listing every problem."""
+    raw = load_raw_config(paths, env)
+    return validate_config(raw), raw
+
+
+def redacted(config: AppConfig) -> dict[str, Any]:
+    """The effective configuration as a plain mapping with every secret masked."""
+    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return _mask_secret_looking(data)
+
+
+_SECRET_WORDS = ("secret", "token", "password", "dsn")
+
+
+def _mask_secret_looking(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_secret_looking(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secret_looking(v, key) for v in value]
+    if isinstance(value, str) and value and any(w in key.lower() for w in _SECRET_WORDS) and key != "tokenUrl":
+        return "***"
+    return value

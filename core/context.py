@@ -1,0 +1,100 @@
+"""What every hook receives: the run's identity, the configuration, a logger, and (for fetching) the client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel
+
+from .config import AppConfig
+from .model import Collection, Resource
+
+if TYPE_CHECKING:
+    from .store.base import StateStore
+
+
+class BoundLogger(Protocol):
+    def debug(self, event: str, **kw: Any) -> Any: ...
+    def info(self, event: str, **kw: Any) -> Any: ...
+    def warning(self, event: str, **kw: Any) -> Any: ...
+    def error(self, event: str, **kw: Any) -> Any: ...
+    def bind(self, **kw: Any) -> BoundLogger: ...
+
+
+class ApiClient(Protocol):
+    """The part of the OpenChoreo client that plugins use (see ``openchoreo_sync.client``)."""
+
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list, all pages walked; raises ``ApiError`` on failure."""
+        ...
+
+    async def get(self, path: str, *, what: str) -> dict[str, Any] | None:
+        """One object; None when the API answers 404."""
+        ...
+
+
+@dataclass
+class SyncContext:
+    """Shared by every hook of one run (or of one event)."""
+
+    run_id: str
+    config: AppConfig
+    log: BoundLogger
+    plugin_settings: Mapping[str, BaseModel | Mapping[str, Any]] = field(default_factory=dict)
+    client: ApiClient | None = None
+    store: StateStore | None = None
+    _namespaces: asyncio.Future[list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def default_owner(self) -> str:
+        """The owner ref for entities whose resource names none: ``group:default/openchoreo-users``."""
+        return self.config.openchoreo.default_owner_ref
+
+    def settings(self, plugin_name: str) -> Any:
+        """A plugin's validated settings (its declared model), or a plain dict when it declared none."""
+        return self.plugin_settings.get(plugin_name, {})
+
+    def require_client(self) -> ApiClient:
+        if self.client is None:
+            raise RuntimeError("this hook runs without an OpenChoreo client (fetch and refetch get one)")
+        return self.client
+
+    async def namespaces(self) -> list[dict[str, Any]]:
+        """The OpenChoreo namespace list, walked once per run however many families ask.
+
+        Every namespaced collection is scoped by it, so it is fetched by the core on behalf of all
+        families; a failure raises and fails each family that needed it (their entities are kept).
+        """
+        if self._namespaces is None:
+            self._namespaces = asyncio.ensure_future(
+                self.require_client().list_all("/api/v1/namespaces", what="namespaces")
+            )
+        return await asyncio.shield(self._namespaces)
+
+    async def namespace_names(self) -> list[str]:
+        return [str(ns.get("metadata", {}).get("name")) for ns in await self.namespaces() if ns.get("metadata")]
+
+    async def walk(
+        self,
+        name: str,
+        path: str,
+        *,
+        kind: str,
+        namespace: str | None = None,
+        params: Mapping[str, str] | None = None,
+        what: str | None = None,
+    ) -> Collection:
+        """Fetch one whole collection as :class:`Resource` objects, capturing a failure in it.
+
+        The common case for a family: one list endpoint is one collection. Families that join
+        several endpoints build their :class:`Collection` themselves.
+        """
+        described = what or (f"{name} for namespace {namespace}" if namespace else name)
+        try:
+            items = await self.require_client().list_all(path, params, what=described)
+        except Exception as exc:  # one failed collection must not fail the family
+            return Collection(name, namespace, error=exc)
+        return Collection(name, namespace, [Resource(kind, item, namespace) for item in items])

@@ -1,0 +1,157 @@
+"""The plain data that flows between the sync stages.
+
+Entities stay plain ``dict`` objects (Backstage's own JSON shape) inside the engine: they are created
+by the hundred thousand per run, and dict access is what keeps map+relate fast. Pydantic is used
+only at the edges (config, API payloads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Entity = dict[str, Any]
+"""A Backstage entity: ``{apiVersion, kind, metadata, spec[, relations]}``."""
+
+EntityRef = str
+"""``kind:namespace/name`` with kind and namespace lower-cased, as Backstage stringifies refs."""
+
+EMPTY_CONTEXT: Mapping[str, Any] = MappingProxyType({})
+
+
+def make_ref(kind: str, namespace: str | None, name: str) -> EntityRef:
+    """Build a ref the way Backstage's ``stringifyEntityRef`` does (kind, namespace lower-case)."""
+    return f"{kind.lower()}:{(namespace or 'default').lower()}/{name}"
+
+
+def entity_ref(entity: Mapping[str, Any]) -> EntityRef:
+    metadata = entity["metadata"]
+    return make_ref(entity["kind"], metadata.get("namespace"), metadata["name"])
+
+
+def parse_ref(
+    ref: str, *, default_kind: str | None = None, default_namespace: str = "default"
+) -> tuple[str, str, str]:
+    """Split ``[kind:][namespace/]name`` into (kind, namespace, name), applying defaults.
+
+    Raises ValueError when no kind is given and there is no default, like Backstage's parseEntityRef.
+    """
+    kind: str | None = default_kind
+    rest = ref
+    if ":" in rest:
+        kind, rest = rest.split(":", 1)
+    namespace = default_namespace
+    if "/" in rest:
+        namespace, rest = rest.split("/", 1)
+    if not kind:
+        raise ValueError(f"entity ref {ref!r} has no kind and no default kind applies")
+    if not rest or not namespace:
+        raise ValueError(f"entity ref {ref!r} is not of the form [kind:][namespace/]name")
+    return kind, namespace, rest
+
+
+def normalize_ref(ref: str, *, default_kind: str | None = None, default_namespace: str = "default") -> EntityRef:
+    kind, namespace, name = parse_ref(ref, default_kind=default_kind, default_namespace=default_namespace)
+    return make_ref(kind, namespace, name)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CollectionKey:
+    """One unit of fetching that either completes or fails as a whole.
+
+    ``family`` is the plugin that fetched it; ``namespace`` is None for cluster-scoped collections.
+    Entities remember the key they came from, so a failed collection can carry its previous
+    entities forward instead of deleting them.
+    """
+
+    family: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        scope = self.namespace if self.namespace is not None else "cluster"
+        return f"{self.family}:{scope}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> CollectionKey:
+        family, rest = text.split(":", 1)
+        scope, name = rest.split("/", 1)
+        return cls(family, name, None if scope == "cluster" else scope)
+
+
+@dataclass(slots=True)
+class Resource:
+    """One raw OpenChoreo object, as the API returned it, plus what its family joined onto it.
+
+    ``kind`` is the OpenChoreo kind (``Component``, ``Namespace``, ``ClusterTrait`` ...): mappers
+    dispatch on it. ``context`` carries joined data (a component's workload, its project, lookup
+    tables shared by the whole collection) so a mapper never needs I/O.
+    """
+
+    kind: str
+    body: Mapping[str, Any]
+    namespace: str | None = None
+    context: Mapping[str, Any] = field(default=EMPTY_CONTEXT)
+
+    @property
+    def name(self) -> str:
+        return str(self.body.get("metadata", {}).get("name", ""))
+
+    def describe(self) -> str:
+        """Human-readable identity used in every error and warning about this resource."""
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name or '<unnamed>'}"
+
+
+@dataclass(slots=True)
+class Collection:
+    """What a family fetched for one collection: every resource of it, or the error that stopped it.
+
+    ``root`` marks a collection that scopes others (the namespace list): when a root collection
+    comes back empty while the catalog still holds entities from it, the deletion guard holds the run.
+    """
+
+    name: str
+    namespace: str | None = None
+    resources: list[Resource] = field(default_factory=list)
+    error: BaseException | None = None
+    root: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A directed edge ``source --type--> target``; the core adds the inverse."""
+
+    source: EntityRef
+    type: str
+    target: EntityRef
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceEvent:
+    """An OpenChoreo change notification: a hint to re-fetch one resource, never trusted as data."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    action: str
+
+
+@dataclass(slots=True)
+class Refetched:
+    """A family's answer to a :class:`ResourceEvent`.
+
+    ``resources`` are mapped like a full sync's (empty when the object is gone); ``collection``
+    names the collection they belong to so the engine can replace exactly the entities that came
+    from them; ``gone`` is True when the API answered 404.
+    """
+
+    collection: Collection
+    origin: str
+    gone: bool = False

@@ -1,0 +1,28 @@
+"""The typed record a plugin returns from ``plugin_info``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the plugin manager and ``openchoreo-sync plugins`` need to know about a plugin.
+
+    ``kinds`` are the Backstage kinds the plugin produces (its entities are removed when it is
+    disabled); ``settings`` is a pydantic model for ``openchoreo.plugins.<name>`` (minus
+    ``enabled``), validated at start-up; ``relation_pairs`` adds (forward, inverse) relation types
+    beyond ``openchoreo_sync.relations``; ``event_kinds`` are the lower-case OpenChoreo kinds
+    whose events the plugin can refetch; ``default_enabled`` False makes a plugin opt-in.
+    """
+
+    description: str
+    kinds: tuple[str, ...] = ()
+    settings: type[BaseModel] | None = None
+    relation_pairs: tuple[tuple[str, str], ...] = ()
+    event_kinds: tuple[str, ...] = ()
+    default_enabled: bool = True
+    role: str = "family"
+    extra: dict[str, str] = field(default_factory=dict)

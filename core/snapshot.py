@@ -1,0 +1,96 @@
+"""A snapshot of the catalog and the change set between two snapshots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .model import Entity, EntityRef
+
+
+class EntityIndex(Mapping[EntityRef, Entity]):
+    """Every entity of the snapshot being built, by ref, with a by-kind lookup for relators."""
+
+    def __init__(self, entities: Mapping[EntityRef, Entity]) -> None:
+        self._entities = entities
+        self._by_kind: dict[str, list[Entity]] | None = None
+
+    def __getitem__(self, ref: EntityRef) -> Entity:
+        return self._entities[ref]
+
+    def __iter__(self) -> Iterator[EntityRef]:
+        return iter(self._entities)
+
+    def __len__(self) -> int:
+        return len(self._entities)
+
+    def by_kind(self, kind: str) -> list[Entity]:
+        """Entities whose ``kind`` equals ``kind`` (case-insensitive)."""
+        if self._by_kind is None:
+            grouped: dict[str, list[Entity]] = defaultdict(list)
+            for entity in self._entities.values():
+                grouped[str(entity["kind"]).lower()].append(entity)
+            self._by_kind = dict(grouped)
+        return self._by_kind.get(kind.lower(), [])
+
+
+class SnapshotView(Protocol):
+    """Read access to a committed snapshot, for outputs."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def __len__(self) -> int: ...
+
+    def refs(self) -> list[EntityRef]: ...
+
+    def get(self, ref: EntityRef) -> Entity | None: ...
+
+    def entities(self) -> Iterator[tuple[EntityRef, Entity]]: ...
+
+
+@dataclass
+class MemorySnapshot:
+    """A snapshot held in memory (what a run just built)."""
+
+    run_id: str
+    by_ref: Mapping[EntityRef, Entity]
+
+    def __len__(self) -> int:
+        return len(self.by_ref)
+
+    def refs(self) -> list[EntityRef]:
+        return list(self.by_ref)
+
+    def get(self, ref: EntityRef) -> Entity | None:
+        return self.by_ref.get(ref)
+
+    def entities(self) -> Iterator[tuple[EntityRef, Entity]]:
+        return iter(self.by_ref.items())
+
+
+@dataclass
+class ChangeSet:
+    """What changed between the last good snapshot and this one.
+
+    ``removed_entities`` keeps the last body of each removed entity, so an output can find where it
+    had written it. ``full`` asks the output to reconcile everything it holds with the snapshot.
+    """
+
+    added: list[EntityRef] = field(default_factory=list)
+    changed: list[EntityRef] = field(default_factory=list)
+    removed: list[EntityRef] = field(default_factory=list)
+    removed_entities: dict[EntityRef, Entity] = field(default_factory=dict)
+    full: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.full)
+
+    def upserted(self) -> list[EntityRef]:
+        return self.added + self.changed
+
+    def summary(self) -> dict[str, int]:
+        return {"added": len(self.added), "changed": len(self.changed), "removed": len(self.removed)}

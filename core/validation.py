@@ -1,0 +1,106 @@
+"""Backstage's entity validation rules, applied to every entity before it enters a snapshot.
+
+These mirror ``@backstage/catalog-model``'s default validators (KubernetesValidatorFunctions and
+the tag/kind/apiVersion checks), so an entity we keep is never one Backstage would reject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_OBJECT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_KIND = re.compile(r"^[a-zA-Z][a-z0-9A-Z]*$")
+_VERSION = re.compile(r"^[a-z0-9A-Z]+$")
+_TAG = re.compile(r"^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$")
+
+
+def is_object_name(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_OBJECT_NAME.match(value))
+
+
+def is_dns_label(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_DNS_LABEL.match(value))
+
+
+def is_dns_subdomain(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 253 and all(is_dns_label(p) for p in value.split("."))
+
+
+def is_prefixed_key(value: Any) -> bool:
+    """Label and annotation keys: ``[dns-subdomain/]object-name``."""
+    if not isinstance(value, str):
+        return False
+    prefix, sep, name = value.rpartition("/")
+    if sep and not is_dns_subdomain(prefix):
+        return False
+    return is_object_name(name)
+
+
+def is_api_version(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    group, sep, version = value.rpartition("/")
+    if sep and not is_dns_subdomain(group):
+        return False
+    return 1 <= len(version) <= 63 and bool(_VERSION.match(version))
+
+
+def is_tag(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_TAG.match(value))
+
+
+def entity_problems(entity: Mapping[str, Any]) -> list[str]:
+    """Every rule the entity breaks, each naming the field and the rule; empty when valid."""
+    problems: list[str] = []
+    if not is_api_version(entity.get("apiVersion")):
+        problems.append(f"apiVersion {entity.get('apiVersion')!r} is not of the form [group/]version")
+    if not (isinstance(entity.get("kind"), str) and _KIND.match(entity["kind"]) and len(entity["kind"]) <= 63):
+        problems.append(f"kind {entity.get('kind')!r} must be letters and digits, starting with a letter")
+    metadata = entity.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return [*problems, "metadata must be an object"]
+    name = metadata.get("name")
+    if not is_object_name(name):
+        problems.append(
+            f"metadata.name {name!r} must be 1-63 characters of [a-zA-Z0-9] separated by [-_.]"
+        )
+    namespace = metadata.get("namespace")
+    if namespace is not None and not is_dns_label(namespace):
+        problems.append(f"metadata.namespace {namespace!r} must be a lower-case DNS label (a-z, 0-9, '-'), 1-63 chars")
+    for field_name in ("title", "description"):
+        if field_name in metadata and not isinstance(metadata[field_name], str):
+            problems.append(f"metadata.{field_name} must be a string")
+    for field_name, check_values in (("labels", True), ("annotations", False)):
+        block = metadata.get(field_name)
+        if block is None:
+            continue
+        if not isinstance(block, Mapping):
+            problems.append(f"metadata.{field_name} must be an object")
+            continue
+        for key, value in block.items():
+            if not is_prefixed_key(key):
+                problems.append(f"metadata.{field_name} key {key!r} is not a valid [prefix/]name key")
+            if not isinstance(value, str):
+                problems.append(f"metadata.{field_name}[{key!r}] must be a string, got {type(value).__name__}")
+            elif check_values and value and not is_object_name(value):
+                problems.append(f"metadata.labels[{key!r}] value {value!r} is not a valid label value")
+    tags = metadata.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list):
+            problems.append("metadata.tags must be a list")
+        else:
+            problems.extend(
+                f"metadata.tags entry {tag!r} must be 1-63 chars of [a-z0-9:+#] separated by '-'"
+                for tag in tags
+                if not is_tag(tag)
+            )
+    links = metadata.get("links")
+    if links is not None and not (isinstance(links, list) and all(isinstance(x, Mapping) and isinstance(x.get("url"), str) for x in links)):
+        problems.append("metadata.links must be a list of objects with a string url")
+    spec = entity.get("spec")
+    if spec is not None and not isinstance(spec, Mapping):
+        problems.append("spec must be an object")
+    return problems
