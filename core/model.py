@@ -93,7 +93,7 @@ class Resource:
     kind: str
     body: Mapping[str, Any]
     namespace: str | None = None
-    context: Mapping[str, Any] = field(default=EMPTY_CONTEXT)
+    context: Mapping[str, Any] = field(default_factory=lambda: EMPTY_CONTEXT)
 
     @property
     def name(self) -> str:
