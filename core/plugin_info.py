@@ -12,7 +12,8 @@ class PluginInfo:
     """What the plugin manager and ``openchoreo-sync plugins`` need to know about a plugin.
 
     ``kinds`` are the Backstage kinds the plugin produces (its entities are removed when it is
-    disabled); ``settings`` is a pydantic model for ``openchoreo.plugins.<name>`` (minus
+    disabled); ``mapping`` lists (OpenChoreo kind, Backstage kind) pairs for the README table and
+    ``openchoreo-sync plugins``; ``settings`` is a pydantic model for ``openchoreo.plugins.<name>`` (minus
     ``enabled``), validated at start-up; ``relation_pairs`` adds (forward, inverse) relation types
     beyond ``openchoreo_sync.relations``; ``event_kinds`` are the lower-case OpenChoreo kinds
     whose events the plugin can refetch; ``default_enabled`` False makes a plugin opt-in.
@@ -20,6 +21,7 @@ class PluginInfo:
 
     description: str
     kinds: tuple[str, ...] = ()
+    mapping: tuple[tuple[str, str], ...] = ()
     settings: type[BaseModel] | None = None
     relation_pairs: tuple[tuple[str, str], ...] = ()
     event_kinds: tuple[str, ...] = ()
