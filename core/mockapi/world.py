@@ -120,7 +120,9 @@ class World:
         """Names of the control-plane namespaces (the ones the API lists)."""
         snap = self.snapshot("namespaces", "")
         return [
-            n for n in snap.names if snap.items[n]["metadata"].get("labels", {}).get(CONTROL_PLANE_LABEL) == "true"
+            n
+            for n in snap.names
+            if snap.items[n]["metadata"].get("labels", {}).get(CONTROL_PLANE_LABEL) == "true"
         ]
 
     def count(self, collection: str) -> int:
