@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from . import content
@@ -113,7 +114,7 @@ def _pipeline(ids: Ids, ns: str, envs: list[str]) -> Obj:
             "sourceEnvironmentRef": {"kind": "Environment", "name": src},
             "targetEnvironmentRefs": [{"kind": "Environment", "name": dst}],
         }
-        for src, dst in zip(envs, envs[1:], strict=False)
+        for src, dst in pairwise(envs)
     ]
     status = {"conditions": [cond("Ready", True, "Reconciled", "Pipeline is ready", ids.tick())]}
     return obj(
