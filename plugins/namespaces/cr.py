@@ -1,0 +1,100 @@
+"""Read fields of an OpenChoreo CR the way the official module's accessors do.
+
+Every translator in both families reads display names, descriptions, readiness and owner
+annotations through these few functions, so the truthiness rules of the TypeScript accessors
+(an empty string counts as absent) live in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+DISPLAY_NAME = "openchoreo.dev/display-name"
+DESCRIPTION = "openchoreo.dev/description"
+BACKSTAGE_OWNER = "backstage.io/owner"
+
+READY = "Ready"
+NOT_READY = "Not Ready"
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is an object, else an empty one: API objects may omit any block."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def metadata(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(body.get("metadata"))
+
+
+def spec(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(body.get("spec"))
+
+
+def text(value: Any) -> str:
+    """A string field as a string; absent or non-string values read as ``''`` (JS falsy)."""
+    return value if isinstance(value, str) else ""
+
+
+def name_of(body: Mapping[str, Any]) -> str:
+    return text(metadata(body).get("name"))
+
+
+def annotation(body: Mapping[str, Any], key: str) -> str:
+    return text(mapping(metadata(body).get("annotations")).get(key))
+
+
+def label(body: Mapping[str, Any], key: str) -> str:
+    return text(mapping(metadata(body).get("labels")).get(key))
+
+
+def title_of(body: Mapping[str, Any]) -> str:
+    """Display-name annotation when non-empty, else the name: what every translator shows."""
+    return annotation(body, DISPLAY_NAME) or name_of(body)
+
+
+def description_of(body: Mapping[str, Any]) -> str:
+    """The description annotation, ``''`` when absent (callers pick their own fallback)."""
+    return annotation(body, DESCRIPTION)
+
+
+def uid_of(body: Mapping[str, Any]) -> str:
+    return text(metadata(body).get("uid"))
+
+
+def created_at(body: Mapping[str, Any]) -> str:
+    return text(metadata(body).get("creationTimestamp"))
+
+
+def deletion_timestamp(body: Mapping[str, Any]) -> str:
+    return text(metadata(body).get("deletionTimestamp"))
+
+
+def ready_status(body: Mapping[str, Any]) -> str:
+    """``Ready`` when a ``Ready`` condition has status ``True``; every other state is ``Not Ready``."""
+    conditions = mapping(body.get("status")).get("conditions")
+    if isinstance(conditions, list):
+        for condition in conditions:
+            if not isinstance(condition, Mapping):
+                continue
+            if condition.get("type") == "Ready" and condition.get("status") == "True":
+                return READY
+    return NOT_READY
+
+
+def owner_annotation(body: Mapping[str, Any] | None) -> str:
+    """The CR's ``backstage.io/owner`` annotation trimmed; ``''`` when absent or blank."""
+    return annotation(body, BACKSTAGE_OWNER).strip() if body else ""
+
+
+def resolve_owner(*bodies: Mapping[str, Any] | None, default: str) -> str:
+    """The first non-blank ``backstage.io/owner`` of ``bodies`` (most specific first), else ``default``.
+
+    The value is used verbatim, like the official module: Backstage itself qualifies a bare
+    ``team-a`` as ``group:<entity namespace>/team-a``.
+    """
+    for body in bodies:
+        owner = owner_annotation(body)
+        if owner:
+            return owner
+    return default
