@@ -46,6 +46,8 @@ class SyncContext:
     plugin_settings: Mapping[str, BaseModel | Mapping[str, Any]] = field(default_factory=dict)
     client: ApiClient | None = None
     store: StateStore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Long-lived services (the daemon, the engine) for plugins that serve HTTP or react to events."""
     _namespaces: asyncio.Future[list[dict[str, Any]]] | None = field(default=None, repr=False)
 
     @property

@@ -1,0 +1,178 @@
+"""Fetch and map: drive every family's ``fetch`` concurrently and map collections as they arrive.
+
+Mapping starts as soon as a collection is complete, so raw API pages are released early; a queue
+with a small bound applies back-pressure to fetchers when mapping falls behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import SyncContext
+from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
+from .plugins_manager import LoadedPlugins
+from .validation import entity_problems
+
+MAX_REPORTED_PROBLEMS = 500
+
+
+@dataclass
+class Build:
+    """The result of fetch+map for one run (or one event)."""
+
+    entities: dict[EntityRef, Entity] = field(default_factory=dict)
+    origin: dict[EntityRef, CollectionKey] = field(default_factory=dict)
+    collections_ok: dict[str, int] = field(default_factory=dict)
+    """collection key -> number of resources"""
+    collections_failed: dict[str, str] = field(default_factory=dict)
+    families_failed: dict[str, str] = field(default_factory=dict)
+    empty_roots: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    skipped: int = 0
+    resources: int = 0
+    fetch_seconds: float = 0.0
+    map_seconds: float = 0.0
+
+    def report(self, problem: str) -> None:
+        self.skipped += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(problem)
+
+    def kind_counts(self) -> dict[str, int]:
+        return dict(Counter(str(e["kind"]) for e in self.entities.values()))
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
+
+
+def _call(impl: Any, **available: Any) -> Any:
+    return impl.function(**{name: available[name] for name in impl.argnames if name in available})
+
+
+class Mapper:
+    """Maps resources through ``map_resource`` + ``decorate_entity``, then validates each entity."""
+
+    def __init__(self, plugins: LoadedPlugins, ctx: SyncContext) -> None:
+        self._map = plugins.hook.map_resource
+        self._decorate = plugins.hook.decorate_entity
+        self._decorates = bool(plugins.impls("decorate_entity"))
+        self._ctx = ctx
+        self._unknown: Counter[str] = Counter()
+
+    def map_collection(self, key: CollectionKey, collection: Collection, build: Build) -> None:
+        build.resources += len(collection.resources)
+        for resource in collection.resources:
+            for entity in self.map_one(resource, build):
+                ref = entity_ref(entity)
+                if ref in build.entities:
+                    build.report(
+                        f"{resource.describe()}: produces {ref}, which {build.origin[ref]} already produced; "
+                        "duplicate skipped"
+                    )
+                    continue
+                build.entities[ref] = entity
+                build.origin[ref] = key
+
+    def map_one(self, resource: Resource, build: Build) -> list[Entity]:
+        try:
+            produced = self._map(resource=resource, ctx=self._ctx)
+        except Exception as exc:  # one bad resource is reported and skipped; the run goes on
+            build.report(f"{resource.describe()}: cannot be mapped: {describe_error(exc)}")
+            return []
+        if produced is None:
+            self._unknown[resource.kind] += 1
+            if self._unknown[resource.kind] == 1:
+                build.report(f"{resource.describe()}: no enabled plugin maps kind {resource.kind!r}; skipped")
+            else:
+                build.skipped += 1
+            return []
+        kept = []
+        for entity in produced:
+            if self._decorates:
+                try:
+                    self._decorate(entity=entity, resource=resource, ctx=self._ctx)
+                except Exception as exc:
+                    build.report(f"{resource.describe()}: a decorate_entity plugin failed: {describe_error(exc)}")
+                    continue
+            problems = entity_problems(entity)
+            if problems:
+                name = entity.get("metadata", {}).get("name") if isinstance(entity.get("metadata"), dict) else None
+                build.report(
+                    f"{resource.describe()} -> {entity.get('kind')} {name!r} is not valid for Backstage: "
+                    + "; ".join(problems)
+                )
+                continue
+            kept.append(entity)
+        return kept
+
+
+async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: Iterable[str] | None = None) -> Build:
+    """Run every enabled family's ``fetch`` concurrently and map what they yield."""
+    build = Build()
+    mapper = Mapper(plugins, ctx)
+    queue: asyncio.Queue[tuple[str, Collection] | None] = asyncio.Queue(maxsize=16)
+    wanted = set(families) if families is not None else None
+    impls = [i for i in plugins.impls("fetch") if wanted is None or i.plugin_name in wanted]
+    started = time.perf_counter()
+
+    async def drive(impl: Any) -> None:
+        name = impl.plugin_name
+        log = ctx.log.bind(plugin=name)
+        try:
+            result = _call(impl, ctx=ctx)
+            if hasattr(result, "__aiter__"):
+                async for collection in result:
+                    await queue.put((name, collection))
+            else:
+                if inspect.isawaitable(result):
+                    result = await result
+                for collection in result or ():
+                    await queue.put((name, collection))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the family is failed: its entities are carried forward
+            build.families_failed[name] = describe_error(exc)
+            log.warning("family fetch failed; keeping its entities from the last good run", error=describe_error(exc))
+
+    async def drive_all() -> None:
+        try:
+            await asyncio.gather(*(drive(i) for i in impls))
+        finally:
+            await queue.put(None)
+
+    producer = asyncio.create_task(drive_all())
+    map_seconds = 0.0
+    try:
+        while (item := await queue.get()) is not None:
+            family, collection = item
+            key = CollectionKey(family, collection.name, collection.namespace)
+            if collection.error is not None:
+                build.collections_failed[str(key)] = describe_error(collection.error)
+                ctx.log.warning(
+                    "collection fetch failed; keeping its entities from the last good run",
+                    collection=str(key),
+                    error=describe_error(collection.error),
+                )
+                continue
+            t0 = time.perf_counter()
+            mapper.map_collection(key, collection, build)
+            map_seconds += time.perf_counter() - t0
+            build.collections_ok[str(key)] = len(collection.resources)
+            if collection.root and not collection.resources:
+                build.empty_roots.add(str(key))
+        await producer
+    finally:
+        if not producer.done():
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+    build.map_seconds = map_seconds
+    build.fetch_seconds = time.perf_counter() - started - map_seconds
+    return build

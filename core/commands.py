@@ -1,0 +1,187 @@
+"""The work behind each CLI command (argument parsing lives in ``cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import yaml
+
+from .cli import EXIT_FAILED, EXIT_OK, dump_entities
+from .config import load_config, redacted
+from .daemon import Daemon
+from .logs import get_logger
+from .runtime import open_runtime
+
+log = get_logger("openchoreo_sync.cli")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.config)
+    try:
+        events = runtime.config.openchoreo.events.enabled
+        log.info(
+            "starting daemon",
+            mode="events + scheduled full sync" if events else "poll-only (openchoreo.events.enabled=false)",
+            frequency_seconds=runtime.config.openchoreo.schedule.frequency,
+            timeout_seconds=runtime.config.openchoreo.schedule.timeout,
+            plugins=[r.name for r in runtime.plugins.enabled()],
+        )
+        daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=not args.no_server)
+        asyncio.run(daemon.serve_forever())
+    finally:
+        runtime.close()
+    return EXIT_OK
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.config)
+    try:
+        daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=False)
+
+        async def once() -> str:
+            await daemon.start()
+            try:
+                return (await daemon.run_once(trigger="once")).status
+            finally:
+                await daemon.stop()
+
+        status = asyncio.run(once())
+    finally:
+        runtime.close()
+    print(f"run finished: {status}", file=sys.stderr)
+    return EXIT_OK if status in ("ok", "unchanged") else EXIT_FAILED
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.config)
+    try:
+        entities, build = asyncio.run(runtime.engine.export())
+    finally:
+        runtime.close()
+    for problem in build.problems:
+        log.warning("skipped", problem=problem)
+    failures = {**build.collections_failed, **build.families_failed}
+    ordered = [entities[ref] for ref in sorted(entities)]
+    sys.stdout.write(dump_entities(ordered, args.format))
+    if failures:
+        for key, error in failures.items():
+            log.error("fetch failed; the export is incomplete", collection=key, error=error)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config, raw = load_config(args.config)
+    for note in raw.notes:
+        print(f"note: {note}", file=sys.stderr)
+    from .plugins_manager import load_plugins
+
+    plugins = load_plugins(config)
+    effective = redacted(config)
+    effective["plugins (effective)"] = {
+        name: ("enabled" if r.enabled else "disabled") + (f" (failed to load: {r.error})" if r.error else "")
+        for name, r in sorted(plugins.records.items())
+    }
+    sys.stdout.write(yaml.safe_dump(effective, sort_keys=False))
+    if not args.probe:
+        print("configuration is valid", file=sys.stderr)
+        return EXIT_OK
+    from .client import format_probe, probe
+
+    results = asyncio.run(probe(config.openchoreo))
+    print(format_probe(results))
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    config, _ = load_config(args.config)
+    from .plugins_manager import load_plugins
+
+    plugins = load_plugins(config)
+    rows: list[dict[str, Any]] = []
+    for name, record in sorted(plugins.records.items()):
+        rows.append(
+            {
+                "name": name,
+                "package": record.package,
+                "version": record.version,
+                "enabled": record.enabled,
+                "hooks": record.hooks,
+                "kinds": list(record.info.kinds) if record.info else [],
+                "error": record.error,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for row in rows:
+        state = "enabled" if row["enabled"] else ("FAILED TO LOAD" if row["error"] else "disabled")
+        print(f"{row['name']}  [{state}]  {row['package']} {row['version']}")
+        print(f"    hooks: {', '.join(row['hooks']) or '-'}")
+        print(f"    kinds: {', '.join(row['kinds']) or '-'}")
+        if row["error"]:
+            print(f"    error: {row['error']}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.config)
+    try:
+        runs = runtime.store.recent_runs(args.limit)
+        total = runtime.store.count()
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps([r.__dict__ for r in runs], indent=2, default=str))
+        return EXIT_OK
+    print(f"catalog: {total} entities")
+    if not runs:
+        print("no runs recorded yet")
+    for run in runs:
+        summary = run.summary
+        changes = summary.get("changes", {})
+        print(
+            f"{run.run_id}  {run.status:<9}  {run.started_at}  trigger={run.trigger}  "
+            f"+{changes.get('added', 0)} ~{changes.get('changed', 0)} -{changes.get('removed', 0)}"
+        )
+        for key, error in {**summary.get("failed_families", {}), **summary.get("failed_collections", {})}.items():
+            print(f"    failed {key}: {error}")
+        for reason in summary.get("guard", []):
+            print(f"    guarded: {reason}")
+            print(f"    to apply: openchoreo-sync approve-deletions {run.run_id}")
+        if summary.get("error"):
+            print(f"    {summary['error']}")
+        if summary.get("skipped"):
+            print(f"    skipped {summary['skipped']} bad item(s); see the run log")
+    return EXIT_OK
+
+
+def cmd_approve_deletions(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.config)
+    try:
+        run = runtime.store.get_run(args.run_id)
+        if run is None:
+            print(f"error: no run {args.run_id!r} in the state store; see 'openchoreo-sync status'", file=sys.stderr)
+            return EXIT_FAILED
+        if run.status != "guarded":
+            print(f"error: run {args.run_id} was not guarded (status {run.status}); nothing to approve", file=sys.stderr)
+            return EXIT_FAILED
+        runtime.store.approve(args.run_id)
+    finally:
+        runtime.close()
+    planned = len(run.summary.get("planned_removals", []))
+    print(f"approved: the next run may remove up to these {planned} entities held back by run {args.run_id}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
+__all__ = ["EXIT_FAILED"]

@@ -1,0 +1,158 @@
+"""The daemon: schedule runs, serve HTTP, stop cleanly on SIGTERM/SIGINT.
+
+A run starts at start-up and then every ``frequency`` seconds, measured start to start; runs never
+overlap (a long run delays the next one); a run past ``timeout`` is cancelled by the engine. With
+a shared PostgreSQL store only the replica holding the leader lock runs syncs; every replica serves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from .config import AppConfig
+from .context import SyncContext
+from .engine import Engine, RunResult
+from .plugins_manager import LoadedPlugins
+from .server import HttpServer, build_app
+from .store.base import StateStore
+
+
+@dataclass
+class DaemonState:
+    ready: bool = False
+    runs: int = 0
+    last: RunResult | None = None
+    leading: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
+    for impl in plugins.impls(hook_name):
+        result = impl.function(**{k: v for k, v in {"ctx": ctx}.items() if k in impl.argnames})
+        if inspect.isawaitable(result):
+            await result
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: AppConfig,
+        plugins: LoadedPlugins,
+        store: StateStore,
+        engine: Engine,
+        *,
+        serve_http: bool = True,
+        log: Any = None,
+    ) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.store = store
+        self.engine = engine
+        self.serve_http = serve_http
+        self.log = log or structlog.get_logger("openchoreo_sync.daemon")
+        self.state = DaemonState()
+        self.stop_event = asyncio.Event()
+        self.wake_event = asyncio.Event()
+        self.http: HttpServer | None = None
+        self.ctx = engine.context("daemon")
+        self.ctx.extras.update(daemon=self, engine=engine, store=store)
+
+    def request_run(self) -> None:
+        """Ask for a full sync as soon as possible (used by the events queue on overflow)."""
+        self.wake_event.set()
+
+    def _ready(self) -> bool:
+        return self.state.ready
+
+    async def start(self) -> None:
+        if self.store.snapshot_version() is not None:
+            self.state.ready = True  # serve the stored snapshot at once, before the first new run
+        await call_lifecycle(self.plugins, "on_startup", self.ctx)
+        if self.serve_http:
+            server = self.config.openchoreo.server
+            contributed = [
+                (impl.plugin_name, list(impl.function(**{k: v for k, v in {"ctx": self.ctx}.items() if k in impl.argnames}) or []))
+                for impl in self.plugins.impls("http_routes")
+            ]
+            token = server.token.get_secret_value() if server.token else None
+            app = build_app(contributed, token=lambda: token, ready=self._ready)
+            self.http = HttpServer(app, server.host, server.port)
+            await self.http.start()
+            self.log.info("serving", url=self.http.url)
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+        with contextlib.suppress(Exception):
+            await call_lifecycle(self.plugins, "on_shutdown", self.ctx)
+
+    async def run_once(self, trigger: str = "schedule") -> RunResult:
+        result = await self.engine.run(trigger=trigger)
+        self.state.runs += 1
+        self.state.last = result
+        if result.status not in ("failed", "timed_out") or self.store.snapshot_version() is not None:
+            self.state.ready = self.state.ready or result.status in ("ok", "partial")
+        return result
+
+    async def schedule(self, *, max_runs: int | None = None) -> None:
+        """Run now and then every ``frequency`` seconds until stopped."""
+        frequency = self.config.openchoreo.schedule.frequency
+        loop = asyncio.get_running_loop()
+        runs = 0
+        while not self.stop_event.is_set():
+            started = loop.time()
+            if self.store.try_lead():
+                if not self.state.leading:
+                    self.log.info("this replica runs the syncs (leader)")
+                self.state.leading = True
+                self.wake_event.clear()
+                run = asyncio.create_task(self.run_once())
+                stopper = asyncio.create_task(self.stop_event.wait())
+                await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not run.done():
+                    run.cancel()
+                    await asyncio.gather(run, return_exceptions=True)
+                    self.log.info("in-flight run cancelled for shutdown")
+                    return
+                run.result()
+                runs += 1
+            elif self.state.leading or runs == 0:
+                self.state.leading = False
+                self.log.info("another replica holds the leader lock; serving only")
+            if max_runs is not None and runs >= max_runs:
+                return
+            delay = max(0.0, frequency - (loop.time() - started))
+            await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        stop = asyncio.create_task(self.stop_event.wait())
+        wake = asyncio.create_task(self.wake_event.wait())
+        await asyncio.wait({stop, wake}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stop, wake):
+            task.cancel()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self.log.info("stopping", signal=sig.name)
+        self.stop_event.set()
+
+    async def serve_forever(self) -> None:
+        self.install_signal_handlers()
+        await self.start()
+        try:
+            await self.schedule()
+        finally:
+            await self.stop()

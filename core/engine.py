@@ -1,0 +1,331 @@
+"""One sync run: fetch -> map -> relate -> reconcile with the last good snapshot -> commit -> emit.
+
+The engine is the single writer of the snapshot: full runs and event deltas take the same lock
+for everything from reconcile to emit, so they never interleave on one snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from .build import Build, describe_error, fetch_and_map
+from .config import AppConfig
+from .context import ApiClient, SyncContext
+from .model import Entity, EntityRef
+from .plugins_manager import LoadedPlugins
+from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
+from .relate import RelateReport, relate_entities
+from .snapshot import ChangeSet, MemorySnapshot
+from .store.base import Commit, EntityWrite, RunRecord, StateStore
+from .store.sql import utcnow
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
+
+MAX_REFS_IN_RECORD = 1000
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def serialize(entity: Entity) -> tuple[str, str]:
+    """Canonical JSON and its content hash: equal content always gives an equal hash."""
+    body = json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    """ok | partial | failed | guarded | timed_out | unchanged"""
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    summary: dict[str, Any] = field(default_factory=dict)
+    entities: dict[EntityRef, Entity] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("ok", "unchanged")
+
+
+class Engine:
+    def __init__(
+        self,
+        config: AppConfig,
+        plugins: LoadedPlugins,
+        store: StateStore,
+        client_factory: ClientFactory,
+        *,
+        log: Any = None,
+    ) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.store = store
+        self.client_factory = client_factory
+        self.log = log or structlog.get_logger("openchoreo_sync.engine")
+        self.writer = asyncio.Lock()
+        """Held from reconcile to emit by full runs and event deltas alike."""
+
+    # --- contexts ------------------------------------------------------------------------------
+
+    def context(self, run_id: str, client: ApiClient | None = None) -> SyncContext:
+        return SyncContext(
+            run_id=run_id,
+            config=self.config,
+            log=self.log.bind(run_id=run_id),
+            plugin_settings=self.plugins.settings,
+            client=client,
+            store=self.store,
+        )
+
+    @property
+    def unavailable_families(self) -> set[str]:
+        """Plugins that exist but could not load: their entities are kept, never deleted for that."""
+        return {r.name for r in self.plugins.records.values() if r.error is not None}
+
+    # --- build without side effects (export) ---------------------------------------------------
+
+    async def export(self, run_id: str | None = None) -> tuple[dict[EntityRef, Entity], Build]:
+        """fetch -> map -> relate, touching no store and no output."""
+        run_id = run_id or new_run_id()
+        async with self.client_factory() as client:
+            ctx = self.context(run_id, client)
+            build = await fetch_and_map(self.plugins, ctx)
+        relate_entities(build.entities, self.plugins, ctx)
+        return build.entities, build
+
+    # --- a full run ----------------------------------------------------------------------------
+
+    async def run(self, *, trigger: str = "schedule", run_id: str | None = None) -> RunResult:
+        run_id = run_id or new_run_id()
+        record = RunRecord(run_id=run_id, started_at=utcnow(), trigger=trigger)
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        log = self.log.bind(run_id=run_id)
+        timeout = self.config.openchoreo.schedule.timeout
+        log.info("sync run started", trigger=trigger)
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    async with self.client_factory() as client:
+                        ctx = self.context(run_id, client)
+                        build = await fetch_and_map(self.plugins, ctx)
+            except TimeoutError:
+                record.status = "timed_out"
+                record.finished_at = utcnow()
+                record.summary = {
+                    "error": f"the run did not finish within openchoreo.schedule.timeout ({timeout} s); "
+                    "it was cancelled and the last good catalog is unchanged"
+                }
+                log.error("sync run hung and was cancelled", timeout_seconds=timeout)
+                await asyncio.to_thread(self.store.record_run, record)
+                return RunResult(run_id, "timed_out", summary=record.summary)
+            async with self.writer:
+                return await self._settle(build, ctx, record)
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
+
+    async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord) -> RunResult:
+        log = ctx.log
+        store = self.store
+        safety = self.config.openchoreo.safety
+        previous = await asyncio.to_thread(store.load_index)
+        pending_before = await asyncio.to_thread(store.pending_removals)
+        plan = plan_reconcile(
+            previous,
+            build,
+            unavailable_families=self.unavailable_families,
+            pending_before=pending_before,
+            grace_runs=safety.deletion_grace_runs,
+            max_deletion_ratio=safety.max_deletion_ratio,
+        )
+        enabled_families = {r.name for r in self.plugins.enabled()}
+        if not build.collections_ok and (build.families_failed or build.collections_failed):
+            return await self._finish_without_commit(record, build, plan, "failed", log)
+
+        approval = None
+        if plan.guard_reasons and not safety.allow_mass_deletion:
+            approval = await asyncio.to_thread(self._matching_approval, plan.removed)
+            if approval is None:
+                return await self._finish_without_commit(record, build, plan, "guarded", log)
+
+        t0 = time.perf_counter()
+        kept_refs = plan.carried | set(plan.pending)
+        kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
+        times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
+        entities = build.entities
+        origin_of: dict[EntityRef, tuple[str, str]] = {
+            ref: (str(key), key.family) for ref, key in build.origin.items()
+        }
+        for ref, body in kept.items():
+            body.pop("relations", None)
+            annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
+            annotations.pop(STALE_ANNOTATION, None)
+            if ref in plan.carried:
+                annotations[STALE_ANNOTATION] = times.get(previous[ref].collection, "unknown")
+            entities[ref] = body
+            origin_of[ref] = (previous[ref].collection, previous[ref].family)
+        relate_report = relate_entities(entities, self.plugins, ctx)
+        relate_seconds = time.perf_counter() - t0
+
+        changes = ChangeSet()
+        writes: list[EntityWrite] = []
+        for ref, entity in entities.items():
+            body, digest = serialize(entity)
+            before = previous.get(ref)
+            if before is not None and before.hash == digest:
+                continue
+            (changes.changed if before is not None else changes.added).append(ref)
+            collection, family = origin_of[ref]
+            writes.append(EntityWrite(ref, entity, body, digest, collection, family, ref in plan.carried))
+        changes.removed = sorted(plan.removed)
+        if changes.removed:
+            changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
+
+        status = "partial" if (build.families_failed or build.collections_failed or build.skipped) else "ok"
+        record.status = status
+        record.finished_at = utcnow()
+        record.summary = self._summary(build, plan, relate_report, changes, relate_seconds, enabled_families)
+        commit = Commit(
+            run=record,
+            writes=writes,
+            removals=changes.removed,
+            collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
+            collections_failed=dict(build.collections_failed),
+            pending_removals=plan.pending,
+            consumed_approval=approval,
+        )
+        t1 = time.perf_counter()
+        await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
+        log.info(
+            "sync run finished",
+            status=status,
+            entities=len(entities),
+            **changes.summary(),
+            failed_collections=len(build.collections_failed),
+            failed_families=sorted(build.families_failed),
+            skipped=build.skipped,
+        )
+        outputs = await self.emit(MemorySnapshot(record.run_id, entities), changes, ctx)
+        if outputs:
+            record.summary["outputs"] = outputs
+            await asyncio.to_thread(store.record_run, record)
+        return RunResult(record.run_id, status, changes, record.summary, entities)
+
+    def _matching_approval(self, removed: set[EntityRef]) -> str | None:
+        """An approved guarded run whose planned removals cover this run's removals."""
+        for run_id in self.store.approvals():
+            approved = self.store.get_run(run_id)
+            if approved is None:
+                continue
+            planned = set(approved.summary.get("planned_removals", []))
+            if removed <= planned:
+                return run_id
+        return None
+
+    async def _finish_without_commit(
+        self, record: RunRecord, build: Build, plan: Plan, status: str, log: Any
+    ) -> RunResult:
+        record.status = status
+        record.finished_at = utcnow()
+        record.summary = {
+            "failed_collections": build.collections_failed,
+            "failed_families": build.families_failed,
+            "problems": build.problems,
+            "skipped": build.skipped,
+        }
+        if status == "guarded":
+            record.summary["guard"] = plan.guard_reasons
+            record.summary["planned_removals"] = sorted(plan.removed)
+            log.error(
+                "deletion guard: run not applied; the catalog is unchanged",
+                would_remove=len(plan.removed),
+                reasons=plan.guard_reasons,
+                confirm=f"openchoreo-sync approve-deletions {record.run_id}  (or set openchoreo.safety.allowMassDeletion: true)",
+            )
+        else:
+            log.error("sync run failed; the catalog is unchanged", failures=build.families_failed or build.collections_failed)
+        await asyncio.to_thread(self.store.record_run, record)
+        return RunResult(record.run_id, status, summary=record.summary)
+
+    def _summary(
+        self,
+        build: Build,
+        plan: Plan,
+        relate_report: RelateReport,
+        changes: ChangeSet,
+        relate_seconds: float,
+        enabled_families: set[str],
+    ) -> dict[str, Any]:
+        return {
+            "counts": build.kind_counts(),
+            "resources": build.resources,
+            "carried": len(plan.carried),
+            "pending_removal": len(plan.pending),
+            "failed_collections": build.collections_failed,
+            "failed_families": build.families_failed,
+            "problems": build.problems,
+            "skipped": build.skipped,
+            "changes": changes.summary(),
+            "added": changes.added[:MAX_REFS_IN_RECORD],
+            "changed": changes.changed[:MAX_REFS_IN_RECORD],
+            "removed": changes.removed[:MAX_REFS_IN_RECORD],
+            "relations": relate_report.relations,
+            "dangling": dict(relate_report.dangling),
+            "relate_failures": relate_report.failures,
+            "families": sorted(enabled_families),
+            "seconds": {
+                "fetch": round(build.fetch_seconds, 3),
+                "map": round(build.map_seconds, 3),
+                "relate": round(relate_seconds, 3),
+            },
+        }
+
+    # --- emit ----------------------------------------------------------------------------------
+
+    async def emit(self, snapshot: MemorySnapshot, changes: ChangeSet, ctx: SyncContext) -> dict[str, str]:
+        """Hand the snapshot to every output; an output that fails gets a full reconcile next time."""
+        results: dict[str, str] = {}
+        impls = self.plugins.impls("emit")
+        if not impls:
+            return results
+
+        async def one(impl: Any) -> None:
+            name = impl.plugin_name
+            _, needs_full = await asyncio.to_thread(self.store.output_state, name)
+            own = changes if not needs_full else ChangeSet(
+                changes.added, changes.changed, changes.removed, changes.removed_entities, full=True
+            )
+            if own.empty:
+                return
+            try:
+                outcome = impl.function(
+                    **{k: v for k, v in {"snapshot": snapshot, "changes": own, "ctx": ctx}.items() if k in impl.argnames}
+                )
+                if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
+                    await asyncio.wait_for(outcome, self.config.openchoreo.schedule.timeout)
+            except Exception as exc:  # the output catches up with a full reconcile next run
+                results[name] = f"failed: {describe_error(exc)}"
+                ctx.log.error("output failed; it will be fully reconciled next run", output=name, error=describe_error(exc))
+                await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, True)
+                return
+            results[name] = "full" if own.full else "ok"
+            await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, False)
+
+        await asyncio.gather(*(one(i) for i in impls))
+        return results
+
+    async def stored_snapshot(self) -> MemorySnapshot:
+        bodies = await asyncio.to_thread(lambda: dict(self.store.all_bodies()))
+        return MemorySnapshot(await asyncio.to_thread(self.store.snapshot_version) or "", bodies)
+

@@ -1,0 +1,156 @@
+"""The daemon's HTTP server: liveness/readiness plus every route plugins contribute.
+
+Routes are protected by ``openchoreo.server.token`` (a static bearer token, like Backstage's
+``externalAccess``) unless a plugin marks them public with :func:`public` (for example YAML that a
+Backstage UrlReader must read without credentials). Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .errors import PluginError
+
+PUBLIC_ATTR = "openchoreo_sync_public"
+
+
+def public(route: BaseRoute) -> BaseRoute:
+    """Mark a route as readable without the server token."""
+    setattr(route, PUBLIC_ATTR, True)
+    return route
+
+
+def backstage_error(status: int, name: str, message: str, request: Request | None = None) -> JSONResponse:
+    """An error body in Backstage's shape: ``{error: {name, message}, request, response}``."""
+    body: dict[str, Any] = {"error": {"name": name, "message": message}, "response": {"statusCode": status}}
+    if request is not None:
+        body["request"] = {"method": request.method, "url": str(request.url.path)}
+    return JSONResponse(body, status_code=status)
+
+
+def token_matches(header: str | None, expected: str) -> bool:
+    if not header:
+        return False
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.strip().encode(), expected.encode())
+
+
+class RequireToken:
+    """ASGI wrapper answering 401 in Backstage's shape unless the bearer token matches."""
+
+    def __init__(self, app: ASGIApp, token: Callable[[], str | None], extra: Callable[[], str | None] | None = None):
+        self.app = app
+        self.token = token
+        self.extra = extra
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        expected = self.token()
+        if scope["type"] == "http" and expected:
+            request = Request(scope)
+            header = request.headers.get("authorization")
+            alternative = self.extra() if self.extra else None
+            if not (token_matches(header, expected) or (alternative and token_matches(header, alternative))):
+                message = "Missing credentials" if not header else "Invalid credentials"
+                await backstage_error(401, "AuthenticationError", message, request)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def protect(routes: Sequence[BaseRoute], token: Callable[[], str | None]) -> list[BaseRoute]:
+    out = []
+    for route in routes:
+        if not getattr(route, PUBLIC_ATTR, False) and isinstance(route, (Route, Mount)):
+            extra = getattr(route, "openchoreo_sync_extra_token", None)
+            route.app = RequireToken(route.app, token, extra)
+        out.append(route)
+    return out
+
+
+def _paths(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, str]]:
+    for route in routes:
+        path = getattr(route, "path", "")
+        for method in sorted(getattr(route, "methods", None) or {"*"}):
+            yield method, path
+
+
+def build_app(
+    plugin_routes: Sequence[tuple[str, Sequence[BaseRoute]]],
+    *,
+    token: Callable[[], str | None],
+    ready: Callable[[], bool],
+) -> Starlette:
+    """Compose the app; two plugins serving the same method and path is a start-up error."""
+
+    async def healthz(_: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> Response:
+        if ready():
+            return PlainTextResponse("ready")
+        return PlainTextResponse("not ready: no snapshot loaded or synced yet", status_code=503)
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    owners: dict[tuple[str, str], str] = {key: "core" for key in _paths(routes)}
+    for plugin, contributed in plugin_routes:
+        for key in _paths(contributed):
+            if key in owners:
+                raise PluginError(f"plugins {owners[key]!r} and {plugin!r} both serve {key[0]} {key[1]}")
+            owners[key] = plugin
+        routes.extend(protect(contributed, token))
+    return Starlette(routes=routes)
+
+
+class _QuietServer(uvicorn.Server):
+    """Uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """Runs the app on the current event loop until ``stop()``."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        self._server = _QuietServer(config)
+        self._task: asyncio.Task[None] | None = None
+        self.host = host
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve())
+        deadline = asyncio.get_running_loop().time() + 30
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise RuntimeError(f"the HTTP server could not start on {self.host}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the HTTP server did not start on {self.host} within 30 s")
+            await asyncio.sleep(0.01)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._task, 5)

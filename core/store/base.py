@@ -1,0 +1,114 @@
+"""What the engine and the read API need from a state store, independent of the database.
+
+The store is the daemon's memory between runs: the last good snapshot (entity bodies and their
+search rows), which collection each entity came from and when that collection was last fetched
+completely, pending removals, run records, approvals of guarded runs, and each output's progress.
+Everything a run changes is committed in one transaction, so readers always see a whole snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..model import Entity, EntityRef
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """What the engine remembers of an entity without loading its body."""
+
+    hash: str
+    collection: str
+    family: str
+    stale: bool = False
+
+
+@dataclass
+class RunRecord:
+    """One run's outcome, as ``openchoreo-sync status`` shows it."""
+
+    run_id: str
+    started_at: str
+    finished_at: str | None = None
+    status: str = "running"
+    trigger: str = "schedule"
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EntityWrite:
+    ref: EntityRef
+    entity: Entity
+    body: str
+    hash: str
+    collection: str
+    family: str
+    stale: bool
+
+
+@dataclass
+class Commit:
+    """Everything one run (or one event delta) changes, applied atomically."""
+
+    run: RunRecord
+    writes: list[EntityWrite] = field(default_factory=list)
+    removals: list[EntityRef] = field(default_factory=list)
+    collections_ok: dict[str, str] = field(default_factory=dict)
+    """collection key -> time it was fetched completely in this run"""
+    collections_failed: dict[str, str] = field(default_factory=dict)
+    """collection key -> error text"""
+    pending_removals: dict[EntityRef, int] = field(default_factory=dict)
+    """the full new set of pending removals (ref -> consecutive complete runs absent)"""
+    replace_pending: bool = True
+    consumed_approval: str | None = None
+
+
+class StateStore(Protocol):
+    """Implemented by the SQLite and PostgreSQL stores (``openchoreo_sync.store.sql``)."""
+
+    def migrate(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def load_index(self) -> dict[EntityRef, IndexEntry]: ...
+
+    def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]: ...
+
+    def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]: ...
+
+    def collection_times(self) -> dict[str, str]: ...
+
+    def pending_removals(self) -> dict[EntityRef, int]: ...
+
+    def commit(self, commit: Commit) -> None: ...
+
+    def record_run(self, run: RunRecord) -> None: ...
+
+    def recent_runs(self, limit: int = 20) -> list[RunRecord]: ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def approve(self, run_id: str) -> None: ...
+
+    def approvals(self) -> set[str]: ...
+
+    def output_state(self, name: str) -> tuple[str | None, bool]: ...
+
+    def set_output_state(self, name: str, run_id: str, needs_full: bool) -> None: ...
+
+    def snapshot_version(self) -> str | None: ...
+
+    def count(self) -> int: ...
+
+    def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]: ...
+
+    def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None: ...
+
+    def facets(self, keys: list[str], refs: list[EntityRef] | None) -> dict[str, list[tuple[str, int]]]: ...
+
+    def try_lead(self) -> bool: ...
+
+
+JsonMapping = Mapping[str, Any]

@@ -1,0 +1,376 @@
+"""The state store over SQL, shared by the SQLite and PostgreSQL backends.
+
+Both speak the same schema and statements; a backend supplies connections, its placeholder style
+and its leader election. Each thread gets its own connection, so the read API's threads never
+block on (or see half of) a run's commit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import Entity, EntityRef
+from ..search import search_rows
+from .base import Commit, IndexEntry, RunRecord
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS entities (
+            ref TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+            collection TEXT NOT NULL, family TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL,
+            stale INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS entities_collection ON entities (collection)",
+        "CREATE TABLE IF NOT EXISTS search (ref TEXT NOT NULL, key TEXT NOT NULL, value TEXT)",
+        "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+        "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
+        """CREATE TABLE IF NOT EXISTS collections (
+            key TEXT PRIMARY KEY, last_ok_at TEXT, last_error TEXT, last_error_at TEXT)""",
+        """CREATE TABLE IF NOT EXISTS runs (
+            run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+            trigger_name TEXT NOT NULL, summary TEXT NOT NULL)""",
+        "CREATE TABLE IF NOT EXISTS pending_removals (ref TEXT PRIMARY KEY, misses INTEGER NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS approvals (run_id TEXT PRIMARY KEY, approved_at TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS outputs (
+            name TEXT PRIMARY KEY, last_run_id TEXT, needs_full INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
+}
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SqlStore:
+    """Common implementation; subclasses provide ``_connect`` and may override leader election."""
+
+    placeholder = "?"
+    dialect = "sqlite"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all_connections: list[Any] = []
+        self._lock = threading.Lock()
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all_connections.append(conn)
+        return conn
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        conn = self._conn()
+        cur = conn.cursor()
+        try:
+            self._begin(cur)
+            yield cur
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def _begin(self, cur: Any) -> None:
+        """Start a write transaction (SQLite takes the write lock up front)."""
+
+    def _query(self, statement: str, params: Iterable[Any] = ()) -> list[Any]:
+        conn = self._conn()
+        cur = conn.cursor()
+        try:
+            cur.execute(self._sql(statement), tuple(params))
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        self._end_read(conn)
+        return list(rows)
+
+    def _end_read(self, conn: Any) -> None:
+        """Close the implicit read transaction so the next read sees the newest snapshot."""
+        conn.rollback()
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all_connections:
+                try:
+                    conn.close()
+                except Exception:  # closing is best effort at shutdown
+                    pass
+            self._all_connections.clear()
+        self._local = threading.local()
+
+    # --- schema --------------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        with self._transaction() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            cur.execute(self._sql("SELECT value FROM meta WHERE key = ?"), ("schema_version",))
+            row = cur.fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                from ..errors import StoreError
+
+                raise StoreError(
+                    f"the state store has schema version {current}, newer than this daemon's "
+                    f"{SCHEMA_VERSION}; upgrade openchoreo-catalog-sync"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    cur.execute(statement)
+                self._upsert_meta(cur, "schema_version", str(version))
+
+    def _upsert_meta(self, cur: Any, key: str, value: str) -> None:
+        cur.execute(
+            self._sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+            (key, value),
+        )
+
+    # --- snapshot ------------------------------------------------------------------------------
+
+    def load_index(self) -> dict[EntityRef, IndexEntry]:
+        rows = self._query("SELECT ref, hash, collection, family, stale FROM entities")
+        return {r[0]: IndexEntry(r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+    def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]:
+        out: dict[EntityRef, Entity] = {}
+        for chunk in _chunks(list(refs)):
+            marks = ",".join("?" * len(chunk))
+            for ref, body in self._query(f"SELECT ref, body FROM entities WHERE ref IN ({marks})", chunk):
+                out[ref] = json.loads(body)
+        return out
+
+    def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
+        out: dict[EntityRef, Entity] = {}
+        for chunk in _chunks(list(collections)):
+            marks = ",".join("?" * len(chunk))
+            for ref, body in self._query(f"SELECT ref, body FROM entities WHERE collection IN ({marks})", chunk):
+                out[ref] = json.loads(body)
+        return out
+
+    def collection_times(self) -> dict[str, str]:
+        return {k: t for k, t in self._query("SELECT key, last_ok_at FROM collections") if t}
+
+    def pending_removals(self) -> dict[EntityRef, int]:
+        return {ref: int(n) for ref, n in self._query("SELECT ref, misses FROM pending_removals")}
+
+    def commit(self, commit: Commit) -> None:
+        with self._transaction() as cur:
+            sql = self._sql
+            for chunk in _chunks(commit.removals):
+                marks = ",".join("?" * len(chunk))
+                cur.execute(sql(f"DELETE FROM entities WHERE ref IN ({marks})"), chunk)
+                cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), chunk)
+            for chunk in _chunks(commit.writes):
+                refs = [w.ref for w in chunk]
+                marks = ",".join("?" * len(refs))
+                cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
+                cur.executemany(
+                    sql(
+                        "INSERT INTO entities (ref, kind, namespace, name, collection, family, hash, body, stale) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
+                        "namespace = excluded.namespace, name = excluded.name, collection = excluded.collection, "
+                        "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale"
+                    ),
+                    [
+                        (
+                            w.ref,
+                            str(w.entity["kind"]).lower(),
+                            str(w.entity["metadata"].get("namespace") or "default").lower(),
+                            str(w.entity["metadata"]["name"]),
+                            w.collection,
+                            w.family,
+                            w.hash,
+                            w.body,
+                            int(w.stale),
+                        )
+                        for w in chunk
+                    ],
+                )
+                cur.executemany(
+                    sql("INSERT INTO search (ref, key, value) VALUES (?, ?, ?)"),
+                    [(w.ref, key, value) for w in chunk for key, value in search_rows(w.entity)],
+                )
+            for key, at in commit.collections_ok.items():
+                cur.execute(
+                    sql(
+                        "INSERT INTO collections (key, last_ok_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                        "SET last_ok_at = excluded.last_ok_at"
+                    ),
+                    (key, at),
+                )
+            now = commit.run.finished_at or utcnow()
+            for key, error in commit.collections_failed.items():
+                cur.execute(
+                    sql(
+                        "INSERT INTO collections (key, last_error, last_error_at) VALUES (?, ?, ?) ON CONFLICT (key) "
+                        "DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at"
+                    ),
+                    (key, error, now),
+                )
+            if commit.replace_pending:
+                cur.execute("DELETE FROM pending_removals")
+                cur.executemany(
+                    sql("INSERT INTO pending_removals (ref, misses) VALUES (?, ?)"),
+                    list(commit.pending_removals.items()),
+                )
+            if commit.consumed_approval:
+                cur.execute(sql("DELETE FROM approvals WHERE run_id = ?"), (commit.consumed_approval,))
+            self._write_run(cur, commit.run)
+            self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def _write_run(self, cur: Any, run: RunRecord) -> None:
+        cur.execute(
+            self._sql(
+                "INSERT INTO runs (run_id, started_at, finished_at, status, trigger_name, summary) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
+                "summary = excluded.summary"
+            ),
+            (run.run_id, run.started_at, run.finished_at, run.status, run.trigger, json.dumps(run.summary, default=str)),
+        )
+
+    def record_run(self, run: RunRecord) -> None:
+        with self._transaction() as cur:
+            self._write_run(cur, run)
+
+    def _run_from_row(self, row: Any) -> RunRecord:
+        return RunRecord(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+
+    def recent_runs(self, limit: int = 20) -> list[RunRecord]:
+        rows = self._query(
+            "SELECT run_id, started_at, finished_at, status, trigger_name, summary FROM runs "
+            "ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [self._run_from_row(r) for r in rows]
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        rows = self._query(
+            "SELECT run_id, started_at, finished_at, status, trigger_name, summary FROM runs WHERE run_id = ?", (run_id,)
+        )
+        return self._run_from_row(rows[0]) if rows else None
+
+    def approve(self, run_id: str) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                self._sql("INSERT INTO approvals (run_id, approved_at) VALUES (?, ?) ON CONFLICT (run_id) DO NOTHING"),
+                (run_id, utcnow()),
+            )
+
+    def approvals(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT run_id FROM approvals")}
+
+    # --- outputs -------------------------------------------------------------------------------
+
+    def output_state(self, name: str) -> tuple[str | None, bool]:
+        rows = self._query("SELECT last_run_id, needs_full FROM outputs WHERE name = ?", (name,))
+        if not rows:
+            return None, True
+        return rows[0][0], bool(rows[0][1])
+
+    def set_output_state(self, name: str, run_id: str, needs_full: bool) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO outputs (name, last_run_id, needs_full) VALUES (?, ?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET last_run_id = excluded.last_run_id, needs_full = excluded.needs_full"
+                ),
+                (name, run_id, int(needs_full)),
+            )
+
+    # --- read API ------------------------------------------------------------------------------
+
+    def snapshot_version(self) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'snapshot_run_id'")
+        return rows[0][0] if rows else None
+
+    def count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM entities")[0][0])
+
+    def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
+        return [(ref, json.loads(body)) for ref, body in self._query("SELECT ref, body FROM entities")]
+
+    def _filter_sql(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> tuple[str, list[Any]]:
+        """SQL selecting the refs that match any alternative (each an AND of key conditions)."""
+        ors: list[str] = []
+        params: list[Any] = []
+        for conditions in alternatives:
+            ands: list[str] = []
+            for key, values in conditions:
+                if values is None:
+                    ands.append("ref IN (SELECT ref FROM search WHERE key = ?)")
+                    params.append(key)
+                else:
+                    marks = ",".join("?" * len(values))
+                    ands.append(f"ref IN (SELECT ref FROM search WHERE key = ? AND value IN ({marks}))")
+                    params.extend([key, *values])
+            ors.append("(" + " AND ".join(ands or ["1 = 1"]) + ")")
+        return "SELECT ref FROM entities WHERE " + " OR ".join(ors), params
+
+    def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None:
+        """Refs matching Backstage-style filters (OR of ANDs); None means no filter (everything)."""
+        if not alternatives:
+            return None
+        statement, params = self._filter_sql(alternatives)
+        return [r[0] for r in self._query(statement, params)]
+
+    def facets(
+        self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
+    ) -> dict[str, list[tuple[str, int]]]:
+        out: dict[str, list[tuple[str, int]]] = {key: [] for key in keys}
+        if not keys:
+            return out
+        lowered = {key.lower(): key for key in keys}
+        marks = ",".join("?" * len(lowered))
+        params: list[Any] = list(lowered)
+        scope = ""
+        if alternatives:
+            sub, sub_params = self._filter_sql(alternatives)
+            scope = f" AND s.ref IN ({sub})"
+            params.extend(sub_params)
+        rows = self._query(
+            f"SELECT s.key, s.value, COUNT(DISTINCT s.ref) FROM search s WHERE s.key IN ({marks}) "
+            f"AND s.value IS NOT NULL{scope} GROUP BY s.key, s.value",
+            params,
+        )
+        return {**out, **_group_facets(rows, lowered)}
+
+    def original_values(self, refs: list[EntityRef]) -> list[Entity]:
+        return list(self.load_bodies(refs).values())
+
+    # --- leadership ----------------------------------------------------------------------------
+
+    def try_lead(self) -> bool:
+        return True
+
+
+def _group_facets(rows: list[Any], lowered: dict[str, str]) -> dict[str, list[tuple[str, int]]]:
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for key, value, count in rows:
+        grouped.setdefault(lowered[key], []).append((value, int(count)))
+    return grouped
