@@ -42,6 +42,7 @@ class RawResponse:
     body: bytes
     content_type: str
     refreshed: bool = False
+    attempts: int = 1
 
 
 class _Transient(Exception):
@@ -146,7 +147,9 @@ class Requester:
                     tokens.invalidate(token)
                     self._log.warning("token rejected, fetching a new one", path=path)
                     continue
-            return RawResponse(response.status, response.body, response.content_type, refreshed)
+            return RawResponse(
+                response.status, response.body, response.content_type, refreshed, retries_used + 1
+            )
 
     def error(self, response: RawResponse, *, what: str, path: str) -> ApiError:
         """The ``ApiError`` for a non-2xx response, with a hint where we know the fix."""
@@ -158,6 +161,8 @@ class Requester:
             hint = _REFRESHED_HINT
         elif response.status == 404 and code is None:
             hint = _NO_ROUTE_HINT
+        if response.status in RETRY_STATUSES and response.attempts > 1:
+            message += f" (gave up after {response.attempts} attempts)"
         return ApiError(
             what=what, method="GET", path=path, status=response.status, code=code, message=message, hint=hint
         )
