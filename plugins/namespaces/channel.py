@@ -6,6 +6,7 @@ block its type needs; the mapper rejects the same channels up front so the error
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,7 +45,7 @@ def map_channel(resource: Resource, ctx: SyncContext) -> list[Entity]:
         spec["type"] = source["type"]
     for key in ("emailConfig", "webhookConfig"):
         if source.get(key) is not None:
-            spec[key] = source[key]
+            spec[key] = copy.deepcopy(source[key])
     problem = spec_problem(spec)
     if problem:
         raise ValueError(f"{resource.describe()}: {problem}")

@@ -1,0 +1,73 @@
+"""Fetch projects, components, workloads and resources with one namespace-wide walk per kind.
+
+Per namespace the four walks run concurrently and are joined in memory (never one request per
+component). A collection is complete only when everything its entities derive from is: the
+``components`` collection needs components, workloads and projects (owner fallback); the
+``resources`` collection needs resources and projects. A failed input marks the collection failed
+so the core carries its previous entities forward instead of deleting or half-updating them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from openchoreo_sync import Collection, SyncContext
+from openchoreo_sync.plugins.namespaces import cr
+from openchoreo_sync.plugins.namespaces.fetch import namespace_path
+from openchoreo_sync.plugins.namespaces.streaming import as_they_complete
+
+from .joins import join_components, join_resources
+
+PROJECTS = "projects"
+COMPONENTS = "components"
+RESOURCES = "resources"
+WORKLOADS = "workloads"
+
+
+def _bodies(collection: Collection) -> list[Mapping[str, Any]]:
+    return [resource.body for resource in collection.resources]
+
+
+def _first_error(*collections: Collection) -> BaseException | None:
+    return next((c.error for c in collections if c.error is not None), None)
+
+
+async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
+    """The three collections of one namespace, from four concurrent walks."""
+    projects, components, workloads, resources = await asyncio.gather(
+        ctx.walk(PROJECTS, namespace_path(namespace, "projects"), kind="Project", namespace=namespace),
+        ctx.walk(COMPONENTS, namespace_path(namespace, "components"), kind="Component", namespace=namespace),
+        ctx.walk(WORKLOADS, namespace_path(namespace, "workloads"), kind="Workload", namespace=namespace),
+        ctx.walk(RESOURCES, namespace_path(namespace, "resources"), kind="Resource", namespace=namespace),
+    )
+    component_error = _first_error(components, workloads, projects)
+    resource_error = _first_error(resources, projects)
+    return [
+        projects,
+        Collection(COMPONENTS, namespace, error=component_error)
+        if component_error is not None
+        else Collection(
+            COMPONENTS,
+            namespace,
+            join_components(namespace, _bodies(components), _bodies(workloads), _bodies(projects)),
+        ),
+        Collection(RESOURCES, namespace, error=resource_error)
+        if resource_error is not None
+        else Collection(
+            RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))
+        ),
+    ]
+
+
+async def fetch_family(ctx: SyncContext) -> AsyncIterator[Collection]:
+    """Every namespace concurrently (the client bounds requests in flight); collections as they finish.
+
+    The namespace list is walked once by the core for all families; if it fails, the exception
+    fails this family too and its entities are kept.
+    """
+    names = [name for name in (cr.name_of(item) for item in await ctx.namespaces()) if name]
+    async for collections in as_they_complete(fetch_namespace(ctx, ns) for ns in names):
+        for collection in collections:
+            yield collection
