@@ -1,0 +1,1 @@
+"""Shared test support code (harnesses, fixtures) for openchoreo-catalog-sync tests."""
