@@ -13,6 +13,7 @@ import json
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qsl
 
 import yaml
 from starlette.applications import Starlette
@@ -89,7 +90,8 @@ class Api:
         )
 
     async def token(self, request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        # Parsed by hand: Starlette's request.form() needs python-multipart, not a dependency.
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         basic = _basic_auth(request.headers.get("authorization"))
         try:
             body = self.state.auth.issue(form, basic, form.get("scope"))

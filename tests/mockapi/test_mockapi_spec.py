@@ -6,7 +6,6 @@ from __future__ import annotations
 import httpx
 import pytest
 from mockapi_helpers import list_paths, validate, walk
-
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.mockapi.kinds import KINDS
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo, mock_openchoreo_factory  # noqa: F401
@@ -55,7 +54,14 @@ def test_items_have_the_real_shape(mock: MockOpenChoreo) -> None:
         assert set(ns) == {"metadata", "status"}  # no apiVersion/kind on namespaces
         comp = client.get("/api/v1/namespaces/default/components/api-service").json()
         assert comp["apiVersion"] == "openchoreo.dev/v1alpha1" and comp["kind"] == "Component"
-        assert set(comp["metadata"]) <= {"name", "namespace", "uid", "labels", "annotations", "creationTimestamp"}
+        assert set(comp["metadata"]) <= {
+            "name",
+            "namespace",
+            "uid",
+            "labels",
+            "annotations",
+            "creationTimestamp",
+        }
         res = walk(client, "/api/v1/namespaces/default/resources")[0].json()["items"]
         for path in list_paths([n for n in mock.world.namespaces() if n != "default"][:1]):
             for item in walk(client, path, 100)[0].json()["items"]:
@@ -106,7 +112,12 @@ def test_error_responses(mock: MockOpenChoreo) -> None:
         assert unknown_ns.json() == {"items": [], "pagination": {}}
         validate(unknown_ns)
 
-        for path in ("/api/v1/nope", "/api/v1/namespaces/default/nope", "/nope", "/api/v1/namespaces/default/"):
+        for path in (
+            "/api/v1/nope",
+            "/api/v1/namespaces/default/nope",
+            "/nope",
+            "/api/v1/namespaces/default/",
+        ):
             resp = client.get(path)
             assert (resp.status_code, resp.text) == (404, "404 page not found\n"), path
             assert resp.headers["content-type"].startswith("text/plain")
@@ -115,7 +126,13 @@ def test_error_responses(mock: MockOpenChoreo) -> None:
 
 def test_public_endpoints_validate(mock: MockOpenChoreo) -> None:
     with httpx.Client(base_url=mock.url) as client:
-        for path in ("/health", "/ready", "/version", "/.well-known/oauth-protected-resource", "/openapi.json"):
+        for path in (
+            "/health",
+            "/ready",
+            "/version",
+            "/.well-known/oauth-protected-resource",
+            "/openapi.json",
+        ):
             resp = client.get(path)
             assert resp.status_code == 200
             validate(resp)
