@@ -72,13 +72,13 @@ def fetch(ctx: SyncContext) -> AsyncIterator[Collection]:
 
 
 @hookimpl
-def map_resource(resource: Resource) -> list[Entity] | None:
+def map_resource(resource: Resource, ctx: SyncContext) -> list[Entity] | None:
     mapper = MAPPERS.get(resource.kind)
     return None if mapper is None else [mapper(resource)]
 
 
 @hookimpl
-def relate(entities: EntityIndex) -> list[Relation]:
+def relate(entities: EntityIndex, ctx: SyncContext) -> list[Relation]:
     return list(plane_relations(entities))
 
 
