@@ -105,7 +105,7 @@ def test_scope_and_url_cleaning() -> None:
         ("/api/v1/namespaces", "/api/v1/namespaces"),
         ("/api/v1/namespaces/acme", "/api/v1/namespaces/{namespace}"),
         ("/api/v1/namespaces/acme/components", "/api/v1/namespaces/{namespace}/components"),
-        ("/api/v1/namespaces/acme/components/web/schema", "/api/v1/namespaces/{namespace}/components/{name}/schema"),
+        ("/api/v1/namespaces/a/traits/t/schema", "/api/v1/namespaces/{namespace}/traits/{name}/schema"),
         ("/api/v1/clustertraits/t1", "/api/v1/clustertraits/{name}"),
         ("/health", "/health"),
     ],
