@@ -36,7 +36,9 @@ async def _auth_mode(client: OpenChoreoClient, auth_enabled: bool) -> ProbeResul
     name = "auth mode"
     try:
         data = await client.get_public(WELL_KNOWN, what="the API's auth metadata")
-    except SyncError as exc:
+    except ApiError as exc:
+        if exc.status is None:  # unreachable: the namespaces check reports it
+            return None
         return ProbeResult(name, True, f"could not read {WELL_KNOWN} ({exc}); auth mode not compared")
     enforced = data.get("openchoreo_security_enabled") if data is not None else None
     if not isinstance(enforced, bool):
@@ -67,9 +69,7 @@ async def _namespaces(client: OpenChoreoClient) -> ProbeResult:
     name = "list namespaces"
     try:
         items, _ = await client.get_page(NAMESPACES, {"limit": "1"}, what="namespaces")
-    except ApiError as exc:
-        return ProbeResult(name, False, str(exc))
-    except SyncError as exc:
+    except SyncError as exc:  # ApiError, or TokenError if the token expired meanwhile
         return ProbeResult(name, False, str(exc))
     if items:
         return ProbeResult(name, True, f"GET {NAMESPACES} answered with namespaces visible")
