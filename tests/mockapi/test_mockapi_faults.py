@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 from mockapi_helpers import walk
-
 from openchoreo_sync.mockapi import FaultRule, MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo  # noqa: F401
 
