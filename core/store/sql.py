@@ -339,6 +339,27 @@ class SqlStore:
         statement, params = self._filter_sql(alternatives)
         return [r[0] for r in self._query(statement, params)]
 
+    def search_values(
+        self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
+    ) -> list[tuple[EntityRef, str, str | None]]:
+        """The (ref, key, value) search rows of ``keys`` for the refs matching the filter (all if None).
+
+        Lets the read API order, full-text filter and facet a matched set in one query, without
+        loading entity bodies. Keys are compared lower-cased, like every search key.
+        """
+        if not keys:
+            return []
+        lowered = sorted({key.lower() for key in keys})
+        params: list[Any] = list(lowered)
+        scope = ""
+        if alternatives:
+            sub, sub_params = self._filter_sql(alternatives)
+            scope = f" AND ref IN ({sub})"
+            params.extend(sub_params)
+        marks = ",".join("?" * len(lowered))
+        rows = self._query(f"SELECT ref, key, value FROM search WHERE key IN ({marks}){scope}", params)
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def facets(
         self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
     ) -> dict[str, list[tuple[str, int]]]:
