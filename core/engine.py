@@ -75,6 +75,8 @@ class Engine:
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.writer = asyncio.Lock()
         """Held from reconcile to emit by full runs and event deltas alike."""
+        self.extras: dict[str, Any] = {}
+        """Shared by every context this engine makes, so ``emit`` sees what the daemon put there."""
 
     # --- contexts ------------------------------------------------------------------------------
 
@@ -86,6 +88,7 @@ class Engine:
             plugin_settings=self.plugins.settings,
             client=client,
             store=self.store,
+            extras=self.extras,
         )
 
     @property
