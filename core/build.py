@@ -28,6 +28,8 @@ class Build:
 
     entities: dict[EntityRef, Entity] = field(default_factory=dict)
     origin: dict[EntityRef, CollectionKey] = field(default_factory=dict)
+    source: dict[EntityRef, str] = field(default_factory=dict)
+    """ref -> source_id of the resource that produced it"""
     collections_ok: dict[str, int] = field(default_factory=dict)
     """collection key -> number of resources"""
     collections_failed: dict[str, str] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class Mapper:
                     continue
                 build.entities[ref] = entity
                 build.origin[ref] = key
+                build.source[ref] = resource.source_id
 
     def map_one(self, resource: Resource, build: Build) -> list[Entity]:
         try:

@@ -57,6 +57,10 @@ def normalize_ref(ref: str, *, default_kind: str | None = None, default_namespac
     return make_ref(kind, namespace, name)
 
 
+def source_id(kind: str, namespace: str | None, name: str) -> str:
+    return f"{kind.lower()}:{namespace or ''}/{name}"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class CollectionKey:
     """One unit of fetching that either completes or fails as a whole.
@@ -98,6 +102,12 @@ class Resource:
     @property
     def name(self) -> str:
         return str(self.body.get("metadata", {}).get("name", ""))
+
+    @property
+    def source_id(self) -> str:
+        """Identity of the raw object (``kind:namespace/name``, lower-case kind), used to find
+        everything it produced when an event says it changed or is gone."""
+        return source_id(self.kind, self.namespace, self.name)
 
     def describe(self) -> str:
         """Human-readable identity used in every error and warning about this resource."""

@@ -23,6 +23,7 @@ class IndexEntry:
     collection: str
     family: str
     stale: bool = False
+    source: str = ""
 
 
 @dataclass
@@ -46,6 +47,7 @@ class EntityWrite:
     collection: str
     family: str
     stale: bool
+    source: str = ""
 
 
 @dataclass
@@ -75,6 +77,8 @@ class StateStore(Protocol):
     def load_index(self) -> dict[EntityRef, IndexEntry]: ...
 
     def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]: ...
+
+    def refs_by_sources(self, sources: Iterable[str]) -> list[EntityRef]: ...
 
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]: ...
 

@@ -25,8 +25,9 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS entities (
             ref TEXT PRIMARY KEY, kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
             collection TEXT NOT NULL, family TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL,
-            stale INTEGER NOT NULL DEFAULT 0)""",
+            stale INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT '')""",
         "CREATE INDEX IF NOT EXISTS entities_collection ON entities (collection)",
+        "CREATE INDEX IF NOT EXISTS entities_source ON entities (source)",
         "CREATE TABLE IF NOT EXISTS search (ref TEXT NOT NULL, key TEXT NOT NULL, value TEXT)",
         "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
         "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
@@ -152,8 +153,16 @@ class SqlStore:
     # --- snapshot ------------------------------------------------------------------------------
 
     def load_index(self) -> dict[EntityRef, IndexEntry]:
-        rows = self._query("SELECT ref, hash, collection, family, stale FROM entities")
-        return {r[0]: IndexEntry(r[1], r[2], r[3], bool(r[4])) for r in rows}
+        rows = self._query("SELECT ref, hash, collection, family, stale, source FROM entities")
+        return {r[0]: IndexEntry(r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows}
+
+    def refs_by_sources(self, sources: Iterable[str]) -> list[EntityRef]:
+        """Refs of the entities produced by these raw resources (see ``Resource.source_id``)."""
+        out: list[EntityRef] = []
+        for chunk in _chunks(list(sources)):
+            marks = ",".join("?" * len(chunk))
+            out.extend(r[0] for r in self._query(f"SELECT ref FROM entities WHERE source IN ({marks})", chunk))
+        return out
 
     def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]:
         out: dict[EntityRef, Entity] = {}
@@ -190,10 +199,11 @@ class SqlStore:
                 cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
                 cur.executemany(
                     sql(
-                        "INSERT INTO entities (ref, kind, namespace, name, collection, family, hash, body, stale) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
+                        "INSERT INTO entities (ref, kind, namespace, name, collection, family, hash, body, stale, source) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
                         "namespace = excluded.namespace, name = excluded.name, collection = excluded.collection, "
-                        "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale"
+                        "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
+                        "source = excluded.source"
                     ),
                     [
                         (
@@ -206,6 +216,7 @@ class SqlStore:
                             w.hash,
                             w.body,
                             int(w.stale),
+                            w.source,
                         )
                         for w in chunk
                     ],
