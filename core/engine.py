@@ -166,8 +166,8 @@ class Engine:
         kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
         times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
         entities = build.entities
-        origin_of: dict[EntityRef, tuple[str, str]] = {
-            ref: (str(key), key.family) for ref, key in build.origin.items()
+        origin_of: dict[EntityRef, tuple[str, str, str]] = {
+            ref: (str(key), key.family, build.source.get(ref, "")) for ref, key in build.origin.items()
         }
         for ref, body in kept.items():
             body.pop("relations", None)
@@ -176,7 +176,7 @@ class Engine:
             if ref in plan.carried:
                 annotations[STALE_ANNOTATION] = times.get(previous[ref].collection, "unknown")
             entities[ref] = body
-            origin_of[ref] = (previous[ref].collection, previous[ref].family)
+            origin_of[ref] = (previous[ref].collection, previous[ref].family, previous[ref].source)
         relate_report = relate_entities(entities, self.plugins, ctx)
         relate_seconds = time.perf_counter() - t0
 
@@ -188,8 +188,8 @@ class Engine:
             if before is not None and before.hash == digest:
                 continue
             (changes.changed if before is not None else changes.added).append(ref)
-            collection, family = origin_of[ref]
-            writes.append(EntityWrite(ref, entity, body, digest, collection, family, ref in plan.carried))
+            collection, family, source = origin_of[ref]
+            writes.append(EntityWrite(ref, entity, body, digest, collection, family, ref in plan.carried, source))
         changes.removed = sorted(plan.removed)
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
