@@ -165,3 +165,6 @@ class Refetched:
     collection: Collection
     origin: str
     gone: bool = False
+    source: str | None = None
+    """When ``gone``: the ``source_id`` of the vanished resource, if it is not the event's own
+    (a workload event whose component is gone names the component here)."""
