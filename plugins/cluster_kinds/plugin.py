@@ -25,8 +25,6 @@ from openchoreo_sync.plugins.component_types.collect import (
 from openchoreo_sync.plugins.component_types.type_relations import builds_on, uses_workflow
 from openchoreo_sync.snapshot import EntityIndex
 
-PLUGIN_NAME = "cluster_kinds"
-
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("clustercomponenttypes", "ClusterComponentType", cluster=True),
     Endpoint("clustertraits", "ClusterTrait", cluster=True),
@@ -90,4 +88,4 @@ def relate(entities: EntityIndex, ctx: SyncContext) -> list[Relation]:
 
 @hookimpl
 def refetch(event: ResourceEvent, ctx: SyncContext) -> Awaitable[Refetched] | None:
-    return refetch_one(event, ctx, _BY_EVENT_KIND, origin=PLUGIN_NAME)
+    return refetch_one(event, ctx, _BY_EVENT_KIND)

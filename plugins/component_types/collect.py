@@ -80,7 +80,7 @@ async def fetch_collections(ctx: SyncContext, endpoints: Iterable[Endpoint]) -> 
 
 
 def refetch_one(
-    event: ResourceEvent, ctx: SyncContext, endpoints: Mapping[str, Endpoint], *, origin: str
+    event: ResourceEvent, ctx: SyncContext, endpoints: Mapping[str, Endpoint]
 ) -> Awaitable[Refetched] | None:
     """The GET of the object an event names; None, decided at once, when its kind is not ours.
 
@@ -90,19 +90,18 @@ def refetch_one(
     endpoint = endpoints.get(event.kind.lower())
     if endpoint is None:
         return None
-    return _get_one(endpoint, event, ctx, origin)
+    return _get_one(endpoint, event, ctx)
 
 
-async def _get_one(endpoint: Endpoint, event: ResourceEvent, ctx: SyncContext, origin: str) -> Refetched:
+async def _get_one(endpoint: Endpoint, event: ResourceEvent, ctx: SyncContext) -> Refetched:
     """A namespaced event without a namespace means ``default``, like upstream; a cluster event's
     namespace is ignored. 404 gives ``gone=True``; any other error propagates (the event changes
     nothing)."""
     namespace = None if endpoint.cluster else (event.namespace or "default")
     where = event.name if namespace is None else f"{namespace}/{event.name}"
-    body = await ctx.require_client().get(
-        endpoint.item_path(event.name, namespace), what=f"{endpoint.kind} {where}"
-    )
+    what = f"{endpoint.kind} {where}"
+    body = await ctx.require_client().get(endpoint.item_path(event.name, namespace), what=what)
     resources = [] if body is None else [Resource(endpoint.kind, body, namespace)]
     return Refetched(
-        collection=Collection(endpoint.collection, namespace, resources), origin=origin, gone=body is None
+        collection=Collection(endpoint.collection, namespace, resources), origin=what, gone=body is None
     )

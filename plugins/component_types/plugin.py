@@ -20,8 +20,6 @@ from .collect import Endpoint, by_event_kind, fetch_collections, refetch_one
 from .entity_refs import part_of_domain
 from .type_relations import builds_on, uses_workflow
 
-PLUGIN_NAME = "component_types"
-
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("componenttypes", "ComponentType"),
     Endpoint("traits", "Trait"),
@@ -89,4 +87,4 @@ def relate(entities: EntityIndex, ctx: SyncContext) -> list[Relation]:
 
 @hookimpl
 def refetch(event: ResourceEvent, ctx: SyncContext) -> Awaitable[Refetched] | None:
-    return refetch_one(event, ctx, _BY_EVENT_KIND, origin=PLUGIN_NAME)
+    return refetch_one(event, ctx, _BY_EVENT_KIND)

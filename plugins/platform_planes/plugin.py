@@ -26,8 +26,6 @@ from openchoreo_sync.snapshot import EntityIndex
 from .plane_mappers import map_data_plane, map_observability_plane, map_workflow_plane
 from .plane_relations import plane_relations
 
-PLUGIN_NAME = "platform_planes"
-
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("dataplanes", "DataPlane"),
     Endpoint("workflowplanes", "WorkflowPlane"),
@@ -84,4 +82,4 @@ def relate(entities: EntityIndex, ctx: SyncContext) -> list[Relation]:
 
 @hookimpl
 def refetch(event: ResourceEvent, ctx: SyncContext) -> Awaitable[Refetched] | None:
-    return refetch_one(event, ctx, _BY_EVENT_KIND, origin=PLUGIN_NAME)
+    return refetch_one(event, ctx, _BY_EVENT_KIND)

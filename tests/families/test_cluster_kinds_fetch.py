@@ -85,7 +85,7 @@ async def test_refetch_ignores_the_event_namespace(mock: MockOpenChoreo, ctx: Sy
     assert [(r.kind, r.name, r.namespace) for r in refetched.collection.resources] == [
         ("ClusterTrait", name, None)
     ]
-    assert refetched.origin == "cluster_kinds" and not refetched.gone
+    assert refetched.origin == f"ClusterTrait {name}" and not refetched.gone
     assert mock.stats.count(f"/api/v1/clustertraits/{name}") == 1
 
 

@@ -103,7 +103,7 @@ async def test_refetch_returns_the_object_in_its_full_sync_collection(
     assert (refetched.collection.name, refetched.collection.namespace) == ("componenttypes", "default")
     assert [r.name for r in refetched.collection.resources] == [name]
     assert refetched.collection.resources[0].kind == "ComponentType"
-    assert not refetched.gone and refetched.origin == "component_types"
+    assert not refetched.gone and refetched.origin == f"ComponentType default/{name}"
     assert mock.stats.count(f"/api/v1/namespaces/default/componenttypes/{name}") == 1
 
 

@@ -98,7 +98,7 @@ async def test_refetch_namespaced_and_cluster_planes(mock: MockOpenChoreo, ctx: 
     assert [(r.kind, r.namespace) for r in one.collection.resources] == [("DataPlane", "default")]
     assert (two.collection.name, two.collection.namespace, two.gone) == ("clusterdataplanes", None, False)
     assert [(r.kind, r.namespace) for r in two.collection.resources] == [("ClusterDataPlane", None)]
-    assert one.origin == two.origin == "platform_planes"
+    assert (one.origin, two.origin) == ("DataPlane default/default", "ClusterDataPlane default")
 
 
 async def test_refetch_of_a_deleted_plane_is_gone(ctx: SyncContext) -> None:
