@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -175,3 +175,9 @@ class OpenChoreoClient:
         if not 200 <= response.status < 300:
             raise self._requester.error(response, what=what, path=path)
         return decode_json(response.body, what=what, path=path, content_type=response.content_type)
+
+
+if TYPE_CHECKING:  # mypy proves the client satisfies the protocol plugins are typed against
+    from ..context import ApiClient
+
+    _conforms: type[ApiClient] = OpenChoreoClient
