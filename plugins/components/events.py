@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from openchoreo_sync import Collection, Refetched, Resource, ResourceEvent, SyncContext
+from openchoreo_sync.model import source_id
 from openchoreo_sync.plugins.namespaces import cr
 from openchoreo_sync.plugins.namespaces.fetch import namespace_path
 
@@ -80,7 +81,9 @@ async def refresh_component(ctx: SyncContext, namespace: str, name: str, origin:
     what = f"component {namespace}/{name}"
     body = await _get(ctx, namespace, "components", name, what)
     if body is None:
-        return Refetched(Collection(COMPONENTS, namespace), origin=origin, gone=True)
+        # Named explicitly: for a workload event the vanished resource is the component.
+        gone = source_id("Component", namespace, name)
+        return Refetched(Collection(COMPONENTS, namespace), origin=origin, gone=True, source=gone)
     project = component_project(body)
     project_body = None
     if project and not cr.owner_annotation(body):

@@ -168,7 +168,17 @@ async def test_workload_event_refreshes_its_component(mock: MockOpenChoreo, ctx:
     assert answer.collection.name == "components"
 
 
-async def test_gone_and_foreign_events(ctx: SyncContext) -> None:
+async def test_gone_and_foreign_events(mock: MockOpenChoreo, ctx: SyncContext) -> None:
+    mock.world.put(
+        "workloads",
+        "default",
+        {
+            "apiVersion": "openchoreo.dev/v1alpha1",
+            "kind": "Workload",
+            "metadata": {"name": "orphan-workload", "namespace": "default", "uid": "w0"},
+            "spec": {"owner": {"projectName": "url-shortener", "componentName": "no-such-component"}},
+        },
+    )
     for kind, collection in (("component", "components"), ("project", "projects"), ("resource", "resources")):
         answer = await plugin.refetch(
             event=ResourceEvent(kind, "no-such-thing", "default", "deleted"), ctx=ctx
@@ -183,6 +193,11 @@ async def test_gone_and_foreign_events(ctx: SyncContext) -> None:
         await plugin.refetch(event=ResourceEvent("environment", "development", "default", "updated"), ctx=ctx)
         is None
     )
+    # a workload whose component is gone: the gone source is the component, not the workload
+    answer = await plugin.refetch(
+        event=ResourceEvent("workload", "orphan-workload", "default", "updated"), ctx=ctx
+    )
+    assert answer is not None and answer.gone and answer.source == "component:default/no-such-component"
     with pytest.raises(LookupError, match="not found"):
         await plugin.refetch(
             event=ResourceEvent("workload", "no-such-workload", "default", "deleted"), ctx=ctx
