@@ -1,0 +1,311 @@
+"""One behaviour, two databases: every test here runs against SQLite and PostgreSQL.
+
+The engine and the read API only know the ``StateStore`` protocol; these tests pin the semantics
+both backends must share so a deployment can switch ``openchoreo.store`` without surprises.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from openchoreo_sync.engine import serialize
+from openchoreo_sync.model import Entity, entity_ref
+from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
+from openchoreo_sync.store.sql import SCHEMA_VERSION, SqlStore
+
+from tests.store.conftest import StoreFactory
+
+
+def component(name: str, *, namespace: str = "default", owner: str = "team-a", **spec: Any) -> Entity:
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": name, "namespace": namespace, "tags": ["python", "svc"]},
+        "spec": {"type": "service", "lifecycle": "production", "owner": owner, **spec},
+    }
+
+
+def write(entity: Entity, *, collection: str = "components/default", family: str = "fam") -> EntityWrite:
+    body, digest = serialize(entity)
+    return EntityWrite(entity_ref(entity), entity, body, digest, collection, family, stale=False)
+
+
+def run(run_id: str, **summary: Any) -> RunRecord:
+    return RunRecord(run_id, started_at="2024-01-01T00:00:00Z", status="ok", summary=summary)
+
+
+def commit_of(run_id: str, *entities: Entity, **kwargs: Any) -> Commit:
+    return Commit(run=run(run_id), writes=[write(e) for e in entities], **kwargs)
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+def test_migrate_is_idempotent_and_keeps_data(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    store.commit(commit_of("r1", component("a")))
+    store.migrate()
+    again = store_factory()  # a second replica starting on the same database
+    again.migrate()
+    assert again.count() == 1
+    assert again._query("SELECT value FROM meta WHERE key = 'schema_version'") == [(str(SCHEMA_VERSION),)]
+
+
+# --- snapshot ------------------------------------------------------------------------------
+
+
+def test_commit_then_index_and_bodies(store: SqlStore) -> None:
+    a, b = component("a"), component("b", namespace="Team-X")
+    c = component("c")
+    store.commit(
+        Commit(
+            run=run("r1"),
+            writes=[
+                write(a),
+                write(b, collection="components/team-x"),
+                write(c, collection="apis/default", family="x"),
+            ],
+            collections_ok={"components/default": "2024-01-01T00:00:00Z"},
+            collections_failed={"apis/default": "HTTP 500"},
+        )
+    )
+    index = store.load_index()
+    assert set(index) == {"component:default/a", "component:team-x/b", "component:default/c"}
+    assert index["component:default/c"] == IndexEntry(serialize(c)[1], "apis/default", "x", False)
+    assert store.load_bodies(["component:default/a", "component:team-x/b", "component:nope/zz"]) == {
+        "component:default/a": a,
+        "component:team-x/b": b,
+    }
+    assert store.load_bodies([]) == {}
+    assert set(store.load_collection_bodies(["components/default", "components/team-x"])) == {
+        "component:default/a",
+        "component:team-x/b",
+    }
+    assert store.collection_times() == {"components/default": "2024-01-01T00:00:00Z"}
+    assert store.count() == 3
+    assert dict(store.all_bodies())["component:default/c"] == c
+
+
+def test_load_bodies_beyond_one_chunk(store: SqlStore) -> None:
+    entities = [component(f"e{i}") for i in range(1203)]
+    store.commit(commit_of("r1", *entities))
+    refs = [entity_ref(e) for e in entities]
+    assert len(store.load_bodies(refs)) == 1203
+    assert len(store.load_collection_bodies(["components/default"])) == 1203
+
+
+def test_rewrite_replaces_body_and_search_rows(store: SqlStore) -> None:
+    store.commit(commit_of("r1", component("a", owner="team-a")))
+    store.commit(commit_of("r2", component("a", owner="team-b")))
+    assert store.load_bodies(["component:default/a"])["component:default/a"]["spec"]["owner"] == "team-b"
+    assert store.match_refs([[("spec.owner", ["team-a"])]]) == []
+    assert store.match_refs([[("spec.owner", ["team-b"])]]) == ["component:default/a"]
+
+
+def test_removals_delete_entity_and_search_rows(store: SqlStore) -> None:
+    store.commit(commit_of("r1", component("a"), component("b")))
+    store.commit(Commit(run=run("r2"), removals=["component:default/a"]))
+    assert set(store.load_index()) == {"component:default/b"}
+    assert store.match_refs([[("metadata.name", ["a"])]]) == []
+    assert store.facets(["metadata.name"]) == {"metadata.name": [("b", 1)]}
+
+
+def test_pending_removals_replace_or_keep(store: SqlStore) -> None:
+    store.commit(Commit(run=run("r1"), pending_removals={"component:default/a": 1, "component:default/b": 2}))
+    assert store.pending_removals() == {"component:default/a": 1, "component:default/b": 2}
+    store.commit(Commit(run=run("r2"), pending_removals={"component:default/c": 1}))
+    assert store.pending_removals() == {"component:default/c": 1}
+    store.commit(Commit(run=run("r3"), pending_removals={}, replace_pending=False))
+    assert store.pending_removals() == {"component:default/c": 1}
+    store.commit(Commit(run=run("r4"), pending_removals={}))
+    assert store.pending_removals() == {}
+
+
+def test_a_failed_commit_changes_nothing(store: SqlStore) -> None:
+    store.commit(commit_of("r1", component("a")))
+    broken = commit_of("r2", component("b"))
+    broken.writes.append(write(component("c")))
+    broken.writes[-1].entity = {"kind": "Component", "metadata": {}}  # no name: fails mid-commit
+    with pytest.raises(KeyError):
+        store.commit(broken)
+    assert set(store.load_index()) == {"component:default/a"}
+    assert store.snapshot_version() == "r1"
+    assert store.get_run("r2") is None
+
+
+# --- runs, approvals, outputs ----------------------------------------------------------------
+
+
+def test_run_records(store: SqlStore) -> None:
+    first = RunRecord("r1", "2024-01-01T00:00:01Z", trigger="schedule", summary={"host": "a", "n": 1})
+    store.record_run(first)
+    store.record_run(RunRecord("r2", "2024-01-01T00:00:02Z", status="failed", trigger="event"))
+    first.status, first.finished_at, first.summary = "ok", "2024-01-01T00:00:09Z", {"host": "a", "n": 2}
+    store.record_run(first)
+    got = store.get_run("r1")
+    summary = {"host": "a", "n": 2}
+    assert got == RunRecord("r1", "2024-01-01T00:00:01Z", "2024-01-01T00:00:09Z", "ok", "schedule", summary)
+    assert [r.run_id for r in store.recent_runs()] == ["r2", "r1"]
+    assert [r.run_id for r in store.recent_runs(limit=1)] == ["r2"]
+    assert store.get_run("missing") is None
+    store.commit(Commit(run=RunRecord("r3", "2024-01-01T00:00:03Z", status="ok", summary={"x": [1, 2]})))
+    assert store.recent_runs(limit=1)[0].summary == {"x": [1, 2]}
+
+
+def test_approvals_are_idempotent_and_consumed_by_commit(store: SqlStore) -> None:
+    assert store.approvals() == set()
+    store.approve("guarded-1")
+    store.approve("guarded-1")
+    store.approve("guarded-2")
+    assert store.approvals() == {"guarded-1", "guarded-2"}
+    store.commit(Commit(run=run("r1"), consumed_approval="guarded-1"))
+    assert store.approvals() == {"guarded-2"}
+
+
+def test_output_state(store: SqlStore) -> None:
+    assert store.output_state("backstage") == (None, True)
+    store.set_output_state("backstage", "r1", False)
+    store.set_output_state("files", "r1", True)
+    store.set_output_state("backstage", "r2", False)
+    assert store.output_state("backstage") == ("r2", False)
+    assert store.output_state("files") == ("r1", True)
+
+
+def test_snapshot_version_follows_commits_not_run_records(store: SqlStore) -> None:
+    assert store.snapshot_version() is None
+    store.commit(commit_of("r1", component("a")))
+    store.record_run(RunRecord("r2", "2024-01-01T00:00:02Z", status="failed"))
+    assert store.snapshot_version() == "r1"
+    store.commit(commit_of("r3"))
+    assert store.snapshot_version() == "r3"
+
+
+# --- read API queries ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(store: SqlStore) -> SqlStore:
+    store.commit(
+        commit_of(
+            "r1",
+            component("a", owner="team-a", system="shop"),
+            component("b", owner="team-b"),
+            component("c", owner="team-a", namespace="other"),
+            {
+                "apiVersion": "backstage.io/v1alpha1",
+                "kind": "API",
+                "metadata": {"name": "a-api"},
+                "spec": {"type": "openapi", "owner": "Team-A"},
+            },
+        )
+    )
+    return store
+
+
+def test_match_refs_or_of_ands_and_existence(catalog: SqlStore) -> None:
+    def match(alternatives: list[list[tuple[str, list[str] | None]]]) -> list[str] | None:
+        refs = catalog.match_refs(alternatives)
+        return None if refs is None else sorted(refs)
+
+    assert match([]) is None
+    assert match([[("kind", ["component"]), ("spec.owner", ["team-a"])]]) == [
+        "component:default/a",
+        "component:other/c",
+    ]
+    either = [[("kind", ["api"])], [("metadata.namespace", ["other"])]]
+    assert match(either) == ["api:default/a-api", "component:other/c"]
+    assert match([[("spec.owner", ["team-a", "team-b"]), ("metadata.namespace", ["default"])]]) == [
+        "api:default/a-api",
+        "component:default/a",
+        "component:default/b",
+    ]
+    assert match([[("spec.system", None)]]) == ["component:default/a"]
+    assert match([[("spec.system", None), ("kind", ["api"])]]) == []
+    assert match([[("metadata.tags", ["python"]), ("kind", ["component"])]]) == [
+        "component:default/a",
+        "component:default/b",
+        "component:other/c",
+    ]
+
+
+def test_facets(catalog: SqlStore) -> None:
+    facets = catalog.facets(["kind", "spec.owner", "spec.missing"])
+    assert sorted(facets["kind"]) == [("api", 1), ("component", 3)]
+    assert sorted(facets["spec.owner"]) == [("team-a", 3), ("team-b", 1)]
+    assert facets["spec.missing"] == []
+    scoped = catalog.facets(["spec.owner"], [[("kind", ["component"])]])
+    assert sorted(scoped["spec.owner"]) == [("team-a", 2), ("team-b", 1)]
+    assert catalog.facets([]) == {}
+
+
+# --- isolation -------------------------------------------------------------------------------
+
+
+def test_a_reader_thread_never_sees_half_a_commit(store_factory: StoreFactory) -> None:
+    """Each commit swaps the whole catalog (removes generation g-1, writes generation g).
+
+    A reader on its own connection that ever saw a mix of generations, or a count other than
+    SIZE, would have seen a half-applied commit.
+    """
+    size, generations = 300, 25
+    writer = store_factory()
+    reader = store_factory()
+
+    def generation(g: int) -> list[Entity]:
+        return [component(f"g{g % 2}-{i}", generation=g) for i in range(size)]
+
+    writer.commit(commit_of("gen-0", *generation(0)))
+    seen: list[tuple[int, set[int]]] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                bodies = [body for _, body in reader.all_bodies()]
+                seen.append((len(bodies), {b["spec"]["generation"] for b in bodies}))
+        except BaseException as exc:  # surfaced in the main thread
+            failures.append(exc)
+
+    thread = threading.Thread(target=read, name="store-reader")
+    thread.start()
+    try:
+        for g in range(1, generations + 1):
+            previous = [entity_ref(e) for e in generation(g - 1)]
+            swap = Commit(run=run(f"gen-{g}"), writes=[write(e) for e in generation(g)], removals=previous)
+            writer.commit(swap)
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive(), "the reader thread did not stop"
+    assert not failures, failures
+    assert len(seen) >= 2, "the reader never overlapped the writer"
+    torn = [s for s in seen if s[0] != size or len(s[1]) != 1]
+    assert not torn, f"reader saw half-applied commits: {torn[:3]}"
+    assert len({min(gens) for _, gens in seen}) >= 2, "the reader never saw a commit land"
+    assert writer.snapshot_version() == f"gen-{generations}"
+
+
+def test_each_thread_has_its_own_connection(store: SqlStore) -> None:
+    store.commit(commit_of("r1", component("a")))
+    counts: list[int] = []
+    threads = [threading.Thread(target=lambda: counts.append(store.count())) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert counts == [1, 1, 1, 1]
+    assert len(store._all_connections) == 5
+
+
+def test_commit_of_many_entities_is_fast_enough(store: SqlStore) -> None:
+    """A full 10k-entity first commit must not take longer than a run's whole budget."""
+    entities = [component(f"bulk-{i}") for i in range(10_000)]
+    started = time.perf_counter()
+    store.commit(commit_of("bulk", *entities))
+    elapsed = time.perf_counter() - started
+    assert store.count() == 10_000
+    assert elapsed < 20, f"committing 10k entities took {elapsed:.1f}s"
