@@ -85,12 +85,11 @@ def checked_name(resource: Resource) -> str:
 def checked_namespace(resource: Resource) -> str:
     """The OpenChoreo namespace of a namespaced resource, valid as a Backstage namespace."""
     namespace = resource.namespace or text(object_metadata(resource.body).get("namespace"))
-    if not is_dns_label(namespace):
+    if namespace is None or not is_dns_label(namespace):
         raise ValueError(
             f"{resource.describe()}: namespace {namespace!r} is not a valid Backstage namespace "
             "(a lower-case DNS label: a-z, 0-9, '-', 1-63 characters)"
         )
-    assert namespace is not None  # narrowed by is_dns_label
     return namespace
 
 
