@@ -35,6 +35,9 @@ class _TransportH11(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # headers and body go out in separate writes: avoid Nagle's 40 ms stall
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         app = self.app
 
         async def with_transport(scope: Any, receive: Any, send: Any) -> None:
