@@ -67,7 +67,7 @@ def map_resource(resource: Resource, ctx: SyncContext) -> list[Entity] | None:
 
 
 def _relations(entities: EntityIndex) -> Iterator[Relation]:
-    for kind in ("ComponentType", "TraitType", "Workflow", "ProjectType", "ResourceType"):
+    for kind in BACKSTAGE_KINDS.values():  # every namespaced type is part of its Domain
         for entity in entities.by_kind(kind):
             domain = part_of_domain(entity)
             if domain is not None:
