@@ -1,1 +1,36 @@
-"""embedded_catalog plugin."""
+"""The ``embedded_catalog`` output: Backstage's catalog read API, served from the state store.
+
+The engine commits each run's snapshot to the store; this plugin needs no ``emit``: it answers
+``/api/catalog/...`` requests straight from the committed snapshot, so it serves the stored
+snapshot as soon as the daemon starts (before its first run) and every commit right after it
+lands. See README.md in this directory for the endpoints and the differences from Backstage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from openchoreo_sync import PluginInfo, SyncContext, hookimpl
+
+from .routes import catalog_routes
+from .settings import EmbeddedCatalogSettings
+
+PLUGIN_NAME = "embedded_catalog"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    return PluginInfo(
+        description="Backstage's catalog read API (entities, by-query, by-name, by-refs, facets) "
+        "served from the committed snapshot on the daemon's HTTP server",
+        settings=EmbeddedCatalogSettings,
+        role="output",
+    )
+
+
+@hookimpl
+def http_routes(ctx: SyncContext) -> Sequence[Any]:
+    settings = ctx.settings(PLUGIN_NAME)
+    base_path = settings.base_path if isinstance(settings, EmbeddedCatalogSettings) else "/api/catalog"
+    return catalog_routes(ctx.extras["store"], base_path)

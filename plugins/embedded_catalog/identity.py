@@ -1,0 +1,43 @@
+"""Stable ``metadata.uid`` and ``metadata.etag`` for served entities.
+
+The core does not give entities uids, but Backstage clients expect both fields (the UI keys rows
+by uid; ``by-uid`` looks entities up by it). We derive them instead of storing them:
+
+* ``uid`` is a UUIDv5 of the entity ref: the same entity keeps its uid across runs, restarts and
+  replicas, and a deleted-then-recreated entity gets its old uid back (Backstage would mint a new
+  one; nothing in this daemon can tell the two apart anyway).
+* ``etag`` is a SHA-1 of the entity's canonical JSON: it changes exactly when the entity's content
+  (relations included) changes, which is what Backstage's etag means to a client.
+
+An entity that already carries a uid or etag keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+UID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5b7e-9c3f-0e5a1d2b3c4d")
+
+
+def uid_for(ref: str) -> str:
+    """The uid served for an entity ref (case-insensitive: refs compare lower-cased in Backstage)."""
+    return str(uuid.uuid5(UID_NAMESPACE, ref.lower()))
+
+
+def etag_for(entity: dict[str, Any]) -> str:
+    canonical = json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()
+
+
+def with_identity(ref: str, entity: dict[str, Any]) -> dict[str, Any]:
+    """The entity as served: uid, etag and an (at least empty) ``relations`` list added."""
+    metadata = dict(entity.get("metadata") or {})
+    served = {**entity, "metadata": metadata}
+    served.setdefault("relations", [])
+    if "etag" not in metadata:
+        metadata["etag"] = etag_for(entity)
+    metadata.setdefault("uid", uid_for(ref))
+    return served
