@@ -1,1 +1,133 @@
-"""backstage plugin."""
+"""The ``backstage`` output (opt-in): publish the snapshot as Backstage YAML and tell Backstage.
+
+The daemon serves the catalog as YAML files on its own HTTP server (public, under an unguessable
+path), registers one index location in Backstage, and after each change refreshes exactly the
+locations whose files changed. See ``plugins/backstage/README.md`` for the Backstage side.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from openchoreo_sync import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
+from openchoreo_sync.errors import ConfigError
+from openchoreo_sync.logs import register_secret
+from openchoreo_sync.server import public
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .kinds import is_builtin
+from .rules import kind_problems
+from .settings import BackstageSettings
+from .sink import ROUTE_PREFIX, BackstageSink
+
+NAME = "backstage"
+EXTRAS_KEY = "backstage_sink"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    return PluginInfo(
+        description="Publish the catalog as Backstage YAML locations and refresh what changed",
+        settings=BackstageSettings,
+        default_enabled=False,
+        role="output",
+    )
+
+
+def _server_url(ctx: SyncContext) -> str | None:
+    daemon = ctx.extras.get("daemon")
+    http = getattr(daemon, "http", None)
+    return http.url if http is not None else None
+
+
+def get_sink(ctx: SyncContext) -> BackstageSink:
+    """The one sink of this daemon, kept in the engine's shared extras."""
+    sink = ctx.extras.get(EXTRAS_KEY)
+    if sink is None:
+        settings: BackstageSettings = ctx.settings(NAME)
+        register_secret(settings.token.get_secret_value())
+        if settings.publish_key is not None:
+            register_secret(settings.publish_key.get_secret_value())
+        sink = BackstageSink(
+            settings,
+            ctx.config,
+            ctx.log.bind(output=NAME),
+            server_url=lambda: _server_url(ctx),
+            store=ctx.extras.get("store") or ctx.store,
+        )
+        ctx.extras[EXTRAS_KEY] = sink
+    return sink
+
+
+def _published_kinds(ctx: SyncContext, mode: str) -> set[str]:
+    """The kinds enabled families declare, as they will be published under ``customKinds``."""
+    plugins = getattr(ctx.extras.get("engine"), "plugins", None)
+    declared: set[str] = set()
+    if plugins is not None:
+        for record in plugins.enabled():
+            if record.info is not None:
+                declared.update(record.info.kinds)
+    if mode == "native":
+        return declared
+    builtin = {k for k in declared if is_builtin(k)}
+    return builtin | ({"Resource"} if mode == "resource" and declared - builtin else set())
+
+
+@hookimpl
+async def on_startup(ctx: SyncContext) -> None:
+    sink = get_sink(ctx)
+    settings = sink.settings
+    server = ctx.config.openchoreo.server
+    if settings.publish_url is None and server.host in WILDCARD_HOSTS:
+        raise ConfigError(
+            [
+                f"openchoreo.plugins.backstage.publishUrl is required when openchoreo.server.host is "
+                f"{server.host!r}: Backstage cannot read from a wildcard address; set the URL Backstage "
+                "uses to reach this daemon, e.g. http://openchoreo-sync:7007"
+            ]
+        )
+    for problem in kind_problems(
+        _published_kinds(ctx, settings.custom_kinds), ctx.config, needs_location=True
+    ):
+        sink.log.warning(f"backstage preflight: {problem}")
+    if settings.register_location:
+        try:
+            await sink.api().locations()
+        except Exception as exc:  # Backstage may start after us
+            sink.log.warning(
+                "backstage preflight: the catalog API is not usable yet; publishing will retry every run",
+                base_url=settings.base_url,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+
+
+@hookimpl
+async def on_shutdown(ctx: SyncContext) -> None:
+    sink = ctx.extras.get(EXTRAS_KEY)
+    if sink is not None:
+        await sink.close()
+
+
+@hookimpl
+def http_routes(ctx: SyncContext) -> list[BaseRoute]:
+    sink = get_sink(ctx)
+
+    async def published(request: Request) -> Response:
+        key = str(request.path_params["key"])
+        if not hmac.compare_digest(key.encode(), sink.key.encode()):
+            return PlainTextResponse("not found", status_code=404)
+        publication = await sink.current()
+        body = publication.files.get(str(request.path_params["path"])) if publication else None
+        if body is None:
+            return PlainTextResponse("not found", status_code=404)
+        return Response(body, media_type="application/yaml", headers={"Cache-Control": "no-store"})
+
+    return [public(Route(f"{ROUTE_PREFIX}/{{key}}/{{path:path}}", published, methods=["GET"]))]
+
+
+@hookimpl
+async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> None:
+    await get_sink(ctx).emit(snapshot, changes, ctx)

@@ -1,0 +1,110 @@
+"""Split the published entities into location files, plus the index that lists them.
+
+One file per (namespace, kind) by default: Backstage rejects a whole file for one disallowed kind,
+and a file only ever holds one kind, so one bad kind (or namespace) can never freeze the rest.
+``splitBy: entity`` goes further (one file per entity) for catalogs where even that is too coarse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import quote
+
+from openchoreo_sync import Entity
+
+from .render import dump_entities
+
+INDEX_FILE = "index.yaml"
+SplitBy = Literal["kind", "entity"]
+
+
+def location_ref(target_url: str) -> str:
+    """The ref of the Location entity Backstage generates for a url location (see backstage.md)."""
+    digest = hashlib.sha1(f"url:{target_url}".encode()).hexdigest()
+    return f"location:default/generated-{digest}"
+
+
+def index_location_name(root_url: str) -> str:
+    """Our index Location's name: unique per publishing daemon, stable across restarts."""
+    return "openchoreo-sync-" + hashlib.sha1(root_url.encode()).hexdigest()[:10]
+
+
+def file_path(entity: Entity, split_by: SplitBy) -> str:
+    """The path of the file (relative to the publish root) that holds ``entity``."""
+    metadata = entity.get("metadata") or {}
+    namespace = str(metadata.get("namespace") or "default")
+    kind = str(entity.get("kind", "")).lower()
+    if split_by == "entity":
+        return f"{namespace}/{kind}/{metadata.get('name', '')}.yaml"
+    return f"{namespace}/{kind}.yaml"
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode each segment: the URL in the index must equal what Backstage resolves it to."""
+    return "/".join(quote(part, safe="") for part in path.split("/"))
+
+
+@dataclass
+class Publication:
+    """Everything published at one moment: file path -> YAML bytes, the index included."""
+
+    root_url: str
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"{self.root_url}/{quote_path(path)}"
+
+    @property
+    def index_url(self) -> str:
+        return self.url(INDEX_FILE)
+
+    @property
+    def index_name(self) -> str:
+        return index_location_name(self.root_url)
+
+    def entity_files(self) -> list[str]:
+        return sorted(p for p in self.files if p != INDEX_FILE)
+
+
+def build_publication(entities: list[Entity], root_url: str, split_by: SplitBy) -> Publication:
+    """Group ``entities`` (already cleaned and filtered) into files and write the index for them."""
+    groups: dict[str, list[Entity]] = defaultdict(list)
+    for entity in entities:
+        groups[file_path(entity, split_by)].append(entity)
+    publication = Publication(root_url)
+    for path in sorted(groups):
+        publication.files[path] = dump_entities(groups[path])
+    index: Entity = {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": {
+            "name": publication.index_name,
+            "namespace": "default",
+            "description": "Entities mirrored from OpenChoreo by openchoreo-catalog-sync",
+            "annotations": {"openchoreo.io/generated-by": "openchoreo-catalog-sync"},
+        },
+        "spec": {"type": "url", "targets": [publication.url(p) for p in sorted(groups)]},
+    }
+    publication.files[INDEX_FILE] = dump_entities([index])
+    return publication
+
+
+def changed_files(before: dict[str, str] | None, after: Publication) -> tuple[list[str], bool]:
+    """Files whose content changed (existing before and after), and whether the index changed.
+
+    ``before`` maps path -> content digest of what Backstage was last told about. New files are
+    reached through the index (refreshing a location that does not exist yet does nothing);
+    vanished files drop out of the index and Backstage's orphan cleanup removes their entities.
+    """
+    now = digests(after)
+    if before is None:
+        return after.entity_files(), True
+    changed = [p for p in after.entity_files() if p in before and before[p] != now[p]]
+    return changed, before.get(INDEX_FILE) != now[INDEX_FILE]
+
+
+def digests(publication: Publication) -> dict[str, str]:
+    return {p: hashlib.sha256(body).hexdigest() for p, body in publication.files.items()}
