@@ -19,6 +19,7 @@ import structlog
 from .config import AppConfig
 from .context import SyncContext
 from .engine import Engine, RunResult
+from .errors import StoreError
 from .plugins_manager import LoadedPlugins
 from .server import HttpServer, build_app
 from .store.base import StateStore
@@ -106,9 +107,11 @@ class Daemon:
         frequency = self.config.openchoreo.schedule.frequency
         loop = asyncio.get_running_loop()
         runs = 0
+        announced_follower = False
         while not self.stop_event.is_set():
             started = loop.time()
-            if self.store.try_lead():
+            # in a thread: with PostgreSQL this is a network round trip (bounded by connect_timeout)
+            if await asyncio.to_thread(self.store.try_lead):
                 if not self.state.leading:
                     self.log.info("this replica runs the syncs (leader)")
                 self.state.leading = True
@@ -122,11 +125,21 @@ class Daemon:
                     await asyncio.gather(run, return_exceptions=True)
                     self.log.info("in-flight run cancelled for shutdown")
                     return
-                run.result()
+                try:
+                    run.result()
+                except StoreError as exc:
+                    # lost the leader lock mid-run (the commit was fenced) or the database failed:
+                    # keep serving and let the next tick's election decide who runs
+                    self.log.error("sync run could not be stored; will retry", error=str(exc))
                 runs += 1
-            elif self.state.leading or runs == 0:
+            else:
+                if self.state.leading or not announced_follower:
+                    self.log.info("another replica holds the leader lock; serving only")
+                    announced_follower = True
                 self.state.leading = False
-                self.log.info("another replica holds the leader lock; serving only")
+                if not self.state.ready:  # a follower serves the snapshot the leader committed
+                    with contextlib.suppress(StoreError):
+                        self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
             if max_runs is not None and runs >= max_runs:
                 return
             delay = max(0.0, frequency - (loop.time() - started))
