@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -287,6 +289,7 @@ class Engine:
             "dangling": dict(relate_report.dangling),
             "relate_failures": relate_report.failures,
             "families": sorted(enabled_families),
+            "replica": f"{socket.gethostname()}:{os.getpid()}",
             "seconds": {
                 "fetch": round(build.fetch_seconds, 3),
                 "map": round(build.map_seconds, 3),
