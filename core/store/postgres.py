@@ -47,7 +47,10 @@ CONNECT_TIMEOUT = 10
 _KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 """A silently vanished peer is noticed within ~11 s instead of the kernel's two hours."""
 
-LOST_LEAD = "this replica lost the leader lock during the run; its result was not committed"
+LOST_LEAD = (
+    "this replica does not hold the leader lock (it lost it, or another replica runs the syncs); "
+    "the run was not committed"
+)
 
 log = get_logger("openchoreo_sync.store")
 

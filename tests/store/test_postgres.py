@@ -85,7 +85,7 @@ def test_a_deposed_leader_cannot_commit(pg_dsn: str) -> None:
         first.commit(run_commit("while-leading"))
         terminate_leader_connection(first)
         assert second.try_lead()
-        with pytest.raises(StoreError, match="lost the leader lock"):
+        with pytest.raises(StoreError, match="does not hold the leader lock"):
             first.commit(run_commit("after-losing"))
         second.commit(run_commit("new-leader"))
         assert second.snapshot_version() == "new-leader"
