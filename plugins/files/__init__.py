@@ -1,1 +1,58 @@
-"""files plugin."""
+"""The ``files`` output (opt-in): the catalog as Backstage YAML files in a directory.
+
+For ``type: file`` locations or a GitOps repository: ``<directory>/<namespace>/<family>.yaml``
+plus ``index.yaml``, written atomically, untouched when unchanged, and never touching a file the
+output did not write itself (see ``manifest``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from openchoreo_sync import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
+from openchoreo_sync.plugins.backstage.rules import filter_allowed
+
+from .settings import FilesSettings
+from .writer import sync_directory
+
+NAME = "files"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    return PluginInfo(
+        description="Write the catalog as Backstage YAML files, one per namespace and family",
+        settings=FilesSettings,
+        default_enabled=False,
+        role="output",
+    )
+
+
+@hookimpl
+async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> None:
+    settings: FilesSettings = ctx.settings(NAME)
+    log = ctx.log.bind(output=NAME)
+    index = await asyncio.to_thread(ctx.store.load_index) if ctx.store is not None else {}
+    families = {ref: entry.family for ref, entry in index.items()}
+    entities = dict(snapshot.entities())
+    preflight = filter_allowed(entities.values(), ctx.config)
+    message = preflight.warning()
+    if message:
+        log.warning(f"files preflight: {message}")
+    kept = {id(body) for body in preflight.allowed}
+    allowed = {ref: body for ref, body in entities.items() if id(body) in kept}
+    report = await asyncio.to_thread(
+        sync_directory,
+        settings.directory,
+        allowed,
+        families,
+        touched=set(changes.upserted()),
+        full=changes.full,
+    )
+    log.info(
+        "files: directory synced",
+        directory=str(settings.directory),
+        written=len(report.written),
+        removed=len(report.removed),
+        unchanged=report.unchanged,
+    )
