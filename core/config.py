@@ -141,7 +141,8 @@ class EventsConfig(_Model):
     token: SecretStr | None = None
     max_body_bytes: int = Field(default=64 * 1024, ge=256)
     queue_size: int = Field(default=10_000, ge=1)
-    coalesce_ms: int = Field(default=200, ge=0)
+    coalesce_ms: int = Field(default=200, ge=0, description="a resource is re-fetched once its events pause this long")
+    max_delay_ms: int = Field(default=2000, ge=0, description="...or at the latest this long after its first event")
 
 
 class SqliteConfig(_Model):

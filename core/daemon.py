@@ -20,6 +20,7 @@ from .config import AppConfig
 from .context import SyncContext
 from .engine import Engine, RunResult
 from .errors import StoreError
+from .events import EventIngress
 from .plugins_manager import LoadedPlugins
 from .server import HttpServer, build_app
 from .store.base import StateStore
@@ -62,6 +63,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.wake_event = asyncio.Event()
         self.http: HttpServer | None = None
+        self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
         self.ctx.extras.update(daemon=self, engine=engine, store=store)
 
@@ -82,6 +84,10 @@ class Daemon:
                 (impl.plugin_name, list(impl.function(**{k: v for k, v in {"ctx": self.ctx}.items() if k in impl.argnames}) or []))
                 for impl in self.plugins.impls("http_routes")
             ]
+            if self.config.openchoreo.events.enabled:
+                self.events = EventIngress(self.engine, self.request_run)
+                self.events.start()
+                contributed.append(("events", self.events.routes()))
             token = server.token.get_secret_value() if server.token else None
             app = build_app(contributed, token=lambda: token, ready=self._ready)
             self.http = HttpServer(app, server.host, server.port)
@@ -89,6 +95,8 @@ class Daemon:
             self.log.info("serving", url=self.http.url)
 
     async def stop(self) -> None:
+        if self.events is not None:
+            await self.events.stop()
         if self.http is not None:
             await self.http.stop()
         with contextlib.suppress(Exception):

@@ -77,6 +77,8 @@ class Engine:
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.writer = asyncio.Lock()
         """Held from reconcile to emit by full runs and event deltas alike."""
+        self.delta_touched: dict[EntityRef, float] = {}
+        """ref -> when an event delta last committed it; a full run that fetched before then keeps it."""
         self.extras: dict[str, Any] = {}
         """Shared by every context this engine makes, so ``emit`` sees what the daemon put there."""
 
@@ -118,6 +120,7 @@ class Engine:
         log = self.log.bind(run_id=run_id)
         timeout = self.config.openchoreo.schedule.timeout
         log.info("sync run started", trigger=trigger)
+        fetch_started = time.monotonic()
         try:
             try:
                 async with asyncio.timeout(timeout):
@@ -135,11 +138,11 @@ class Engine:
                 await asyncio.to_thread(self.store.record_run, record)
                 return RunResult(run_id, "timed_out", summary=record.summary)
             async with self.writer:
-                return await self._settle(build, ctx, record)
+                return await self._settle(build, ctx, record, fetch_started)
         finally:
             structlog.contextvars.unbind_contextvars("run_id")
 
-    async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord) -> RunResult:
+    async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord, fetch_started: float) -> RunResult:
         log = ctx.log
         store = self.store
         safety = self.config.openchoreo.safety
@@ -153,6 +156,14 @@ class Engine:
             grace_runs=safety.deletion_grace_runs,
             max_deletion_ratio=safety.max_deletion_ratio,
         )
+        # An event delta committed while this run was fetching is newer than what the run saw.
+        newer = {ref for ref, at in self.delta_touched.items() if at >= fetch_started}
+        for ref in newer:
+            build.entities.pop(ref, None)
+            plan.removed.discard(ref)
+            plan.pending.pop(ref, None)
+            plan.carried.discard(ref)
+        self.delta_touched = {ref: at for ref, at in self.delta_touched.items() if at >= fetch_started}
         enabled_families = {r.name for r in self.plugins.enabled()}
         if not build.collections_ok and (build.families_failed or build.collections_failed):
             return await self._finish_without_commit(record, build, plan, "failed", log)
@@ -164,7 +175,7 @@ class Engine:
                 return await self._finish_without_commit(record, build, plan, "guarded", log)
 
         t0 = time.perf_counter()
-        kept_refs = plan.carried | set(plan.pending)
+        kept_refs = plan.carried | set(plan.pending) | (newer & previous.keys())
         kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
         times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
         entities = build.entities

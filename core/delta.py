@@ -1,0 +1,124 @@
+"""Apply one re-fetched resource to the committed snapshot, without a full sync.
+
+Relations are recomputed only around what changed: the re-mapped entities, the entities they
+replace or remove, and every entity related to either (old or new). A relation between two
+entities depends only on those two, so every entity outside that neighbourhood keeps its
+relations, and inside it each entity's relations to the outside are kept as stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .build import Build, Mapper
+from .model import CollectionKey, Entity, EntityRef, Refetched, ResourceEvent, source_id
+from .relate import relate_entities
+from .snapshot import ChangeSet
+from .store.base import Commit, EntityWrite, RunRecord
+from .store.sql import utcnow
+
+if TYPE_CHECKING:
+    from .context import SyncContext
+    from .engine import Engine
+
+
+@dataclass
+class DeltaResult:
+    changes: ChangeSet
+    problems: list[str] = field(default_factory=list)
+
+
+def _targets(entity: Entity) -> set[EntityRef]:
+    return {str(r["targetRef"]) for r in entity.get("relations", ()) if "targetRef" in r}
+
+
+async def apply_refetched(
+    engine: Engine, family: str, event: ResourceEvent, refetched: Refetched, ctx: SyncContext, run_id: str
+) -> DeltaResult:
+    """Map, relate and commit the entities of one re-fetched resource; emit the delta to outputs."""
+    from .engine import serialize
+
+    store = engine.store
+    build = Build()
+    key = CollectionKey(family, refetched.collection.name, refetched.collection.namespace)
+    if not refetched.gone:
+        Mapper(engine.plugins, ctx).map_collection(key, refetched.collection, build)
+    sources = {r.source_id for r in refetched.collection.resources}
+    if refetched.gone or not refetched.collection.resources:
+        sources.add(refetched.source or source_id(event.kind, refetched.collection.namespace, event.name))
+
+    async with engine.writer:
+        previous = await asyncio.to_thread(store.load_index)
+        old_refs = set(await asyncio.to_thread(store.refs_by_sources, sources))
+        new = build.entities
+        removed = {ref for ref in old_refs if ref not in new}
+        old_bodies = await asyncio.to_thread(store.load_bodies, old_refs | (set(new) & set(previous)))
+
+        # First pass: relations of the new entities, to find their neighbours.
+        first = {ref: dict(entity) for ref, entity in new.items()}
+        relate_entities(first, engine.plugins, ctx)
+        neighbours = set().union(*(_targets(e) for e in first.values()), *(_targets(e) for e in old_bodies.values()))
+        neighbours = {ref for ref in neighbours if ref in previous and ref not in new and ref not in removed}
+        neighbour_bodies = await asyncio.to_thread(store.load_bodies, neighbours)
+
+        inside: dict[EntityRef, Entity] = dict(new)
+        kept_outside: dict[EntityRef, list[dict[str, Any]]] = {}
+        recomputed = set(new) | neighbours | removed
+        for ref, body in neighbour_bodies.items():
+            kept_outside[ref] = [r for r in body.get("relations", ()) if r.get("targetRef") not in recomputed]
+            body.pop("relations", None)
+            inside[ref] = body
+        relate_entities(inside, engine.plugins, ctx)
+        for ref, outside in kept_outside.items():
+            merged = {(r["type"], r["targetRef"]) for r in inside[ref]["relations"]}
+            merged |= {(r["type"], r["targetRef"]) for r in outside}
+            inside[ref]["relations"] = [{"type": t, "targetRef": target} for t, target in sorted(merged)]
+
+        changes = ChangeSet()
+        writes: list[EntityWrite] = []
+        for ref, entity in inside.items():
+            body, digest = serialize(entity)
+            before = previous.get(ref)
+            if before is not None and before.hash == digest:
+                continue
+            (changes.changed if before is not None else changes.added).append(ref)
+            if ref in new:
+                collection, fam, src = str(key), family, build.source.get(ref, "")
+            else:
+                assert before is not None
+                collection, fam, src = before.collection, before.family, before.source
+            writes.append(EntityWrite(ref, entity, body, digest, collection, fam, False, src))
+        changes.removed = sorted(removed)
+        changes.removed_entities = {ref: old_bodies[ref] for ref in removed if ref in old_bodies}
+        if not writes and not removed:
+            return DeltaResult(changes, build.problems)
+
+        now = utcnow()
+        record = RunRecord(
+            run_id=run_id,
+            started_at=now,
+            finished_at=now,
+            status="ok" if not build.problems else "partial",
+            trigger="event",
+            summary={
+                "event": {"kind": event.kind, "namespace": event.namespace, "name": event.name, "action": event.action},
+                "changes": changes.summary(),
+                "added": changes.added,
+                "changed": changes.changed,
+                "removed": changes.removed,
+                "problems": build.problems,
+            },
+        )
+        commit = Commit(run=record, writes=writes, removals=changes.removed, replace_pending=False)
+        await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        stamp = time.monotonic()
+        for ref in [*changes.added, *changes.changed, *changes.removed]:
+            engine.delta_touched[ref] = stamp
+        from .store_snapshot import StoreSnapshot
+
+        snapshot = StoreSnapshot(store, run_id, preloaded=inside)
+        await engine.emit(snapshot, changes, ctx)  # type: ignore[arg-type]
+        return DeltaResult(changes, build.problems)

@@ -1,0 +1,206 @@
+"""Event deltas: the forwarder's POST reaches the catalog within a second, with no full sync."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+
+import httpx
+import pytest
+
+from openchoreo_sync.events import EVENTS_PATH
+
+
+async def poll(predicate, *, timeout: float, what: str):
+    """Poll an async or sync predicate until truthy, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def live(mock_openchoreo_factory, sync_harness_factory):
+    """A mock whose world changes are posted to a daemon that has done one full sync."""
+    mock = mock_openchoreo_factory(namespaces=1, projects=1, components=2)
+    harness = sync_harness_factory(mock.url)
+    await harness.run()
+    url = await harness.serve()
+    mock.add_webhook(url + EVENTS_PATH)
+    runs_before = len(harness.store.recent_runs(100))
+    yield mock, harness, url
+    full_runs = [r for r in harness.store.recent_runs(100) if r.trigger != "event"]
+    assert len(full_runs) == runs_before, "events must not need a full sync"
+
+
+def stored(harness, ref):
+    return harness.store.load_bodies([ref]).get(ref)
+
+
+def component(namespace: str, name: str, project: str = "url-shortener") -> dict:
+    return {
+        "metadata": {"name": name, "namespace": namespace, "annotations": {"openchoreo.dev/display-name": name.title()}},
+        "spec": {
+            "owner": {"projectName": project},
+            "componentType": {"kind": "ComponentType", "name": "deployment/service"},
+        },
+    }
+
+
+async def test_component_create_update_delete(live):
+    mock, harness, _ = live
+    ref = "component:default/fresh-svc"
+    started = time.monotonic()
+    mock.world.put("components", "default", component("default", "fresh-svc"))
+    entity = await poll(lambda: stored(harness, ref), timeout=1.0, what="the new component")
+    latency = time.monotonic() - started
+    assert entity["metadata"]["title"] == "Fresh-Svc"
+    system = stored(harness, "system:default/url-shortener")
+    assert {"type": "hasPart", "targetRef": ref} in system["relations"]
+
+    changed = component("default", "fresh-svc")
+    changed["metadata"]["annotations"]["openchoreo.dev/display-name"] = "Renamed"
+    mock.world.put("components", "default", changed)
+    await poll(lambda: (stored(harness, ref) or {}).get("metadata", {}).get("title") == "Renamed", timeout=1.0, what="update")
+
+    mock.world.delete("components", "default", "fresh-svc")
+    await poll(lambda: stored(harness, ref) is None, timeout=1.0, what="deletion")
+    system = stored(harness, "system:default/url-shortener")
+    assert {"type": "hasPart", "targetRef": ref} not in system["relations"]
+    print(f"event-to-catalog latency (create): {latency * 1000:.0f} ms")
+
+
+async def test_component_delete_removes_its_apis(live):
+    mock, harness, _ = live
+    apis = [r for r, e in harness.entities().items() if e["kind"] == "API" and "api-service" in r]
+    assert apis
+    mock.world.delete("components", "default", "api-service")
+    await poll(lambda: stored(harness, "component:default/api-service") is None, timeout=1.0, what="component gone")
+    assert all(stored(harness, ref) is None for ref in apis)
+
+
+async def test_project_environment_and_cluster_kind(live):
+    mock, harness, _ = live
+    mock.world.put(
+        "projects",
+        "default",
+        {"metadata": {"name": "new-proj", "namespace": "default"}, "spec": {"deploymentPipelineRef": {"name": "default"}}},
+    )
+    await poll(lambda: stored(harness, "system:default/new-proj"), timeout=1.0, what="project")
+    env = copy.deepcopy(mock.world.get("environments", "default", "development"))
+    env["metadata"]["name"] = "qa"
+    mock.world.put("environments", "default", env)
+    await poll(lambda: stored(harness, "environment:default/qa"), timeout=1.0, what="environment")
+    trait = copy.deepcopy(mock.world.items("clustertraits")[0])
+    trait["metadata"]["name"] = "brand-new-trait"
+    mock.world.put("clustertraits", "", trait)
+    await poll(lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait"), timeout=1.0, what="cluster kind")
+    mock.world.delete("clustertraits", "", "brand-new-trait")
+    await poll(lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait") is None, timeout=1.0, what="gone")
+    mock.world.delete("environments", "default", "qa")
+    mock.world.delete("projects", "default", "new-proj")
+    await poll(lambda: stored(harness, "system:default/new-proj") is None, timeout=1.0, what="project gone")
+    await poll(lambda: stored(harness, "environment:default/qa") is None, timeout=1.0, what="environment gone")
+
+
+async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint(live):
+    mock, harness, url = live
+    ref = "component:default/api-service"
+    async with httpx.AsyncClient() as http:
+        # The resource still exists: an event claiming it was deleted must not delete it.
+        response = await http.post(
+            url + EVENTS_PATH, json={"kind": "Component", "name": "api-service", "namespace": "default", "action": "deleted"}
+        )
+        assert response.status_code == 202
+        events = harness.daemon.events
+        await poll(lambda: events.stats["refetched"] >= 1 and events.idle.is_set(), timeout=2, what="refetch")
+        assert stored(harness, ref) is not None
+        # The re-fetch fails with 500: nothing changes.
+        mock.faults.fail(r"/components/api-service$", status=500)
+        before = harness.entities()
+        await http.post(
+            url + EVENTS_PATH, json={"kind": "component", "name": "api-service", "namespace": "default", "action": "deleted"}
+        )
+        await poll(lambda: events.stats["failed"] >= 1 and events.idle.is_set(), timeout=5, what="failed refetch")
+        assert harness.entities() == before
+
+
+async def test_burst_is_coalesced(live):
+    mock, harness, url = live
+    names = [e["metadata"]["name"] for e in mock.world.items("components", "default")]
+    targets = [(n, "default") for n in names]
+    targets += [(f"missing-{i}", "default") for i in range(100 - len(targets))]
+    assert len(targets) == 100
+    base = mock.stats.count()
+    async with httpx.AsyncClient() as http:
+
+        async def sender(worker: int) -> None:
+            # A few senders posting back to back: httpx's pool slows down with hundreds queued.
+            for i in range(worker, 1000, 8):
+                name, ns = targets[i % 100]
+                event = {"kind": "component", "name": name, "namespace": ns, "action": "updated"}
+                assert (await http.post(url + EVENTS_PATH, json=event)).status_code == 202
+
+        started = time.monotonic()
+        await asyncio.gather(*(sender(w) for w in range(8)))
+        print(f"burst of 1000 events delivered in {time.monotonic() - started:.2f}s")
+    events = harness.daemon.events
+    await poll(lambda: events.idle.is_set() and not events.pending, timeout=30, what="burst applied")
+    single_gets = [r for r in mock.stats.records[base:] if "/components/" in r.path and r.path.count("/") == 6]
+    assert len(single_gets) <= 110, len(single_gets)
+    assert events.stats["received"] == 1000
+
+
+async def test_payload_validation_and_unknown_kinds(live):
+    _, harness, url = live
+    async with httpx.AsyncClient() as http:
+        bad = await http.post(url + EVENTS_PATH, json={"kind": "component"})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["name"] == "InputError"
+        assert "name" in bad.json()["error"]["message"]
+        huge = await http.post(url + EVENTS_PATH, content=b"x" * 70_000)
+        assert huge.status_code == 413
+        ok = await http.post(url + EVENTS_PATH, json={"kind": "Gizmo", "name": "x", "action": "created"})
+        assert ok.status_code == 202
+    events = harness.daemon.events
+    await poll(lambda: events.stats["ignored"] >= 1, timeout=2, what="ignored unknown kind")
+
+
+async def test_overflow_schedules_a_full_sync(mock_openchoreo, sync_harness_factory):
+    harness = sync_harness_factory(mock_openchoreo.url, {"openchoreo": {"events": {"queueSize": 2, "coalesceMs": 2000}}})
+    await harness.serve()
+    events = harness.daemon.events
+    for i in range(3):
+        events.submit(__import__("openchoreo_sync").ResourceEvent("component", f"c{i}", "default", "updated"))
+    assert events.stats["overflows"] == 1
+    assert harness.daemon.wake_event.is_set()
+    assert not events.pending
+
+
+async def test_token_required_when_configured(mock_openchoreo, sync_harness_factory):
+    harness = sync_harness_factory(mock_openchoreo.url, {"openchoreo": {"events": {"token": "ev3nt-canary-token"}}})
+    url = await harness.serve()
+    async with httpx.AsyncClient() as http:
+        denied = await http.post(url + EVENTS_PATH, json={"kind": "component", "name": "x", "action": "created"})
+        assert denied.status_code == 401
+        allowed = await http.post(
+            url + EVENTS_PATH,
+            json={"kind": "component", "name": "x", "action": "created"},
+            headers={"Authorization": "Bearer ev3nt-canary-token"},
+        )
+        assert allowed.status_code == 202
+
+
+async def test_events_disabled_turns_the_endpoint_off(mock_openchoreo, sync_harness_factory):
+    harness = sync_harness_factory(mock_openchoreo.url, {"openchoreo": {"events": {"enabled": False}}})
+    url = await harness.serve()
+    async with httpx.AsyncClient() as http:
+        response = await http.post(url + EVENTS_PATH, json={"kind": "component", "name": "x", "action": "created"})
+    assert response.status_code == 404
