@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -157,7 +158,7 @@ async def test_order_missing_values_last_and_tie_breaks(served: Served) -> None:
     present = [s for s in systems if s is not None]
     assert present and systems[: len(present)] == sorted(present, key=str.lower, reverse=True)
     assert all(s is None for s in systems[len(present) :])
-    for first, second in zip(got, got[1:], strict=False):
+    for first, second in itertools.pairwise(got):
         if first.get("spec", {}).get("system") == second.get("spec", {}).get("system"):
             assert first["metadata"]["name"].lower() <= second["metadata"]["name"].lower()
 
