@@ -132,7 +132,11 @@ class Engine:
                 record.finished_at = utcnow()
                 record.summary = {
                     "error": f"the run did not finish within openchoreo.schedule.timeout ({timeout} s); "
-                    "it was cancelled and the last good catalog is unchanged"
+                    "it was cancelled and the last good catalog is unchanged",
+                    "counts": {},
+                    "changes": ChangeSet().summary(),
+                    "failed_collections": {},
+                    "failed_families": {},
                 }
                 log.error("sync run hung and was cancelled", timeout_seconds=timeout)
                 await asyncio.to_thread(self.store.record_run, record)
@@ -255,6 +259,8 @@ class Engine:
         record.status = status
         record.finished_at = utcnow()
         record.summary = {
+            "counts": build.kind_counts(),
+            "changes": ChangeSet().summary(),
             "failed_collections": build.collections_failed,
             "failed_families": build.families_failed,
             "problems": build.problems,
