@@ -58,7 +58,8 @@ async def fresh_sync(
 
 def read_store(path: Path) -> Snapshot:
     """The committed snapshot, read straight from the SQLite file (as a separate reader would)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    # Read-write: after a SIGKILL, the first reader may have to recover the WAL.
+    conn = sqlite3.connect(path, timeout=10)
     try:
         rows = conn.execute("SELECT ref, body FROM entities").fetchall()
     except sqlite3.OperationalError as exc:
