@@ -1,8 +1,15 @@
-"""Split the published entities into location files, plus the index that lists them.
+"""Split the published entities into location files, plus the index that points at them.
 
 One file per (namespace, kind) by default: Backstage rejects a whole file for one disallowed kind,
 and a file only ever holds one kind, so one bad kind (or namespace) can never freeze the rest.
 ``splitBy: entity`` goes further (one file per entity) for catalogs where even that is too coarse.
+
+The index holds one ``kind: Location`` entity *per file*, not one Location listing every file:
+Backstage reads all ``spec.targets`` of a Location entity while processing that one entity
+(``runSpecialLocationStep``) and fails it as a whole when any target yields a disallowed kind,
+and those targets get no Location entities of their own to refresh. One Location per file keeps
+a rejection inside its file and gives every file a refreshable ref,
+``location:default/<file location name>``.
 """
 
 from __future__ import annotations
@@ -28,8 +35,13 @@ def location_ref(target_url: str) -> str:
 
 
 def index_location_name(root_url: str) -> str:
-    """Our index Location's name: unique per publishing daemon, stable across restarts."""
+    """The name prefix of our Location entities: unique per publishing daemon, stable across restarts."""
     return "openchoreo-sync-" + hashlib.sha1(root_url.encode()).hexdigest()[:10]
+
+
+def file_location_name(root_url: str, path: str) -> str:
+    """The name of the Location entity that reads one file (<= 63 characters, stable)."""
+    return f"{index_location_name(root_url)}-{hashlib.sha1(path.encode()).hexdigest()[:12]}"
 
 
 def file_path(entity: Entity, split_by: SplitBy) -> str:
@@ -61,9 +73,9 @@ class Publication:
     def index_url(self) -> str:
         return self.url(INDEX_FILE)
 
-    @property
-    def index_name(self) -> str:
-        return index_location_name(self.root_url)
+    def location_entity_ref(self, path: str) -> str:
+        """What to refresh so Backstage re-reads ``path`` (and only it)."""
+        return f"location:default/{file_location_name(self.root_url, path)}"
 
     def entity_files(self) -> list[str]:
         return sorted(p for p in self.files if p != INDEX_FILE)
@@ -77,27 +89,34 @@ def build_publication(entities: list[Entity], root_url: str, split_by: SplitBy) 
     publication = Publication(root_url)
     for path in sorted(groups):
         publication.files[path] = dump_entities(groups[path])
-    index: Entity = {
+    publication.files[INDEX_FILE] = dump_entities(file_location(publication, p) for p in sorted(groups))
+    return publication
+
+
+def file_location(publication: Publication, path: str) -> Entity:
+    """The index entry for one file: a Location entity with that single target."""
+    return {
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Location",
         "metadata": {
-            "name": publication.index_name,
+            "name": file_location_name(publication.root_url, path),
             "namespace": "default",
-            "description": "Entities mirrored from OpenChoreo by openchoreo-catalog-sync",
-            "annotations": {"openchoreo.io/generated-by": "openchoreo-catalog-sync"},
+            "description": f"OpenChoreo entities mirrored by openchoreo-catalog-sync: {path}",
+            "annotations": {
+                "openchoreo.io/generated-by": "openchoreo-catalog-sync",
+                "openchoreo.io/file": path,
+            },
         },
-        "spec": {"type": "url", "targets": [publication.url(p) for p in sorted(groups)]},
+        "spec": {"type": "url", "target": publication.url(path)},
     }
-    publication.files[INDEX_FILE] = dump_entities([index])
-    return publication
 
 
 def changed_files(before: dict[str, str] | None, after: Publication) -> tuple[list[str], bool]:
     """Files whose content changed (existing before and after), and whether the index changed.
 
     ``before`` maps path -> content digest of what Backstage was last told about. New files are
-    reached through the index (refreshing a location that does not exist yet does nothing);
-    vanished files drop out of the index and Backstage's orphan cleanup removes their entities.
+    reached through the index (their Location entity does not exist yet); vanished files drop
+    out of the index and Backstage's orphan cleanup removes their Location and its entities.
     """
     now = digests(after)
     if before is None:

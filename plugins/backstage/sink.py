@@ -174,9 +174,9 @@ class BackstageSink:
                 return
         before = None if full else self.announced
         files, index_changed = changed_files(before, publication)
-        refs = [location_ref(publication.url(path)) for path in files]
+        refs = [publication.location_entity_ref(path) for path in files]
         if index_changed:
-            refs += [location_ref(publication.index_url), f"location:default/{publication.index_name}"]
+            refs.append(location_ref(publication.index_url))
         if refs:
             missing = await api.refresh_all(refs, self.settings.refresh_concurrency)
             log.info(

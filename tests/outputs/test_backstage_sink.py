@@ -54,9 +54,9 @@ async def fetch_docs(url: str) -> list[dict[str, Any]]:
 
 async def read_all(index_url: str) -> dict[str, list[dict[str, Any]]]:
     """target URL -> its documents, following the index like Backstage does."""
-    (index,) = await fetch_docs(index_url)
-    assert index["kind"] == "Location"
-    return {target: await fetch_docs(target) for target in index["spec"]["targets"]}
+    locations = await fetch_docs(index_url)
+    assert locations and {d["kind"] for d in locations} == {"Location"}
+    return {loc["spec"]["target"]: await fetch_docs(loc["spec"]["target"]) for loc in locations}
 
 
 def file_url(pub: Publication, namespace: str, kind: str) -> str:
@@ -128,13 +128,13 @@ async def test_refreshes_exactly_the_locations_of_changed_files(mock_openchoreo,
     result = await harness.run()
     assert any(ref.startswith("component:delta-1/") for ref in result.changes.changed)
     refreshed = set(fake.refreshed())
-    assert generated_ref(file_url(pub, "delta-1", "component")) in refreshed
+    assert pub.location_entity_ref("delta-1/component.yaml") in refreshed
     changed_files = {
         path
         for path, body in publication(harness).files.items()
         if pub.files.get(path) != body and path != INDEX_FILE
     }
-    assert refreshed == {generated_ref(pub.url(p)) for p in changed_files}
+    assert refreshed == {pub.location_entity_ref(p) for p in changed_files}
     assert generated_ref(pub.index_url) not in refreshed
 
 
@@ -149,7 +149,7 @@ async def test_a_new_file_refreshes_the_index_and_a_removed_entity_its_file(
 
     mock_openchoreo.world.delete("environments", "delta-1", "development")
     await harness.run()
-    assert fake.refreshed() == [generated_ref(file_url(pub, "delta-1", "environment"))]
+    assert fake.refreshed() == [pub.location_entity_ref("delta-1/environment.yaml")]
     docs = await fetch_docs(file_url(pub, "delta-1", "environment"))
     assert "development" not in {d["metadata"]["name"] for d in docs}
 
@@ -158,7 +158,7 @@ async def test_a_new_file_refreshes_the_index_and_a_removed_entity_its_file(
         mock_openchoreo.world.delete("environments", "default", env["metadata"]["name"])
     await harness.run()
     assert "default/environment.yaml" not in publication(harness).files
-    assert set(fake.refreshed()) == {generated_ref(pub.index_url), f"location:default/{pub.index_name}"}
+    assert fake.refreshed() == [generated_ref(pub.index_url)]
     assert (await get(file_url(pub, "default", "environment"))).status_code == 404
 
 
@@ -178,8 +178,7 @@ async def test_a_failed_refresh_is_retried_as_a_full_refresh(mock_openchoreo, sy
     retried = await harness.run()
     assert retried.changes.empty and retried.summary["outputs"] == {"backstage": "full"}
     pub = publication(harness)
-    expected = {generated_ref(pub.url(p)) for p in pub.entity_files()}
-    expected |= {generated_ref(pub.index_url), f"location:default/{pub.index_name}"}
+    expected = {pub.location_entity_ref(p) for p in pub.entity_files()} | {generated_ref(pub.index_url)}
     assert set(fake.refreshed()) == expected
 
 
