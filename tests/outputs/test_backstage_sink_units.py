@@ -1,0 +1,92 @@
+"""Pure parts of the ``backstage`` output: YAML safety, custom-kind conversion, index shape, rules text."""
+
+from __future__ import annotations
+
+import yaml
+from openchoreo_sync.config import AppConfig
+from openchoreo_sync.plugins.backstage.kinds import apply_custom_kinds, resource_name
+from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, build_publication
+from openchoreo_sync.plugins.backstage.render import PLACEHOLDER_MARKER, clean_entity, dump_entities
+from openchoreo_sync.plugins.backstage.rules import filter_allowed
+
+OWNER = "group:default/openchoreo-users"
+
+
+def entity(kind: str, name: str, namespace: str = "default", **spec: object) -> dict:
+    return {
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": dict(spec),
+    }
+
+
+def test_placeholders_stay_data_and_yaml_is_safe() -> None:
+    hostile = entity(
+        "Component", "c", type="service", owner=OWNER, notes={"$text": "http://169.254.169.254/"}
+    )
+    hostile["metadata"]["description"] = "!!python/object:os.system 'x'\n---\nkind: Group"
+    hostile["relations"] = [{"type": "ownedBy", "targetRef": OWNER}]
+    cleaned = clean_entity(hostile)
+    assert cleaned["spec"]["notes"] == {"$text": "http://169.254.169.254/", PLACEHOLDER_MARKER: "placeholder"}
+    assert "relations" not in cleaned and "relations" in hostile  # the snapshot is not mutated
+    (doc,) = list(yaml.safe_load_all(dump_entities([cleaned])))
+    assert doc["metadata"]["description"] == hostile["metadata"]["description"]
+
+
+def test_dump_is_deterministic_whatever_the_key_order() -> None:
+    a = entity("Component", "a", type="service", owner=OWNER)
+    b = {
+        "spec": {"owner": OWNER, "type": "service"},
+        "metadata": {"namespace": "default", "name": "a"},
+        "kind": "Component",
+        "apiVersion": "backstage.io/v1alpha1",
+    }
+    assert dump_entities([a, entity("API", "z")]) == dump_entities([entity("API", "z"), b])
+
+
+def test_resource_mode_prefixes_names_so_kinds_never_collide() -> None:
+    env = entity("Environment", "prod", "shop", owner="group:default/ops")
+    plane = entity("Dataplane", "prod", "shop")
+    real = entity("Resource", "environment-prod", "shop", type="db", owner=OWNER)
+    out, problems = apply_custom_kinds([env, plane, real], "resource", OWNER)
+    names = sorted(e["metadata"]["name"] for e in out)
+    assert names == ["dataplane-prod", "environment-prod"]  # the real Resource wins the clash
+    assert problems and "Environment prod" in problems[0]
+    plane_out = next(e for e in out if e["metadata"]["name"] == "dataplane-prod")
+    assert plane_out["spec"]["owner"] == OWNER and plane_out["spec"]["type"] == "openchoreo-dataplane"
+
+
+def test_long_resource_names_stay_valid_and_distinct() -> None:
+    a, b = (
+        resource_name("ObservabilityAlertsNotificationChannel", "x" * 60),
+        resource_name("ObservabilityAlertsNotificationChannel", "x" * 61),
+    )
+    assert len(a) <= 63 and len(b) <= 63 and a != b
+
+
+def test_index_has_one_single_target_location_per_file() -> None:
+    pub = build_publication(
+        [entity("Component", "a"), entity("Component", "b", "ns2"), entity("API", "c")],
+        "http://h:1/p",
+        "kind",
+    )
+    locations = list(yaml.safe_load_all(pub.files[INDEX_FILE]))
+    assert sorted(loc["spec"]["target"] for loc in locations) == sorted(
+        pub.url(p) for p in pub.entity_files()
+    )
+    assert all("targets" not in loc["spec"] for loc in locations)
+    names = {loc["metadata"]["name"] for loc in locations}
+    assert len(names) == 3 and all(len(n) <= 63 for n in names)
+
+
+def test_rules_keep_the_configured_spelling_in_the_suggested_line() -> None:
+    config = AppConfig.model_validate(
+        {"openchoreo": {"baseUrl": "http://x"}, "catalog": {"rules": [{"allow": ["Component", "Location"]}]}}
+    )
+    result = filter_allowed(
+        [entity("Component", "a"), entity("Environment", "e"), entity("Environment", "f")], config
+    )
+    assert [e["metadata"]["name"] for e in result.allowed] == ["a"]
+    assert "Environment (2)" in (result.warning() or "")
+    assert "catalog.rules: [{allow: [Component, Location, Environment]}]" in (result.warning() or "")
