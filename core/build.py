@@ -55,6 +55,15 @@ def describe_error(exc: BaseException) -> str:
     return text if type(exc).__name__ in text else f"{type(exc).__name__}: {text}"
 
 
+def _describe(resource: Resource) -> str:
+    """``resource.describe()``, or its kind and namespace when the body is too broken to name it."""
+    try:
+        return resource.describe()
+    except Exception:
+        where = f"{resource.namespace}/" if resource.namespace else ""
+        return f"{resource.kind} {where}<unreadable metadata>"
+
+
 def _call(impl: Any, **available: Any) -> Any:
     return impl.function(**{name: available[name] for name in impl.argnames if name in available})
 
@@ -76,7 +85,7 @@ class Mapper:
                 ref = entity_ref(entity)
                 if ref in build.entities:
                     build.report(
-                        f"{resource.describe()}: produces {ref}, which {build.origin[ref]} already produced; "
+                        f"{_describe(resource)}: produces {ref}, which {build.origin[ref]} already produced; "
                         "duplicate skipped"
                     )
                     continue
@@ -88,12 +97,12 @@ class Mapper:
         try:
             produced = self._map(resource=resource, ctx=self._ctx)
         except Exception as exc:  # one bad resource is reported and skipped; the run goes on
-            build.report(f"{resource.describe()}: cannot be mapped: {describe_error(exc)}")
+            build.report(f"{_describe(resource)}: cannot be mapped: {describe_error(exc)}")
             return []
         if produced is None:
             self._unknown[resource.kind] += 1
             if self._unknown[resource.kind] == 1:
-                build.report(f"{resource.describe()}: no enabled plugin maps kind {resource.kind!r}; skipped")
+                build.report(f"{_describe(resource)}: no enabled plugin maps kind {resource.kind!r}; skipped")
             else:
                 build.skipped += 1
             return []
@@ -103,13 +112,13 @@ class Mapper:
                 try:
                     self._decorate(entity=entity, resource=resource, ctx=self._ctx)
                 except Exception as exc:
-                    build.report(f"{resource.describe()}: a decorate_entity plugin failed: {describe_error(exc)}")
+                    build.report(f"{_describe(resource)}: a decorate_entity plugin failed: {describe_error(exc)}")
                     continue
             problems = entity_problems(entity)
             if problems:
                 name = entity.get("metadata", {}).get("name") if isinstance(entity.get("metadata"), dict) else None
                 build.report(
-                    f"{resource.describe()} -> {entity.get('kind')} {name!r} is not valid for Backstage: "
+                    f"{_describe(resource)} -> {entity.get('kind')} {name!r} is not valid for Backstage: "
                     + "; ".join(problems)
                 )
                 continue
