@@ -80,6 +80,7 @@ class Mapper:
 
     def map_collection(self, key: CollectionKey, collection: Collection, build: Build) -> None:
         build.resources += len(collection.resources)
+        reported = len(build.problems)
         for resource in collection.resources:
             for entity in self.map_one(resource, build):
                 ref = entity_ref(entity)
@@ -92,6 +93,8 @@ class Mapper:
                 build.entities[ref] = entity
                 build.origin[ref] = key
                 build.source[ref] = resource.source_id
+        for problem in build.problems[reported:]:
+            self._ctx.log.warning("resource skipped", collection=str(key), problem=problem)
 
     def map_one(self, resource: Resource, build: Build) -> list[Entity]:
         try:
