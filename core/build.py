@@ -33,6 +33,8 @@ class Build:
     collections_ok: dict[str, int] = field(default_factory=dict)
     """collection key -> number of resources"""
     collections_failed: dict[str, str] = field(default_factory=dict)
+    collections_incomplete: set[str] = field(default_factory=set)
+    """fetched, but some resource of it could not be mapped: what is missing from it is kept"""
     families_failed: dict[str, str] = field(default_factory=dict)
     empty_roots: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
@@ -77,10 +79,11 @@ class Mapper:
         self._decorates = bool(plugins.impls("decorate_entity"))
         self._ctx = ctx
         self._unknown: Counter[str] = Counter()
+        self._dropped = 0
 
     def map_collection(self, key: CollectionKey, collection: Collection, build: Build) -> None:
         build.resources += len(collection.resources)
-        reported = len(build.problems)
+        dropped, reported = self._dropped, len(build.problems)
         for resource in collection.resources:
             for entity in self.map_one(resource, build):
                 ref = entity_ref(entity)
@@ -93,6 +96,8 @@ class Mapper:
                 build.entities[ref] = entity
                 build.origin[ref] = key
                 build.source[ref] = resource.source_id
+        if self._dropped > dropped:
+            build.collections_incomplete.add(str(key))
         for problem in build.problems[reported:]:
             self._ctx.log.warning("resource skipped", collection=str(key), problem=problem)
 
@@ -100,6 +105,7 @@ class Mapper:
         try:
             produced = self._map(resource=resource, ctx=self._ctx)
         except Exception as exc:  # one bad resource is reported and skipped; the run goes on
+            self._dropped += 1
             build.report(f"{_describe(resource)}: cannot be mapped: {describe_error(exc)}")
             return []
         if produced is None:
@@ -115,10 +121,12 @@ class Mapper:
                 try:
                     self._decorate(entity=entity, resource=resource, ctx=self._ctx)
                 except Exception as exc:
+                    self._dropped += 1
                     build.report(f"{_describe(resource)}: a decorate_entity plugin failed: {describe_error(exc)}")
                     continue
             problems = entity_problems(entity)
             if problems:
+                self._dropped += 1
                 name = entity.get("metadata", {}).get("name") if isinstance(entity.get("metadata"), dict) else None
                 build.report(
                     f"{_describe(resource)} -> {entity.get('kind')} {name!r} is not valid for Backstage: "

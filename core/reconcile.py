@@ -45,9 +45,10 @@ def plan_reconcile(
     for ref, entry in previous.items():
         if ref in build.entities:
             continue
-        if entry.collection in build.collections_failed or (
-            entry.family in failed_families and entry.collection not in build.collections_ok
-        ):
+        incomplete = entry.collection in build.collections_failed or (
+            entry.collection in build.collections_incomplete
+        )
+        if incomplete or (entry.family in failed_families and entry.collection not in build.collections_ok):
             plan.carried.add(ref)
             continue
         misses = pending_before.get(ref, 0) + 1
