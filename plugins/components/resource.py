@@ -1,7 +1,7 @@
 """OpenChoreo Resource → Backstage built-in ``Resource`` (platform mapping §18).
 
 Backstage's Resource schema requires a non-empty ``spec.type`` and validates every tag, so the
-two places where the official module emits values Backstage rejects are fixed here (PARITY.md).
+two places where the official module emits values Backstage rejects are fixed here (docs/parity.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The official module stamps the same provenance annotations and managed label on every entity;
 keeping them here means a change to the provider identity is one edit. The tag and name helpers
 exist because Backstage rejects a whole entity for one bad tag or name, so mappers must never
-produce one (see PARITY.md for where this departs from the official module).
+produce one (see docs/parity.md for where this departs from the official module).
 """
 
 from __future__ import annotations
