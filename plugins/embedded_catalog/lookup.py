@@ -34,9 +34,10 @@ def _split(ref: str) -> tuple[str, str, str] | None:
     if not colon or "/" not in rest or not kind:
         return None
     try:
-        return parse_ref(ref)
+        kind, namespace, name = parse_ref(ref)
     except ValueError:
         return None
+    return str(kind), str(namespace), str(name)
 
 
 def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, tuple[str, Entity]]:

@@ -56,7 +56,8 @@ def _catching(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except CatalogError as exc:
-            return backstage_error(exc.status, exc.name, exc.message, request)
+            error: Response = backstage_error(exc.status, exc.name, exc.message, request)
+            return error
 
     return wrapped
 
