@@ -23,10 +23,11 @@ def _walk(prefix: str, value: Any) -> Iterator[tuple[str, str | None]]:
             yield from _walk(f"{prefix}.{key}" if prefix else str(key), child)
     elif isinstance(value, list):
         for item in value:
-            if isinstance(item, Mapping):
-                yield from _walk(prefix, item)
-            else:
-                yield from _walk(prefix, item)
+            yield from _walk(prefix, item)
+            if isinstance(item, str) and prefix:
+                # Backstage also records each string item as a key of its own, so that
+                # ``filter=metadata.tags.java`` (existence) matches a tag "java".
+                yield f"{prefix}.{item}", "true"
     elif isinstance(value, bool):
         yield prefix, "true" if value else "false"
     elif isinstance(value, (int, float)):
