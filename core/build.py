@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .context import SyncContext
+from .hookcall import call_impl
 from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
 from .plugins_manager import LoadedPlugins
 from .validation import entity_problems
@@ -64,10 +65,6 @@ def _describe(resource: Resource) -> str:
     except Exception:
         where = f"{resource.namespace}/" if resource.namespace else ""
         return f"{resource.kind} {where}<unreadable metadata>"
-
-
-def _call(impl: Any, **available: Any) -> Any:
-    return impl.function(**{name: available[name] for name in impl.argnames if name in available})
 
 
 class Mapper:
@@ -150,7 +147,7 @@ async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: I
         name = impl.plugin_name
         log = ctx.log.bind(plugin=name)
         try:
-            result = _call(impl, ctx=ctx)
+            result = call_impl(impl, ctx=ctx)
             if hasattr(result, "__aiter__"):
                 async for collection in result:
                     await queue.put((name, collection))

@@ -38,7 +38,11 @@ _FIELDS: dict[str, list[tuple[str, str | None, str]]] = {
     ],
     "system": [("owner", "group", rel.OWNED_BY), ("domain", "domain", rel.PART_OF)],
     "domain": [("owner", "group", rel.OWNED_BY), ("subdomainOf", "domain", rel.PART_OF)],
-    "group": [("parent", "group", rel.CHILD_OF), ("children", "group", rel.PARENT_OF), ("members", "user", rel.HAS_MEMBER)],
+    "group": [
+        ("parent", "group", rel.CHILD_OF),
+        ("children", "group", rel.PARENT_OF),
+        ("members", "user", rel.HAS_MEMBER),
+    ],
     "user": [("memberOf", "group", rel.MEMBER_OF)],
     "template": [("owner", "group", rel.OWNED_BY)],
 }
@@ -76,4 +80,3 @@ def relate(entities: EntityIndex) -> list[Relation]:
                     continue  # Backstage rejects such an entity's relation the same way: it is dropped
                 out.append(Relation(ref, relation_type, target_ref))
     return out
-

@@ -7,7 +7,6 @@ ones, as Backstage merges them). Exit codes: 0 success, 1 the work failed, 2 bad
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -70,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="multi-document YAML or a JSON array")
 
     p = sub.add_parser("check", help="validate the configuration and print it with secrets redacted")
-    p.description = "Validate config and plugins, print the effective configuration (secrets masked); non-zero on error."
+    p.description = (
+        "Validate config and plugins, print the effective configuration (secrets masked); non-zero on error."
+    )
     _common(p)
     p.add_argument("--probe", action="store_true", help="also call the token endpoint and the OpenChoreo API")
 

@@ -148,7 +148,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{run.run_id}  {run.status:<9}  {run.started_at}  trigger={run.trigger}  "
             f"+{changes.get('added', 0)} ~{changes.get('changed', 0)} -{changes.get('removed', 0)}"
         )
-        for key, error in {**summary.get("failed_families", {}), **summary.get("failed_collections", {})}.items():
+        for key, error in {
+            **summary.get("failed_families", {}),
+            **summary.get("failed_collections", {}),
+        }.items():
             print(f"    failed {key}: {error}")
         for reason in summary.get("guard", []):
             print(f"    guarded: {reason}")
@@ -165,10 +168,16 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
     try:
         run = runtime.store.get_run(args.run_id)
         if run is None:
-            print(f"error: no run {args.run_id!r} in the state store; see 'openchoreo-sync status'", file=sys.stderr)
+            print(
+                f"error: no run {args.run_id!r} in the state store; see 'openchoreo-sync status'",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         if run.status != "guarded":
-            print(f"error: run {args.run_id} was not guarded (status {run.status}); nothing to approve", file=sys.stderr)
+            print(
+                f"error: run {args.run_id} was not guarded (status {run.status}); nothing to approve",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
         runtime.store.approve(args.run_id)
     finally:

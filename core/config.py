@@ -43,8 +43,7 @@ class _Lenient(_Model):
 
 
 _DURATION_HINT = (
-    "must be a plain integer number of seconds (for example 30), not a Backstage duration "
-    "object such as {minutes: 1}"
+    "must be a plain integer number of seconds (for example 30), not a Backstage duration object such as {minutes: 1}"
 )
 
 
@@ -102,7 +101,11 @@ class AuthConfig(_Lenient):
     def missing_keys(self) -> list[str]:
         return [
             f"openchoreo.auth.{key}"
-            for key, value in (("clientId", self.client_id), ("clientSecret", self.client_secret), ("tokenUrl", self.token_url))
+            for key, value in (
+                ("clientId", self.client_id),
+                ("clientSecret", self.client_secret),
+                ("tokenUrl", self.token_url),
+            )
             if not value or (isinstance(value, SecretStr) and not value.get_secret_value())
         ]
 
@@ -294,8 +297,8 @@ def load_config(paths: list[Path], env: dict[str, str] | None = None) -> tuple[A
 
 def redacted(config: AppConfig) -> dict[str, Any]:
     """The effective configuration as a plain mapping with every secret masked."""
-    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return _mask_secret_looking(data)
+    data: dict[str, Any] = _mask_secret_looking(config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return data
 
 
 _SECRET_WORDS = ("secret", "token", "password", "dsn")

@@ -84,7 +84,9 @@ def _substitute(value: Any, key: str, env: Mapping[str, str], notes: list[str]) 
     return value
 
 
-def _merge(target: dict[str, Any], source: Mapping[str, Any], origin: str, origins: dict[str, str], prefix: str) -> None:
+def _merge(
+    target: dict[str, Any], source: Mapping[str, Any], origin: str, origins: dict[str, str], prefix: str
+) -> None:
     for key, value in source.items():
         dotted = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict) and isinstance(target.get(key), dict):
@@ -124,7 +126,10 @@ def load_yaml_file(path: Path) -> dict[str, Any]:
 
 
 def load_raw_config(
-    paths: list[Path], env: Mapping[str, str] | None = None, *, inline: list[tuple[str, dict[str, Any]]] | None = None
+    paths: list[Path],
+    env: Mapping[str, str] | None = None,
+    *,
+    inline: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> RawConfig:
     """Merge the files in order (later wins), then any ``inline`` (label, mapping) pairs."""
     env = os.environ if env is None else env

@@ -21,6 +21,7 @@ from .context import SyncContext
 from .engine import Engine, RunResult
 from .errors import StoreError
 from .events import EventIngress
+from .hookcall import call_impl
 from .plugins_manager import LoadedPlugins
 from .server import HttpServer, build_app
 from .store.base import StateStore
@@ -37,7 +38,7 @@ class DaemonState:
 
 async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
     for impl in plugins.impls(hook_name):
-        result = impl.function(**{k: v for k, v in {"ctx": ctx}.items() if k in impl.argnames})
+        result = call_impl(impl, ctx=ctx)
         if inspect.isawaitable(result):
             await result
 
@@ -81,7 +82,7 @@ class Daemon:
         if self.serve_http:
             server = self.config.openchoreo.server
             contributed = [
-                (impl.plugin_name, list(impl.function(**{k: v for k, v in {"ctx": self.ctx}.items() if k in impl.argnames}) or []))
+                (impl.plugin_name, list(call_impl(impl, ctx=self.ctx) or []))
                 for impl in self.plugins.impls("http_routes")
             ]
             if self.config.openchoreo.events.enabled:

@@ -80,7 +80,7 @@ async def apply_refetched(
         changes = ChangeSet()
         writes: list[EntityWrite] = []
         for ref, entity in inside.items():
-            body, digest = serialize(entity)
+            text, digest = serialize(entity)
             before = previous.get(ref)
             if before is not None and before.hash == digest:
                 continue
@@ -90,7 +90,7 @@ async def apply_refetched(
             else:
                 assert before is not None
                 collection, fam, src = before.collection, before.family, before.source
-            writes.append(EntityWrite(ref, entity, body, digest, collection, fam, False, src))
+            writes.append(EntityWrite(ref, entity, text, digest, collection, fam, False, src))
         changes.removed = sorted(removed)
         changes.removed_entities = {ref: old_bodies[ref] for ref in removed if ref in old_bodies}
         if not writes and not removed:
@@ -104,7 +104,12 @@ async def apply_refetched(
             status="ok" if not build.problems else "partial",
             trigger="event",
             summary={
-                "event": {"kind": event.kind, "namespace": event.namespace, "name": event.name, "action": event.action},
+                "event": {
+                    "kind": event.kind,
+                    "namespace": event.namespace,
+                    "name": event.name,
+                    "action": event.action,
+                },
                 "changes": changes.summary(),
                 "added": changes.added,
                 "changed": changes.changed,

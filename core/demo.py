@@ -42,7 +42,11 @@ def run_demo(args: argparse.Namespace) -> int:
                 await daemon.start()
                 try:
                     await daemon.run_once(trigger="demo")
-                    print_banner(mock.url, f"http://127.0.0.1:{daemon.http.port if daemon.http else args.port}", args.token)
+                    print_banner(
+                        mock.url,
+                        f"http://127.0.0.1:{daemon.http.port if daemon.http else args.port}",
+                        args.token,
+                    )
                     await daemon.schedule()
                 finally:
                     await daemon.stop()

@@ -23,6 +23,7 @@ import structlog
 from .build import Build, describe_error, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, SyncContext
+from .hookcall import call_impl
 from .model import Entity, EntityRef
 from .plugins_manager import LoadedPlugins
 from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
@@ -200,13 +201,13 @@ class Engine:
         changes = ChangeSet()
         writes: list[EntityWrite] = []
         for ref, entity in entities.items():
-            body, digest = serialize(entity)
+            text, digest = serialize(entity)
             before = previous.get(ref)
             if before is not None and before.hash == digest:
                 continue
             (changes.changed if before is not None else changes.added).append(ref)
             collection, family, source = origin_of[ref]
-            writes.append(EntityWrite(ref, entity, body, digest, collection, family, ref in plan.carried, source))
+            writes.append(EntityWrite(ref, entity, text, digest, collection, family, ref in plan.carried, source))
         changes.removed = sorted(plan.removed)
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
@@ -273,10 +274,14 @@ class Engine:
                 "deletion guard: run not applied; the catalog is unchanged",
                 would_remove=len(plan.removed),
                 reasons=plan.guard_reasons,
-                confirm=f"openchoreo-sync approve-deletions {record.run_id}  (or set openchoreo.safety.allowMassDeletion: true)",
+                confirm=f"openchoreo-sync approve-deletions {record.run_id}",
+                or_set="openchoreo.safety.allowMassDeletion: true",
             )
         else:
-            log.error("sync run failed; the catalog is unchanged", failures=build.families_failed or build.collections_failed)
+            log.error(
+                "sync run failed; the catalog is unchanged",
+                failures=build.families_failed or build.collections_failed,
+            )
         await asyncio.to_thread(self.store.record_run, record)
         return RunResult(record.run_id, status, summary=record.summary)
 
@@ -326,20 +331,24 @@ class Engine:
         async def one(impl: Any) -> None:
             name = impl.plugin_name
             _, needs_full = await asyncio.to_thread(self.store.output_state, name)
-            own = changes if not needs_full else ChangeSet(
-                changes.added, changes.changed, changes.removed, changes.removed_entities, full=True
+            own = (
+                changes
+                if not needs_full
+                else ChangeSet(changes.added, changes.changed, changes.removed, changes.removed_entities, full=True)
             )
             if own.empty:
                 return
             try:
-                outcome = impl.function(
-                    **{k: v for k, v in {"snapshot": snapshot, "changes": own, "ctx": ctx}.items() if k in impl.argnames}
-                )
+                outcome = call_impl(impl, snapshot=snapshot, changes=own, ctx=ctx)
                 if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
                     await asyncio.wait_for(outcome, self.config.openchoreo.schedule.timeout)
             except Exception as exc:  # the output catches up with a full reconcile next run
                 results[name] = f"failed: {describe_error(exc)}"
-                ctx.log.error("output failed; it will be fully reconciled next run", output=name, error=describe_error(exc))
+                ctx.log.error(
+                    "output failed; it will be fully reconciled next run",
+                    output=name,
+                    error=describe_error(exc),
+                )
                 await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, True)
                 return
             results[name] = "full" if own.full else "ok"
@@ -350,5 +359,5 @@ class Engine:
 
     async def stored_snapshot(self) -> MemorySnapshot:
         bodies = await asyncio.to_thread(lambda: dict(self.store.all_bodies()))
-        return MemorySnapshot(await asyncio.to_thread(self.store.snapshot_version) or "", bodies)
-
+        version = await asyncio.to_thread(self.store.snapshot_version)
+        return MemorySnapshot(version or "", bodies)

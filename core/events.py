@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from .build import describe_error
 from .delta import apply_refetched
+from .hookcall import call_impl
 from .model import Refetched, ResourceEvent
 from .server import backstage_error, public, token_matches
 
@@ -58,7 +59,15 @@ class EventIngress:
         """resource -> (latest event, when its first event arrived, when it is due)"""
         self.arrived = asyncio.Event()
         self.worker: asyncio.Task[None] | None = None
-        self.stats = {"received": 0, "coalesced": 0, "refetched": 0, "applied": 0, "ignored": 0, "failed": 0, "overflows": 0}
+        self.stats = {
+            "received": 0,
+            "coalesced": 0,
+            "refetched": 0,
+            "applied": 0,
+            "ignored": 0,
+            "failed": 0,
+            "overflows": 0,
+        }
         self.idle = asyncio.Event()
         self.idle.set()
         server = engine.config.openchoreo.server
@@ -200,9 +209,11 @@ class EventIngress:
     async def _refetch(self, event: ResourceEvent, ctx: Any) -> tuple[str, Refetched] | None:
         # pluggy calls the last-registered (and tryfirst) implementations first; so do we.
         for impl in reversed(self.engine.plugins.impls("refetch")):
-            result = impl.function(**{k: v for k, v in {"event": event, "ctx": ctx}.items() if k in impl.argnames})
+            result = call_impl(impl, event=event, ctx=ctx)
             if inspect.isawaitable(result):
                 result = await result
-            if result is not None:
+            if isinstance(result, Refetched):
                 return impl.plugin_name, result
+            if result is not None:
+                raise TypeError(f"plugin {impl.plugin_name!r}: refetch must return Refetched or None")
         return None

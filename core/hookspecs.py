@@ -66,7 +66,7 @@ def on_shutdown(ctx: SyncContext) -> Awaitable[None] | None:
 
 
 @hookspec
-def fetch(ctx: SyncContext) -> AsyncIterator[Collection] | Awaitable[Iterable[Collection]]:
+def fetch(ctx: SyncContext) -> AsyncIterator[Collection] | Awaitable[Iterable[Collection]] | None:
     """Fetch the raw OpenChoreo resources of this family's kinds, as :class:`Collection` objects.
 
     Called once per full sync, for every enabled plugin, all concurrently. ``ctx.client`` is the

@@ -31,9 +31,7 @@ def entity_ref(entity: Mapping[str, Any]) -> EntityRef:
     return make_ref(entity["kind"], metadata.get("namespace"), metadata["name"])
 
 
-def parse_ref(
-    ref: str, *, default_kind: str | None = None, default_namespace: str = "default"
-) -> tuple[str, str, str]:
+def parse_ref(ref: str, *, default_kind: str | None = None, default_namespace: str = "default") -> tuple[str, str, str]:
     """Split ``[kind:][namespace/]name`` into (kind, namespace, name), applying defaults.
 
     Raises ValueError when no kind is given and there is no default, like Backstage's parseEntityRef.

@@ -133,8 +133,8 @@ def load_plugins(
         candidates.append((record, plugin))
 
     for name, plugin in extra:
-        module = inspect.getmodule(plugin)
-        package = (module.__name__ if module else type(plugin).__module__).split(".")[0]
+        owner = inspect.getmodule(plugin)
+        package = (owner.__name__ if owner else type(plugin).__module__).split(".")[0]
         candidates.append((PluginRecord(name, package, "-", True), plugin))
 
     configured = config.openchoreo.plugins

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .build import describe_error
 from .context import SyncContext
+from .hookcall import call_impl
 from .model import Entity, EntityRef, Relation
 from .plugins_manager import LoadedPlugins
 from .snapshot import EntityIndex
@@ -21,9 +22,7 @@ class RelateReport:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def relate_entities(
-    entities: dict[EntityRef, Entity], plugins: LoadedPlugins, ctx: SyncContext
-) -> RelateReport:
+def relate_entities(entities: dict[EntityRef, Entity], plugins: LoadedPlugins, ctx: SyncContext) -> RelateReport:
     """Replace every entity's ``relations`` with the full two-way graph computed by the plugins."""
     report = RelateReport()
     index = EntityIndex(entities)
@@ -31,9 +30,7 @@ def relate_entities(
     inverse: Mapping[str, str] = plugins.inverse
     for impl in plugins.impls("relate"):
         try:
-            produced: Iterable[Relation] | None = impl.function(
-                **{k: v for k, v in {"entities": index, "ctx": ctx}.items() if k in impl.argnames}
-            )
+            produced: Iterable[Relation] | None = call_impl(impl, entities=index, ctx=ctx)
             for relation in produced or ():
                 _add(relation, edges, inverse, report)
         except Exception as exc:  # a broken relator loses its relations, not the run

@@ -64,9 +64,7 @@ def entity_problems(entity: Mapping[str, Any]) -> list[str]:
         return [*problems, "metadata must be an object"]
     name = metadata.get("name")
     if not is_object_name(name):
-        problems.append(
-            f"metadata.name {name!r} must be 1-63 characters of [a-zA-Z0-9] separated by [-_.]"
-        )
+        problems.append(f"metadata.name {name!r} must be 1-63 characters of [a-zA-Z0-9] separated by [-_.]")
     namespace = metadata.get("namespace")
     if namespace is not None and not is_dns_label(namespace):
         problems.append(f"metadata.namespace {namespace!r} must be a lower-case DNS label (a-z, 0-9, '-'), 1-63 chars")
@@ -98,7 +96,9 @@ def entity_problems(entity: Mapping[str, Any]) -> list[str]:
                 if not is_tag(tag)
             )
     links = metadata.get("links")
-    if links is not None and not (isinstance(links, list) and all(isinstance(x, Mapping) and isinstance(x.get("url"), str) for x in links)):
+    if links is not None and not (
+        isinstance(links, list) and all(isinstance(x, Mapping) and isinstance(x.get("url"), str) for x in links)
+    ):
         problems.append("metadata.links must be a list of objects with a string url")
     spec = entity.get("spec")
     if spec is not None and not isinstance(spec, Mapping):

@@ -134,9 +134,7 @@ class TokenProvider:
         Comparing first means many requests failing with the same old token cause one refetch.
         """
         cached = self._cached
-        if cached is not None and secrets.compare_digest(
-            cached.value.get_secret_value(), rejected.get_secret_value()
-        ):
+        if cached is not None and secrets.compare_digest(cached.value.get_secret_value(), rejected.get_secret_value()):
             self._cached = None
 
     def close(self) -> None:

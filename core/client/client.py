@@ -51,9 +51,7 @@ class OpenChoreoClient:
         self.stats = ClientStats()
         self._log: BoundLogger = log if log is not None else structlog.get_logger("openchoreo_sync.client")
         self._max_pages = settings.max_pages
-        limits = httpx.Limits(
-            max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight
-        )
+        limits = httpx.Limits(max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout),
             limits=limits,
@@ -112,9 +110,7 @@ class OpenChoreoClient:
             self.tokens.close()
         await self._http.aclose()
 
-    async def list_all(
-        self, path: str, params: Mapping[str, str] | None = None, *, what: str
-    ) -> list[dict[str, Any]]:
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> list[dict[str, Any]]:
         """Every item of the paginated list at ``path`` (all pages, ``limit=100``).
 
         Raises ``ApiError`` (or a subclass: ``MalformedResponseError``, ``ResponseTooLargeError``,
@@ -124,9 +120,7 @@ class OpenChoreoClient:
         async def fetch(query: dict[str, str]) -> Any:
             return await self._fetch_json(path, query, what=what)
 
-        return await walk(
-            fetch, path, params, what=what, max_pages=self._max_pages, stats=self.stats, log=self._log
-        )
+        return await walk(fetch, path, params, what=what, max_pages=self._max_pages, stats=self.stats, log=self._log)
 
     async def get(self, path: str, *, what: str) -> dict[str, Any] | None:
         """One object, or None when the API says it does not exist (404 ``NOT_FOUND``).

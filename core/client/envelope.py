@@ -24,8 +24,7 @@ def decode_json(body: bytes, *, what: str, path: str, content_type: str) -> Any:
             method="GET",
             path=path,
             status=None,
-            message=f"response from {path} is not valid JSON ({exc}; content-type "
-            f"{content_type or 'none'}): {preview}",
+            message=f"response from {path} is not valid JSON ({exc}; content-type {content_type or 'none'}): {preview}",
         ) from None
 
 

@@ -132,9 +132,7 @@ class Requester:
                     await self._backoff(path, retries_used, None, str(failure))
                     continue
                 tries = f" after {retries_used + 1} attempts" if retries_used else ""
-                raise ApiError(
-                    what=what, method="GET", path=path, status=None, message=f"{failure}{tries}"
-                ) from None
+                raise ApiError(what=what, method="GET", path=path, status=None, message=f"{failure}{tries}") from None
             if response.status in RETRY_STATUSES and retries_used < self._retry.retries:
                 retries_used += 1
                 retry_after = parse_retry_after(response.headers_retry_after, self._clock())
@@ -147,9 +145,7 @@ class Requester:
                     tokens.invalidate(token)
                     self._log.warning("token rejected, fetching a new one", path=path)
                     continue
-            return RawResponse(
-                response.status, response.body, response.content_type, refreshed, retries_used + 1
-            )
+            return RawResponse(response.status, response.body, response.content_type, refreshed, retries_used + 1)
 
     def error(self, response: RawResponse, *, what: str, path: str) -> ApiError:
         """The ``ApiError`` for a non-2xx response, with a hint where we know the fix."""

@@ -50,9 +50,7 @@ class Auth:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     issued: int = 0
 
-    def issue(
-        self, form: dict[str, str], basic: tuple[str, str] | None, scope: str | None = None
-    ) -> dict[str, Any]:
+    def issue(self, form: dict[str, str], basic: tuple[str, str] | None, scope: str | None = None) -> dict[str, Any]:
         """Handle a client_credentials token request (client_secret_post or _basic)."""
         grant = form.get("grant_type")
         if grant is None:

@@ -70,9 +70,7 @@ class FaultLayer:
         elif rule.action == "malformed":
             await _raw(send, b'{"items":[{"apiVersion":"openchoreo.dev/v1alpha1","metadata":{"name":')
         elif rule.action == "wrong_types":
-            await _raw(
-                send, go_json({"items": {"unexpected": "object"}, "pagination": {"nextCursor": 12345}})
-            )
+            await _raw(send, go_json({"items": {"unexpected": "object"}, "pagination": {"nextCursor": 12345}}))
 
     @staticmethod
     async def _hang(receive: Receive, seconds: float) -> bool:
@@ -93,9 +91,7 @@ class FaultLayer:
         transport: Any = scope.get("mock.transport")
         if transport is None:
             # No raw transport: start a response and abort it so the server drops the socket.
-            await send(
-                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]}
-            )
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1000")]})
             raise ConnectionAbortedError("mock fault: connection reset")
         sock = transport.get_extra_info("socket")
         if sock is not None:

@@ -120,9 +120,7 @@ class Faults:
         if "latency_ms" in data:
             self.set_latency(int(data["latency_ms"]))
         if "failure_rate" in data:
-            self.set_failure_rate(
-                float(data["failure_rate"]), int(data.get("failure_status", 500)), data.get("seed")
-            )
+            self.set_failure_rate(float(data["failure_rate"]), int(data.get("failure_status", 500)), data.get("seed"))
         if "cursor_max_age" in data:
             self.expire_cursors(data["cursor_max_age"])
         for rule in data.get("rules", []):

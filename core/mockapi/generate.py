@@ -101,9 +101,7 @@ def _env(ids: Ids, ns: str, name: str, prod: bool, ready: bool = True, host: str
         }
         spec["gateway"] = {"ingress": {"external": ep}}
     when = ids.tick()
-    reason, msg = (
-        ("EnvironmentReady", "Environment is ready") if ready else ("DataPlaneNotFound", "not ready")
-    )
+    reason, msg = ("EnvironmentReady", "Environment is ready") if ready else ("DataPlaneNotFound", "not ready")
     status = {"observedGeneration": 1, "conditions": [cond("Ready", ready, reason, msg, when)]}
     return obj("Environment", meta(name, ns, ids.uid(), ids.tick()), spec, status)
 
@@ -117,9 +115,7 @@ def _pipeline(ids: Ids, ns: str, envs: list[str]) -> Obj:
         for src, dst in pairwise(envs)
     ]
     status = {"conditions": [cond("Ready", True, "Reconciled", "Pipeline is ready", ids.tick())]}
-    return obj(
-        "DeploymentPipeline", meta("default", ns, ids.uid(), ids.tick()), {"promotionPaths": paths}, status
-    )
+    return obj("DeploymentPipeline", meta("default", ns, ids.uid(), ids.tick()), {"promotionPaths": paths}, status)
 
 
 def _project(ids: Ids, ns: str, name: str, ann: dict[str, str], type_ref: Obj, deleting: bool = False) -> Obj:
@@ -143,9 +139,7 @@ def _project(ids: Ids, ns: str, name: str, ann: dict[str, str], type_ref: Obj, d
 def example_namespace(ids: Ids) -> Batch:
     """The §7.1 worked example: project url-shortener, component api-service and friends."""
     ns, comp, proj = "default", "api-service", "url-shortener"
-    project = _project(
-        ids, ns, proj, named("URL Shortener"), {"kind": "ClusterProjectType", "name": "default"}
-    )
+    project = _project(ids, ns, proj, named("URL Shortener"), {"kind": "ClusterProjectType", "name": "default"})
     when = ids.tick()
     component = obj(
         "Component",
@@ -187,9 +181,7 @@ def example_namespace(ids: Ids) -> Batch:
     }
 
 
-def _binding(
-    ids: Ids, ns: str, proj: str, comp: str, env: str, endpoints: dict[str, Any], active: bool
-) -> Obj:
+def _binding(ids: Ids, ns: str, proj: str, comp: str, env: str, endpoints: dict[str, Any], active: bool) -> Obj:
     urls = []
     for ep_name, ep in endpoints.items():
         host = f"{comp}.{ns}.svc.cluster.local"
@@ -223,9 +215,7 @@ class _Gen:
 
     def __init__(self, ids: Ids, rng: random.Random, ns: str, index: int) -> None:
         self.ids, self.rng, self.ns, self.index = ids, rng, ns, index
-        self.out: Batch = {
-            k: [] for k in ("projects", "components", "workloads", "releasebindings", "resources")
-        }
+        self.out: Batch = {k: [] for k in ("projects", "components", "workloads", "releasebindings", "resources")}
         self.providers: list[tuple[str, str, str]] = []  # (project, component, endpoint)
 
     def namespace(self, projects: int, components: int) -> Batch:
@@ -348,9 +338,7 @@ class _Gen:
                 "health": {"visibility": ["internal"], "type": "HTTP", "port": 8081, "basePath": "/healthz"},
             }
         if role == 1:
-            return {
-                "webapp": {"visibility": ["external"], "type": "HTTP", "port": 3000, "displayName": "Web UI"}
-            }
+            return {"webapp": {"visibility": ["external"], "type": "HTTP", "port": 3000, "displayName": "Web UI"}}
         if role == 2:
             return {"metrics": {"type": "TCP", "port": 9100}}
         return {}

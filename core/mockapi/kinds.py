@@ -71,9 +71,7 @@ _ALL: tuple[KindInfo, ...] = (
     KindInfo("clusterresourcetypes", "ClusterResourceType", "cluster", "ClusterResourceType"),
     KindInfo("clusterdataplanes", "ClusterDataPlane", "cluster", "ClusterDataPlane"),
     KindInfo("clusterworkflowplanes", "ClusterWorkflowPlane", "cluster", "ClusterWorkflowPlane"),
-    KindInfo(
-        "clusterobservabilityplanes", "ClusterObservabilityPlane", "cluster", "ClusterObservabilityPlane"
-    ),
+    KindInfo("clusterobservabilityplanes", "ClusterObservabilityPlane", "cluster", "ClusterObservabilityPlane"),
 )
 
 KINDS: dict[str, KindInfo] = {k.collection: k for k in _ALL}

@@ -83,9 +83,7 @@ def obj(kind: str, metadata: Obj, spec: Obj, status: Obj | None = None) -> Obj:
     return out
 
 
-def named(
-    display: str | None = None, description: str | None = None, owner: str | None = None
-) -> dict[str, str]:
+def named(display: str | None = None, description: str | None = None, owner: str | None = None) -> dict[str, str]:
     """The display-name / description / backstage owner annotations, only those given."""
     ann: dict[str, str] = {}
     if display is not None:

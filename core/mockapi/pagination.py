@@ -121,9 +121,7 @@ def decode_cursor(cursor: str | None, wrapped: bool) -> Position:
     return Position(k8s["rv"], k8s["start"][:-1], skip)
 
 
-def _k8s_page(
-    snap: Snapshot, selector: Matcher | None, start: str, limit: int
-) -> tuple[list[Obj], str | None]:
+def _k8s_page(snap: Snapshot, selector: Matcher | None, start: str, limit: int) -> tuple[list[Obj], str | None]:
     """One Kubernetes list page: up to ``limit`` matches after ``start``, and the continue key."""
     names, items = snap.names, snap.items
     i = bisect_left(names, start + "\x00") if start else 0

@@ -115,9 +115,7 @@ def planes(ids: Ids, ns: str | None, prefix: str, obs_kind: str) -> Batch:
     obs_ref = {"kind": obs_kind, "name": "default"}
     dp_spec: Obj = {
         "planeID": "default",
-        "clusterAgent": {
-            "clientCA": {"value": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"}
-        },
+        "clusterAgent": {"clientCA": {"value": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"}},
         "gateway": _gateway("openchoreoapis.localhost"),
         "secretStoreRef": {"name": "default"},
         "observabilityPlaneRef": obs_ref,
@@ -161,9 +159,7 @@ def planes(ids: Ids, ns: str | None, prefix: str, obs_kind: str) -> Batch:
     out[f"{low}observabilityplanes"] = [
         obj(
             f"{prefix}ObservabilityPlane",
-            meta(
-                "default", ns, ids.uid(), ids.tick(), annotations=named(description="Logs, metrics, traces")
-            ),
+            meta("default", ns, ids.uid(), ids.tick(), annotations=named(description="Logs, metrics, traces")),
             {"planeID": "default", "observerURL": "http://observer.openchoreo.localhost:8080"},
             {**_ready(ids), "agentConnection": _agent(ids, True)},
         )
@@ -209,9 +205,7 @@ def types_and_traits(ids: Ids, ns: str | None, prefix: str) -> Batch:
             meta(t, ns, ids.uid(), ids.tick(), annotations=named(description=f"The {t} trait")),
             {
                 "parameters": PARAM_SCHEMA,
-                "creates": [
-                    {"targetPlane": "dataplane", "template": {"apiVersion": "v1", "kind": "ConfigMap"}}
-                ],
+                "creates": [{"targetPlane": "dataplane", "template": {"apiVersion": "v1", "kind": "ConfigMap"}}],
                 "patches": [
                     {
                         "target": {"group": "apps", "version": "v1", "kind": "Deployment"},
@@ -272,9 +266,7 @@ def workflows(ids: Ids, ns: str | None, prefix: str) -> Batch:
     out: list[Obj] = []
     for i, (name, build) in enumerate(names):
         labels = {"openchoreo.dev/workflow-type": "component"} if build else None
-        ann = named(
-            name.replace("-", " ").title() if i == 0 else None, f"Builds with {name}" if build else None
-        )
+        ann = named(name.replace("-", " ").title() if i == 0 else None, f"Builds with {name}" if build else None)
         spec: Obj = {
             "workflowPlaneRef": plane,
             "parameters": REPO_SCHEMA if build else PARAM_SCHEMA,

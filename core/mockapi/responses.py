@@ -31,9 +31,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 def text_error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
     """Go's http.Error: text/plain, nosniff, message plus newline."""
     h = {"X-Content-Type-Options": "nosniff", **(headers or {})}
-    return Response(
-        (message + "\n").encode(), status_code=status, media_type="text/plain; charset=utf-8", headers=h
-    )
+    return Response((message + "\n").encode(), status_code=status, media_type="text/plain; charset=utf-8", headers=h)
 
 
 def api_error(code: str, message: str, status: int) -> Response:

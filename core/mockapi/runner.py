@@ -204,9 +204,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or until ``stop`` is set); returns the exit code."""
-    spec = WorldSpec(
-        seed=args.seed, namespaces=args.namespaces, projects=args.projects, components=args.components
-    )
+    spec = WorldSpec(seed=args.seed, namespaces=args.namespaces, projects=args.projects, components=args.components)
     mock = MockOpenChoreo(
         spec,
         auth=args.auth,

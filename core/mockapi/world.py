@@ -119,11 +119,7 @@ class World:
     def namespaces(self) -> list[str]:
         """Names of the control-plane namespaces (the ones the API lists)."""
         snap = self.snapshot("namespaces", "")
-        return [
-            n
-            for n in snap.names
-            if snap.items[n]["metadata"].get("labels", {}).get(CONTROL_PLANE_LABEL) == "true"
-        ]
+        return [n for n in snap.names if snap.items[n]["metadata"].get("labels", {}).get(CONTROL_PLANE_LABEL) == "true"]
 
     def count(self, collection: str) -> int:
         """Number of objects of a collection across all namespaces."""
@@ -160,9 +156,7 @@ class World:
             if "uid" not in meta:
                 meta["uid"] = old["metadata"]["uid"] if old else self._new_uid()
             if "creationTimestamp" not in meta:
-                meta["creationTimestamp"] = (
-                    old["metadata"].get("creationTimestamp") if old else _now()
-                ) or _now()
+                meta["creationTimestamp"] = (old["metadata"].get("creationTimestamp") if old else _now()) or _now()
             self._write(collection, ns, {name: obj}, ())
         self._emit(ChangeEvent(collection, info.event_kind, name, ns, "updated" if old else "created"))
         return copy.deepcopy(obj)

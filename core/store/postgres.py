@@ -95,9 +95,7 @@ class PostgresStore(SqlStore):
             return psycopg.connect(self._dsn, connect_timeout=CONNECT_TIMEOUT, **options)
         except psycopg.Error as exc:
             # libpq messages name host and port, never the password; redact anyway (it may echo the DSN)
-            raise StoreError(
-                f"cannot connect to the PostgreSQL state store {self.where}: {_text(exc)}"
-            ) from None
+            raise StoreError(f"cannot connect to the PostgreSQL state store {self.where}: {_text(exc)}") from None
 
     def _connect(self) -> Any:
         conn = self._open()

@@ -7,6 +7,7 @@ block on (or see half of) a run's commit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterable, Iterator
@@ -117,10 +118,8 @@ class SqlStore:
     def close(self) -> None:
         with self._lock:
             for conn in self._all_connections:
-                try:
+                with contextlib.suppress(Exception):  # closing is best effort at shutdown
                     conn.close()
-                except Exception:  # closing is best effort at shutdown
-                    pass
             self._all_connections.clear()
         self._local = threading.local()
 
@@ -146,7 +145,9 @@ class SqlStore:
 
     def _upsert_meta(self, cur: Any, key: str, value: str) -> None:
         cur.execute(
-            self._sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+            self._sql(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
             (key, value),
         )
 
@@ -199,7 +200,8 @@ class SqlStore:
                 cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
                 cur.executemany(
                     sql(
-                        "INSERT INTO entities (ref, kind, namespace, name, collection, family, hash, body, stale, source) "
+                        "INSERT INTO entities "
+                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
                         "namespace = excluded.namespace, name = excluded.name, collection = excluded.collection, "
                         "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
@@ -258,11 +260,19 @@ class SqlStore:
     def _write_run(self, cur: Any, run: RunRecord) -> None:
         cur.execute(
             self._sql(
-                "INSERT INTO runs (run_id, started_at, finished_at, status, trigger_name, summary) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO runs (run_id, started_at, finished_at, status, trigger_name, summary) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, status = excluded.status, "
                 "summary = excluded.summary"
             ),
-            (run.run_id, run.started_at, run.finished_at, run.status, run.trigger, json.dumps(run.summary, default=str)),
+            (
+                run.run_id,
+                run.started_at,
+                run.finished_at,
+                run.status,
+                run.trigger,
+                json.dumps(run.summary, default=str),
+            ),
         )
 
     def record_run(self, run: RunRecord) -> None:
@@ -282,7 +292,8 @@ class SqlStore:
 
     def get_run(self, run_id: str) -> RunRecord | None:
         rows = self._query(
-            "SELECT run_id, started_at, finished_at, status, trigger_name, summary FROM runs WHERE run_id = ?", (run_id,)
+            "SELECT run_id, started_at, finished_at, status, trigger_name, summary FROM runs WHERE run_id = ?",
+            (run_id,),
         )
         return self._run_from_row(rows[0]) if rows else None
 

@@ -15,7 +15,10 @@ HarnessFactory = Callable[..., SyncHarness]
 
 @pytest_asyncio.fixture
 async def sync_harness_factory(tmp_path: Path) -> AsyncIterator[HarnessFactory]:
-    """``factory(base_url, overrides=None, extra_plugins=None, state_dir=None)`` -> SyncHarness; all closed at teardown."""
+    """``factory(base_url, overrides=None, extra_plugins=None, state_dir=None)`` -> SyncHarness.
+
+    Every harness made is closed at teardown.
+    """
     made: list[SyncHarness] = []
 
     def factory(

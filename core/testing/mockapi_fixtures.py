@@ -42,9 +42,7 @@ def mock_openchoreo_factory() -> Iterator[MockFactory]:
         faults: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> MockOpenChoreo:
-        spec = WorldSpec(
-            seed=seed, namespaces=namespaces, projects=projects, components=components, example=example
-        )
+        spec = WorldSpec(seed=seed, namespaces=namespaces, projects=projects, components=components, example=example)
         mock = MockOpenChoreo(spec, auth=auth, **kwargs)
         mocks.append(mock)
         mock.start()

@@ -7,4 +7,10 @@
 from .fixtures import HarnessFactory, sync_harness_factory
 from .mockapi_fixtures import MockFactory, mock_openchoreo, mock_openchoreo_factory
 
-__all__ = ["HarnessFactory", "MockFactory", "mock_openchoreo", "mock_openchoreo_factory", "sync_harness_factory"]
+__all__ = [
+    "HarnessFactory",
+    "MockFactory",
+    "mock_openchoreo",
+    "mock_openchoreo_factory",
+    "sync_harness_factory",
+]
