@@ -44,9 +44,7 @@ def no_canary_in_output(request: pytest.FixtureRequest):
     yield
     sections = getattr(request.node, "_report_sections", [])
     leaks = [
-        f"{when} {key}: {', '.join(found)}"
-        for when, key, content in sections
-        if (found := leaked_canaries(content))
+        f"{when} {key}: {', '.join(found)}" for when, key, content in sections if (found := leaked_canaries(content))
     ]
     if leaks:
         pytest.fail("a canary secret reached captured output: " + "; ".join(leaks), pytrace=False)

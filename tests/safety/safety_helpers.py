@@ -43,9 +43,7 @@ def content_hashes(entities: Snapshot) -> frozenset[str]:
     return frozenset(f"{ref}@{serialize(body)[1]}" for ref, body in entities.items())
 
 
-async def fresh_sync(
-    url: str, state_dir: Path, overrides: dict[str, Any] | None = None
-) -> tuple[Snapshot, dict]:
+async def fresh_sync(url: str, state_dir: Path, overrides: dict[str, Any] | None = None) -> tuple[Snapshot, dict]:
     """What a brand-new daemon with an empty store makes of the API right now: (entities, index)."""
     harness = SyncHarness(url, state_dir, overrides)
     try:

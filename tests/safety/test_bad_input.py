@@ -188,9 +188,7 @@ async def test_unusable_page_fails_its_collection_and_keeps_it(mock, tmp_path, c
         elif case == "item-a-string":
             inject(mock, "environments", NS, {"0000": "just a string"})
         else:
-            inject(
-                mock, "environments", NS, {"huge": env_like(mock, "huge", annotations={"x/y": "z" * 200_000})}
-            )
+            inject(mock, "environments", NS, {"huge": env_like(mock, "huge", annotations={"x/y": "z" * 200_000})})
         _good_change(mock)
         trait = mock.world.items("clustertraits")[0]
         trait["metadata"].setdefault("annotations", {})["openchoreo.dev/description"] = "changed elsewhere"
@@ -242,9 +240,7 @@ class AlienFamily:
 
 async def test_unknown_kind_is_reported_once_and_skipped(mock, tmp_path, capsys):
     plain = SyncHarness(mock.url, tmp_path / "plain", FAST_CLIENT)
-    harness = SyncHarness(
-        mock.url, tmp_path / "daemon", FAST_CLIENT, extra_plugins=[("aliens", AlienFamily())]
-    )
+    harness = SyncHarness(mock.url, tmp_path / "daemon", FAST_CLIENT, extra_plugins=[("aliens", AlienFamily())])
     try:
         assert (await plain.run()).status == "ok"
         capsys.readouterr()
@@ -318,9 +314,7 @@ class Vandal:
     ],
     ids=["annotation-value-number", "annotation-key-invalid", "label-value", "tag", "title-number"],
 )
-async def test_entity_invalid_for_backstage_is_reported_and_its_last_good_version_kept(
-    mock, tmp_path, damage, reason
-):
+async def test_entity_invalid_for_backstage_is_reported_and_its_last_good_version_kept(mock, tmp_path, damage, reason):
     vandal = Vandal()
     harness, before = await _baseline(mock, tmp_path, extra_plugins=[("vandal", vandal)])
     try:

@@ -65,17 +65,13 @@ def _cluster(family: str, name: str) -> str:
 
 TARGETS: tuple[Target, ...] = (
     Target("namespaces", "root", ()),  # every namespaced family fails as a whole
-    Target(
-        "projects", "namespace", tuple(_ns("components", n) for n in ("projects", "components", "resources"))
-    ),
+    Target("projects", "namespace", tuple(_ns("components", n) for n in ("projects", "components", "resources"))),
     Target("components", "namespace", (_ns("components", "components"),)),
     Target("workloads", "namespace", (_ns("components", "components"),)),
     Target("resources", "namespace", (_ns("components", "resources"),)),
     Target("environments", "namespace", (_ns("namespaces", "environments"),)),
     Target("deploymentpipelines", "namespace", (_ns("namespaces", "deploymentpipelines"),)),
-    Target(
-        "observabilityalertsnotificationchannels", "namespace", (_ns("namespaces", "notificationchannels"),)
-    ),
+    Target("observabilityalertsnotificationchannels", "namespace", (_ns("namespaces", "notificationchannels"),)),
     *(
         Target(s, "namespace", (_ns("component_types", s),))
         for s in ("componenttypes", "traits", "workflows", "projecttypes", "resourcetypes")
@@ -147,9 +143,7 @@ def _change_elsewhere(mock: MockOpenChoreo, affected: set[str]) -> None:
     added["metadata"] = {"name": "safety-added", "annotations": {"openchoreo.dev/display-name": "Added"}}
     mock.world.put(collection, namespace, added)
     updated = items[1]
-    updated["metadata"].setdefault("annotations", {})["openchoreo.dev/description"] = (
-        "changed during the fault"
-    )
+    updated["metadata"].setdefault("annotations", {})["openchoreo.dev/description"] = "changed during the fault"
     mock.world.put(collection, namespace, updated)
     assert mock.world.delete(collection, namespace, items[2]["metadata"]["name"])
 
@@ -224,9 +218,7 @@ async def test_fault_on_one_collection_delays_never_deletes(
         # The run knew exactly what failed.
         assert faulted.status == "partial", faulted.summary
         if target.scope == "root":
-            assert set(faulted.summary["failed_families"]) == set(FAMILIES_NEEDING_NAMESPACES), (
-                faulted.summary
-            )
+            assert set(faulted.summary["failed_families"]) == set(FAMILIES_NEEDING_NAMESPACES), faulted.summary
             assert faulted.summary["failed_collections"] == {}
         else:
             assert set(faulted.summary["failed_collections"]) == affected, faulted.summary

@@ -77,15 +77,11 @@ scalars = st.one_of(
     st.integers(min_value=-(2**40), max_value=2**40),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(
-        ["", "{{ .Values.x }}", "${HOME}", "!!python/object:os.system", "a" * 300, "deployment/service"]
-    ),
+    st.sampled_from(["", "{{ .Values.x }}", "${HOME}", "!!python/object:os.system", "a" * 300, "deployment/service"]),
 )
 json_tree = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
     max_leaves=12,
 )
 names = st.one_of(
@@ -105,9 +101,7 @@ known_keys = st.sampled_from(
         "openchoreo.dev/control-plane",
     ]
 )
-string_maps = st.dictionaries(
-    st.one_of(known_keys, st.text(max_size=15)), st.one_of(scalars, json_tree), max_size=4
-)
+string_maps = st.dictionaries(st.one_of(known_keys, st.text(max_size=15)), st.one_of(scalars, json_tree), max_size=4)
 metadata = st.one_of(
     json_tree,
     st.fixed_dictionaries(
@@ -142,9 +136,7 @@ spec_keys = st.sampled_from(
         "resources",
     ]
 )
-specs = st.one_of(
-    json_tree, st.dictionaries(st.one_of(spec_keys, st.text(max_size=8)), json_tree, max_size=5)
-)
+specs = st.one_of(json_tree, st.dictionaries(st.one_of(spec_keys, st.text(max_size=8)), json_tree, max_size=5))
 bodies = st.fixed_dictionaries(
     {"metadata": metadata},
     optional={
@@ -156,9 +148,7 @@ bodies = st.fixed_dictionaries(
 )
 contexts = st.one_of(
     st.just({}),
-    st.dictionaries(
-        st.sampled_from(["workload", "project", "workloads"]), st.one_of(bodies, json_tree), max_size=3
-    ),
+    st.dictionaries(st.sampled_from(["workload", "project", "workloads"]), st.one_of(bodies, json_tree), max_size=3),
 )
 
 
@@ -252,9 +242,7 @@ config_values = st.recursive(
         st.integers(min_value=-5, max_value=10**6),
         st.floats(allow_nan=False, allow_infinity=False),
         st.text(max_size=15),
-        st.sampled_from(
-            ["http://openchoreo-api:8080", "${OC_URL}", "$${LITERAL}", "sqlite", "postgres", "30"]
-        ),
+        st.sampled_from(["http://openchoreo-api:8080", "${OC_URL}", "$${LITERAL}", "sqlite", "postgres", "30"]),
     ),
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(config_keys, inner, max_size=5)),
     max_leaves=25,
@@ -266,9 +254,7 @@ config_trees = st.one_of(
         {
             "openchoreo": st.fixed_dictionaries(
                 {"baseUrl": st.sampled_from(["http://x:1", "ftp://nope", "${OC_URL}"])},
-                optional={
-                    k: config_values for k in ("schedule", "client", "safety", "server", "plugins", "auth")
-                },
+                optional={k: config_values for k in ("schedule", "client", "safety", "server", "plugins", "auth")},
             )
         }
     ),
@@ -280,9 +266,7 @@ def _check_config_error(error: ConfigError, path: Path) -> None:
     problems = error.problems if hasattr(error, "problems") else [str(error)]
     assert problems, "a ConfigError without problems"
     for problem in problems:
-        assert (
-            str(path) in problem or problem.startswith("defaults: ") or "'openchoreo' section" in problem
-        ), problem
+        assert str(path) in problem or problem.startswith("defaults: ") or "'openchoreo' section" in problem, problem
 
 
 @FUZZ

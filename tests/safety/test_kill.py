@@ -91,10 +91,7 @@ class Observer:
     def _explain(self, hashes: frozenset[str]) -> str:
         nearest = min(range(len(self.versions)), key=lambda i: len(self.versions[i] ^ hashes))
         diff = sorted(self.versions[nearest] ^ hashes)
-        return (
-            "the store holds a snapshot that no complete sync produced "
-            f"(nearest v{nearest}, differs: {diff[:6]})"
-        )
+        return f"the store holds a snapshot that no complete sync produced (nearest v{nearest}, differs: {diff[:6]})"
 
 
 def spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -201,9 +198,7 @@ def test_the_oracle_rejects_a_mixed_or_older_snapshot(tmp_path: Path):
         conn = sqlite3.connect(db)
         conn.execute("CREATE TABLE IF NOT EXISTS entities (ref TEXT PRIMARY KEY, body TEXT)")
         conn.execute("DELETE FROM entities")
-        conn.executemany(
-            "INSERT INTO entities VALUES (?, ?)", [(r, json.dumps(b)) for r, b in entities.items()]
-        )
+        conn.executemany("INSERT INTO entities VALUES (?, ?)", [(r, json.dumps(b)) for r, b in entities.items()])
         conn.commit()
         conn.close()
 

@@ -30,9 +30,7 @@ def status(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 async def test_every_outcome_is_recorded_and_shown_by_status(tmp_path: Path):
     with MockOpenChoreo(SMALL) as mock:
         # The whole run may take 1 s; one request may hang for 5 s: a hang times the run out.
-        overrides = deep_merge(
-            FAST_CLIENT, {"openchoreo": {"schedule": {"timeout": 1}, "client": {"timeout": 5}}}
-        )
+        overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"schedule": {"timeout": 1}, "client": {"timeout": 5}}})
         harness = SyncHarness(mock.url, tmp_path / "daemon", overrides)
         outcomes: dict[str, str] = {}
         try:
@@ -81,9 +79,7 @@ async def test_every_outcome_is_recorded_and_shown_by_status(tmp_path: Path):
         assert by_status["ok"]["counts"]["Component"] == 2
         assert by_status["ok"]["changes"]["added"] == 40
         assert by_status["partial"]["failed_collections"] == {
-            f"component_types:{NS}/traits": by_status["partial"]["failed_collections"][
-                f"component_types:{NS}/traits"
-            ]
+            f"component_types:{NS}/traits": by_status["partial"]["failed_collections"][f"component_types:{NS}/traits"]
         }
         assert "500" in next(iter(by_status["partial"]["failed_collections"].values()))
         assert by_status["failed"]["failed_families"] or by_status["failed"]["failed_collections"]

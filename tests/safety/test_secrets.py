@@ -102,9 +102,7 @@ async def test_auth_runs_401s_and_token_failures_never_print_a_secret(
         assert "invalid_client" in json.dumps(failed.summary) or "401" in json.dumps(failed.summary)
         served = await harness.serve()
         async with httpx.AsyncClient() as http:
-            denied = await http.get(
-                f"{served}/api/catalog/entities", headers={"Authorization": "Bearer nope"}
-            )
+            denied = await http.get(f"{served}/api/catalog/entities", headers={"Authorization": "Bearer nope"})
             assert denied.status_code == 401
             assert_clean(denied.text, canaries)
         records = json.dumps([r.__dict__ for r in harness.store.recent_runs(10)], default=str)

@@ -147,9 +147,7 @@ def test_config_yaml_is_loaded_with_the_safe_loader(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "app-config.yaml"
     path.write_text(
-        "openchoreo:\n"
-        "  baseUrl: http://x:1\n"
-        f"  defaultOwner: !!python/object/apply:os.system ['touch {marker}']\n"
+        f"openchoreo:\n  baseUrl: http://x:1\n  defaultOwner: !!python/object/apply:os.system ['touch {marker}']\n"
     )
     with pytest.raises(ConfigError) as error:
         load_config([path], env={})
@@ -167,16 +165,12 @@ def test_no_unsafe_yaml_loader_anywhere_in_the_code():
                 name = node.func.attr
                 base = node.func.value
                 if (
-                    isinstance(base, ast.Name)
-                    and base.id == "yaml"
-                    and name.startswith(("load", "unsafe", "full"))
+                    isinstance(base, ast.Name) and base.id == "yaml" and name.startswith(("load", "unsafe", "full"))
                 ) and name not in ("safe_load", "safe_load_all"):
                     unsafe.append(f"{source.relative_to(ROOT)}:{node.lineno} yaml.{name}")
                 if name in ("load", "load_all") and any(kw.arg == "Loader" for kw in node.keywords):
                     loader = next(kw.value for kw in node.keywords if kw.arg == "Loader")
-                    if not (
-                        isinstance(loader, ast.Attribute) and loader.attr in ("SafeLoader", "CSafeLoader")
-                    ):
+                    if not (isinstance(loader, ast.Attribute) and loader.attr in ("SafeLoader", "CSafeLoader")):
                         unsafe.append(f"{source.relative_to(ROOT)}:{node.lineno} {name}(Loader=...)")
     assert unsafe == []
 
