@@ -62,8 +62,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         entities, build = asyncio.run(runtime.engine.export())
     finally:
         runtime.close()
-    for problem in build.problems:
-        log.warning("skipped", problem=problem)
     failures = {**build.collections_failed, **build.families_failed}
     ordered = [entities[ref] for ref in sorted(entities)]
     sys.stdout.write(dump_entities(ordered, args.format))
@@ -148,6 +146,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{run.run_id}  {run.status:<9}  {run.started_at}  trigger={run.trigger}  "
             f"+{changes.get('added', 0)} ~{changes.get('changed', 0)} -{changes.get('removed', 0)}"
         )
+        counts = summary.get("counts") or {}
+        if counts:
+            print("    " + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())))
         for key, error in {
             **summary.get("failed_families", {}),
             **summary.get("failed_collections", {}),
