@@ -17,7 +17,7 @@ from .build import Build, Mapper
 from .model import CollectionKey, Entity, EntityRef, Refetched, ResourceEvent, source_id
 from .relate import relate_entities
 from .snapshot import ChangeSet
-from .store.base import Commit, EntityWrite, RunRecord
+from .store.base import Commit, RunRecord
 from .store.sql import utcnow
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ async def apply_refetched(
     engine: Engine, family: str, event: ResourceEvent, refetched: Refetched, ctx: SyncContext, run_id: str
 ) -> DeltaResult:
     """Map, relate and commit the entities of one re-fetched resource; emit the delta to outputs."""
-    from .engine import serialize
+    from .engine import Origin, diff_writes
 
     store = engine.store
     build = Build()
@@ -77,20 +77,13 @@ async def apply_refetched(
             merged |= {(r["type"], r["targetRef"]) for r in outside}
             inside[ref]["relations"] = [{"type": t, "targetRef": target} for t, target in sorted(merged)]
 
-        changes = ChangeSet()
-        writes: list[EntityWrite] = []
-        for ref, entity in inside.items():
-            text, digest = serialize(entity)
-            before = previous.get(ref)
-            if before is not None and before.hash == digest:
-                continue
-            (changes.changed if before is not None else changes.added).append(ref)
+        def origin_of(ref: EntityRef) -> Origin:
             if ref in new:
-                collection, fam, src = str(key), family, build.source.get(ref, "")
-            else:
-                assert before is not None
-                collection, fam, src = before.collection, before.family, before.source
-            writes.append(EntityWrite(ref, entity, text, digest, collection, fam, False, src))
+                return str(key), family, build.source.get(ref, "")
+            before = previous[ref]
+            return before.collection, before.family, before.source
+
+        changes, writes = diff_writes(inside, previous, origin_of)
         changes.removed = sorted(removed)
         changes.removed_entities = {ref: old_bodies[ref] for ref in removed if ref in old_bodies}
         if not writes and not removed:

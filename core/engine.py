@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,7 @@ from .plugins_manager import LoadedPlugins
 from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
 from .relate import RelateReport, relate_entities
 from .snapshot import ChangeSet, MemorySnapshot
-from .store.base import Commit, EntityWrite, RunRecord, StateStore
+from .store.base import Commit, EntityWrite, IndexEntry, RunRecord, StateStore
 from .store.sql import utcnow
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
@@ -45,6 +45,30 @@ def serialize(entity: Entity) -> tuple[str, str]:
     """Canonical JSON and its content hash: equal content always gives an equal hash."""
     body = json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+Origin = tuple[str, str, str]
+"""(collection key, family, source id) of an entity, as the store records it."""
+
+
+def diff_writes(
+    entities: dict[EntityRef, Entity],
+    previous: Mapping[EntityRef, IndexEntry],
+    origin_of: Callable[[EntityRef], Origin],
+    stale: set[EntityRef] | frozenset[EntityRef] = frozenset(),
+) -> tuple[ChangeSet, list[EntityWrite]]:
+    """Serialize every entity; only those whose content hash differs from the stored one are written."""
+    changes = ChangeSet()
+    writes: list[EntityWrite] = []
+    for ref, entity in entities.items():
+        text, digest = serialize(entity)
+        before = previous.get(ref)
+        if before is not None and before.hash == digest:
+            continue
+        (changes.changed if before is not None else changes.added).append(ref)
+        collection, family, source = origin_of(ref)
+        writes.append(EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source))
+    return changes, writes
 
 
 @dataclass
@@ -184,7 +208,7 @@ class Engine:
         kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
         times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
         entities = build.entities
-        origin_of: dict[EntityRef, tuple[str, str, str]] = {
+        origin_of: dict[EntityRef, Origin] = {
             ref: (str(key), key.family, build.source.get(ref, "")) for ref, key in build.origin.items()
         }
         for ref, body in kept.items():
@@ -198,16 +222,7 @@ class Engine:
         relate_report = relate_entities(entities, self.plugins, ctx)
         relate_seconds = time.perf_counter() - t0
 
-        changes = ChangeSet()
-        writes: list[EntityWrite] = []
-        for ref, entity in entities.items():
-            text, digest = serialize(entity)
-            before = previous.get(ref)
-            if before is not None and before.hash == digest:
-                continue
-            (changes.changed if before is not None else changes.added).append(ref)
-            collection, family, source = origin_of[ref]
-            writes.append(EntityWrite(ref, entity, text, digest, collection, family, ref in plan.carried, source))
+        changes, writes = diff_writes(entities, previous, origin_of.__getitem__, plan.carried)
         changes.removed = sorted(plan.removed)
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
