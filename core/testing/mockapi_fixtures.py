@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 
 __all__ = ["MockFactory", "mock_openchoreo", "mock_openchoreo_factory"]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hmac
 
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
 from openchoreo_sync import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
 from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.logs import register_secret
 from openchoreo_sync.server import public
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from .kinds import is_builtin
 from .rules import kind_problems
@@ -89,9 +90,7 @@ async def on_startup(ctx: SyncContext) -> None:
                 "uses to reach this daemon, e.g. http://openchoreo-sync:7007"
             ]
         )
-    for problem in kind_problems(
-        _published_kinds(ctx, settings.custom_kinds), ctx.config, needs_location=True
-    ):
+    for problem in kind_problems(_published_kinds(ctx, settings.custom_kinds), ctx.config, needs_location=True):
         sink.log.warning(f"backstage preflight: {problem}")
     if settings.register_location:
         try:

@@ -39,9 +39,7 @@ def _describe(resp: httpx.Response) -> str:
 class CatalogApi:
     """An httpx client bound to one Backstage backend."""
 
-    def __init__(
-        self, base_url: str, token: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None
-    ):
+    def __init__(self, base_url: str, token: str, *, timeout: float, transport: httpx.AsyncBaseTransport | None = None):
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -69,9 +67,7 @@ class CatalogApi:
             for location in await self.locations():
                 if location.get("type") == "url" and location.get("target") == target:
                     return Registration(location.get("id"), target, created=False)
-            raise BackstageApiError(
-                f"{_describe(resp)}; but {target} is not among GET /api/catalog/locations"
-            )
+            raise BackstageApiError(f"{_describe(resp)}; but {target} is not among GET /api/catalog/locations")
         raise BackstageApiError(_describe(resp))
 
     async def refresh(self, entity_ref: str) -> bool:

@@ -16,8 +16,7 @@ from openchoreo_sync import Entity, entity_ref
 CustomKindsMode = Literal["native", "resource", "skip"]
 
 BUILTIN_KINDS: frozenset[str] = frozenset(
-    k.lower()
-    for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
+    k.lower() for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
 )
 
 ORIGINAL_KIND_ANNOTATION = "openchoreo.io/original-kind"

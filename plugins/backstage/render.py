@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
+
 from openchoreo_sync import Entity, entity_ref
 
 COMPUTED_METADATA = ("uid", "etag", "generation")

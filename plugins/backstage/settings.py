@@ -25,9 +25,7 @@ class BackstageSettings(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
     base_url: str = Field(description="Backstage backend base URL, e.g. http://backstage:7007")
-    token: SecretStr = Field(
-        description="a static token from Backstage's backend.auth.externalAccess (sent as Bearer)"
-    )
+    token: SecretStr = Field(description="a static token from Backstage's backend.auth.externalAccess (sent as Bearer)")
     publish_url: str | None = Field(
         default=None,
         description="how Backstage reaches this daemon's HTTP server; default http://<server.host>:<port>",
@@ -57,7 +55,5 @@ class BackstageSettings(BaseModel):
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value()
         if len(raw) < 8 or any(ch.isspace() for ch in raw):
-            raise ValueError(
-                "must be at least 8 characters without whitespace, like Backstage's static tokens"
-            )
+            raise ValueError("must be at least 8 characters without whitespace, like Backstage's static tokens")
         return value

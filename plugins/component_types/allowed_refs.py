@@ -31,9 +31,7 @@ def _one(entry: Any, default_kind: str, known_kinds: tuple[str, ...]) -> dict[st
     return None
 
 
-def normalise_allowed(
-    value: Any, *, default_kind: str, known_kinds: tuple[str, ...]
-) -> list[dict[str, str]] | None:
+def normalise_allowed(value: Any, *, default_kind: str, known_kinds: tuple[str, ...]) -> list[dict[str, str]] | None:
     """The normalised list; None (key omitted) when the CR has no such list, ``[]`` when it is empty.
 
     Null entries and entries without a name are dropped; a ``Kind:rest`` string keeps every colon

@@ -56,9 +56,7 @@ async def fetch_collections(ctx: SyncContext, endpoints: Iterable[Endpoint]) -> 
     """
     endpoints = list(endpoints)
     tasks = [
-        asyncio.ensure_future(ctx.walk(e.collection, e.list_path(None), kind=e.kind))
-        for e in endpoints
-        if e.cluster
+        asyncio.ensure_future(ctx.walk(e.collection, e.list_path(None), kind=e.kind)) for e in endpoints if e.cluster
     ]
     try:
         namespaced = [e for e in endpoints if not e.cluster]
@@ -102,6 +100,4 @@ async def _get_one(endpoint: Endpoint, event: ResourceEvent, ctx: SyncContext) -
     what = f"{endpoint.kind} {where}"
     body = await ctx.require_client().get(endpoint.item_path(event.name, namespace), what=what)
     resources = [] if body is None else [Resource(endpoint.kind, body, namespace)]
-    return Refetched(
-        collection=Collection(endpoint.collection, namespace, resources), origin=what, gone=body is None
-    )
+    return Refetched(collection=Collection(endpoint.collection, namespace, resources), origin=what, gone=body is None)

@@ -27,9 +27,7 @@ def resolve(value: Any, *, default_kind: str, default_namespace: str) -> EntityR
     if not ref or not ref.strip():
         return None
     try:
-        kind, namespace, name = parse_ref(
-            ref.strip(), default_kind=default_kind, default_namespace=default_namespace
-        )
+        kind, namespace, name = parse_ref(ref.strip(), default_kind=default_kind, default_namespace=default_namespace)
     except ValueError:
         return None
     return make_ref(kind, namespace, name)

@@ -103,9 +103,7 @@ def map_component_type(resource: Resource, *, cluster: bool = False) -> Entity:
 def map_trait(resource: Resource, *, cluster: bool = False) -> Entity:
     """Trait → TraitType, ClusterTrait → ClusterTraitType: none of the trait's own spec is carried."""
     if cluster:
-        return _simple(
-            resource, cluster=True, kind="ClusterTraitType", tag="cluster-trait-type", noun="cluster trait"
-        )
+        return _simple(resource, cluster=True, kind="ClusterTraitType", tag="cluster-trait-type", noun="cluster trait")
     return _simple(resource, cluster=False, kind="TraitType", tag="trait-type", noun="trait")
 
 
@@ -135,9 +133,7 @@ def map_resource_type(resource: Resource, *, cluster: bool = False) -> Entity:
             noun="cluster resource type",
             spec=spec,
         )
-    return _simple(
-        resource, cluster=False, kind="ResourceType", tag="resource-type", noun="resource type", spec=spec
-    )
+    return _simple(resource, cluster=False, kind="ResourceType", tag="resource-type", noun="resource type", spec=spec)
 
 
 def map_workflow(resource: Resource, *, cluster: bool = False) -> Entity:

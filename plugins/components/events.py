@@ -101,15 +101,11 @@ async def _workload_event(ctx: SyncContext, namespace: str, name: str) -> Refetc
     what = f"workload {namespace}/{name}"
     workload = await _get(ctx, namespace, "workloads", name, what)
     if workload is None:
-        raise LookupError(
-            f"{what} not found at fetch time (likely deleted); the next full sync reconciles it"
-        )
+        raise LookupError(f"{what} not found at fetch time (likely deleted); the next full sync reconciles it")
     component = workload_component(workload)
     if not component:
         raise LookupError(f"{what} has no spec.owner.componentName or openchoreo.dev/component label")
-    return await refresh_component(
-        ctx, namespace, component, origin=f"{what} → component {namespace}/{component}"
-    )
+    return await refresh_component(ctx, namespace, component, origin=f"{what} → component {namespace}/{component}")
 
 
 async def _project_event(ctx: SyncContext, namespace: str, name: str) -> Refetched:
@@ -128,9 +124,7 @@ async def _resource_event(ctx: SyncContext, namespace: str, name: str) -> Refetc
     project_body = None
     if project and not cr.owner_annotation(body):
         project_body = await _get(ctx, namespace, "projects", project, f"project {namespace}/{project}")
-    return Refetched(
-        Collection(RESOURCES, namespace, [resource_resource(namespace, body, project_body)]), origin=what
-    )
+    return Refetched(Collection(RESOURCES, namespace, [resource_resource(namespace, body, project_body)]), origin=what)
 
 
 async def refetch_event(event: ResourceEvent, ctx: SyncContext) -> Refetched | None:
@@ -139,9 +133,7 @@ async def refetch_event(event: ResourceEvent, ctx: SyncContext) -> Refetched | N
         return None
     namespace = event.namespace or "default"
     if kind == "component":
-        return await refresh_component(
-            ctx, namespace, event.name, origin=f"component {namespace}/{event.name}"
-        )
+        return await refresh_component(ctx, namespace, event.name, origin=f"component {namespace}/{event.name}")
     if kind == "workload":
         return await _workload_event(ctx, namespace, event.name)
     if kind == "project":

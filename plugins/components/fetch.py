@@ -55,9 +55,7 @@ async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
         ),
         Collection(RESOURCES, namespace, error=resource_error)
         if resource_error is not None
-        else Collection(
-            RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))
-        ),
+        else Collection(RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))),
     ]
 
 

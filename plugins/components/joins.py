@@ -24,9 +24,7 @@ WORKLOADS = "workloads"
 
 def component_project(component: Mapping[str, Any]) -> str:
     """``spec.owner.projectName``, else the ``openchoreo.dev/project`` label the API sets."""
-    return cr.text(cr.mapping(cr.spec(component).get("owner")).get("projectName")) or cr.label(
-        component, PROJECT_LABEL
-    )
+    return cr.text(cr.mapping(cr.spec(component).get("owner")).get("projectName")) or cr.label(component, PROJECT_LABEL)
 
 
 def first_workload_by_component(workloads: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -78,9 +76,7 @@ def component_resource(
     return Resource("Component", component, namespace, context)
 
 
-def resource_resource(
-    namespace: str, resource: Mapping[str, Any], project: Mapping[str, Any] | None
-) -> Resource:
+def resource_resource(namespace: str, resource: Mapping[str, Any], project: Mapping[str, Any] | None) -> Resource:
     """An OpenChoreo Resource with its Project joined (owner fallback)."""
     return Resource("Resource", resource, namespace, MappingProxyType({PROJECT: project}))
 
@@ -89,9 +85,7 @@ def join_resources(
     namespace: str, resources: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[str, Any]]
 ) -> list[Resource]:
     projects_by_name = {cr.name_of(p): p for p in projects}
-    return [
-        resource_resource(namespace, item, projects_by_name.get(resource_project(item))) for item in resources
-    ]
+    return [resource_resource(namespace, item, projects_by_name.get(resource_project(item))) for item in resources]
 
 
 def resource_project(resource: Mapping[str, Any]) -> str:

@@ -97,16 +97,11 @@ def decode(text: str) -> QueryState:
         raise InputError("Malformed cursor: not a cursor of this catalog")
     order = payload.get("order")
     if order is not None and not (
-        isinstance(order, list)
-        and len(order) == 2
-        and isinstance(order[0], str)
-        and order[1] in ("asc", "desc")
+        isinstance(order, list) and len(order) == 2 and isinstance(order[0], str) and order[1] in ("asc", "desc")
     ):
         raise InputError("Malformed cursor: order must be [field, asc|desc]")
     term, total = payload.get("term", ""), payload.get("total")
-    if not isinstance(term, str) or not (
-        total is None or (isinstance(total, int) and not isinstance(total, bool))
-    ):
+    if not isinstance(term, str) or not (total is None or (isinstance(total, int) and not isinstance(total, bool))):
         raise InputError("Malformed cursor: bad term or total")
     text_fields = payload.get("textFields")
     return QueryState(

@@ -35,11 +35,7 @@ def original_values(entity: Mapping[str, Any], key: str) -> list[str]:
     """The values (original case) an entity has under a lower-cased search key."""
     if key.startswith("relations."):
         wanted = key.removeprefix("relations.")
-        return [
-            str(r["targetRef"])
-            for r in entity.get("relations", ())
-            if str(r.get("type", "")).lower() == wanted
-        ]
+        return [str(r["targetRef"]) for r in entity.get("relations", ()) if str(r.get("type", "")).lower() == wanted]
     top = key.split(".", 1)[0]
     found: list[str] = []
     for name, child in entity.items():

@@ -31,9 +31,7 @@ def list_entities(store: StateStore, query: ListQuery) -> ListResult:
     """Match in SQL, order on the matched refs' search values, then load only the page's bodies."""
     refs = matched_refs(store, query.filter)
     if query.order:
-        refs = sort_refs(
-            refs, query.order, values_by_ref(store, [s.field for s in query.order], query.filter)
-        )
+        refs = sort_refs(refs, query.order, values_by_ref(store, [s.field for s in query.order], query.filter))
     start = query.page.offset or 0
     limit = query.page.limit
     window = refs[start:] if limit is None else refs[start : start + limit]

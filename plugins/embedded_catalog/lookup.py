@@ -50,9 +50,7 @@ def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, tuple
             found.setdefault(ref.lower(), (ref, body))
     missing = [(ref, parts) for ref in wanted if ref not in found and (parts := _split(ref)) is not None]
     for start in range(0, len(missing), FALLBACK_BATCH):
-        alternatives: Alternatives = [
-            _name_conditions(*parts) for _, parts in missing[start : start + FALLBACK_BATCH]
-        ]
+        alternatives: Alternatives = [_name_conditions(*parts) for _, parts in missing[start : start + FALLBACK_BATCH]]
         for ref, body in store.load_bodies(store.match_refs(alternatives) or []).items():
             found.setdefault(ref.lower(), (ref, body))
     return found

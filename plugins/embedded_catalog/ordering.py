@@ -19,9 +19,7 @@ def sort_key_value(values: list[str | None] | None, descending: bool) -> str | N
     return max(present) if descending else min(present)
 
 
-def sort_refs(
-    refs: list[str], specs: list[OrderSpec], values: dict[str, dict[str, list[str | None]]]
-) -> list[str]:
+def sort_refs(refs: list[str], specs: list[OrderSpec], values: dict[str, dict[str, list[str | None]]]) -> list[str]:
     """``refs`` (already ascending) stably sorted by each spec, least significant first."""
     ordered = list(refs)
     for spec in reversed(specs):

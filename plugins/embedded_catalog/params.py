@@ -147,9 +147,7 @@ def parse_page(limit_raw: str | None, offset_raw: str | None, after_raw: str | N
 
 def encode_after(limit: int, offset: int) -> str:
     """The ``after`` cursor for the next legacy page, in Backstage's own format."""
-    return base64.b64encode(
-        json.dumps({"limit": limit, "offset": offset}, separators=(",", ":")).encode()
-    ).decode()
+    return base64.b64encode(json.dumps({"limit": limit, "offset": offset}, separators=(",", ":")).encode()).decode()
 
 
 def parse_facets(raw: Sequence[str]) -> list[str]:

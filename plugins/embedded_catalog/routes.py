@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from openchoreo_sync.server import backstage_error
-from openchoreo_sync.store.base import StateStore
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from openchoreo_sync.server import backstage_error
+from openchoreo_sync.store.base import StateStore
 
 from . import cursor
 from .cursor import QueryState

@@ -29,9 +29,7 @@ def consistent(store: StateStore, compute: Callable[[], T], attempts: int = ATTE
         result = compute()
         if store.snapshot_version() == before:
             return result
-    raise SnapshotChurnError(
-        f"the catalog snapshot changed during {attempts} consecutive reads; retry the request"
-    )
+    raise SnapshotChurnError(f"the catalog snapshot changed during {attempts} consecutive reads; retry the request")
 
 
 def matched_refs(store: StateStore, alternatives: Alternatives | None) -> list[str]:

@@ -36,9 +36,7 @@ def reshape_gateway(spec: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(ingress, Mapping):
         return None
     sides = ("external", "internal")
-    return {
-        "ingress": {s: _gateway_endpoint(ingress[s]) for s in sides if isinstance(ingress.get(s), Mapping)}
-    }
+    return {"ingress": {s: _gateway_endpoint(ingress[s]) for s in sides if isinstance(ingress.get(s), Mapping)}}
 
 
 def external_host(spec: Mapping[str, Any]) -> str:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
+
 from openchoreo_sync.config import OpenChoreoConfig
 from openchoreo_sync.mockapi import MockOpenChoreo
-from starlette.types import ASGIApp
 
 
 def make_config(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from client_helpers import FakeClock, Sleeps
+
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo, mock_openchoreo_factory
 
 __all__ = ["mock_openchoreo", "mock_openchoreo_factory"]

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 from client_helpers import FakeClock, make_config
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient, TokenError
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory
@@ -38,9 +39,7 @@ async def test_token_fetched_once_and_cached(auth_mock: MockOpenChoreo, fake_clo
     assert headers[0] is not None and headers[0].startswith("Bearer ey")
 
 
-async def test_concurrent_callers_share_one_token_fetch(
-    auth_mock: MockOpenChoreo, fake_clock: FakeClock
-) -> None:
+async def test_concurrent_callers_share_one_token_fetch(auth_mock: MockOpenChoreo, fake_clock: FakeClock) -> None:
     config = make_config(auth_mock.url, mock=auth_mock, auth=True)
     async with OpenChoreoClient(config, clock=fake_clock) as client:
         await asyncio.gather(*(client.list_all(NS, what="namespaces") for _ in range(10)))
@@ -62,9 +61,7 @@ async def test_token_refreshed_before_expiry(auth_mock: MockOpenChoreo, fake_clo
     assert len(set(bearer_headers(auth_mock))) == 2
 
 
-async def test_invalid_token_is_refetched_exactly_once(
-    auth_mock: MockOpenChoreo, fake_clock: FakeClock
-) -> None:
+async def test_invalid_token_is_refetched_exactly_once(auth_mock: MockOpenChoreo, fake_clock: FakeClock) -> None:
     config = make_config(auth_mock.url, mock=auth_mock, auth=True)
     async with OpenChoreoClient(config, clock=fake_clock) as client:
         await client.list_all(NS, what="namespaces")
@@ -130,17 +127,13 @@ async def test_token_form_is_client_credentials_with_normalised_scope(
     seen: list[dict[str, str]] = []
     issue = auth_mock.auth.issue
 
-    def spy(
-        form: dict[str, str], basic: tuple[str, str] | None, scope: str | None = None
-    ) -> dict[str, object]:
+    def spy(form: dict[str, str], basic: tuple[str, str] | None, scope: str | None = None) -> dict[str, object]:
         seen.append(dict(form))
         return issue(form, basic, scope)
 
     auth_mock.auth.issue = spy  # type: ignore[method-assign]
     config = make_config(auth_mock.url, mock=auth_mock, auth=True)
-    config = config.model_copy(
-        update={"auth": config.auth.model_copy(update={"scope": "  openid \n  sync  "})}
-    )
+    config = config.model_copy(update={"auth": config.auth.model_copy(update={"scope": "  openid \n  sync  "})})
     async with OpenChoreoClient(config) as client:
         await client.list_all(NS, what="namespaces")
     assert seen == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from client_helpers import make_config
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient
 from openchoreo_sync.mockapi import MockOpenChoreo
 
@@ -34,7 +35,4 @@ async def test_project_filter_404_is_an_error_for_lists(mock_openchoreo: MockOpe
             await client.list_all(
                 "/api/v1/namespaces/default/components", {"project": "nope"}, what="components of nope"
             )
-    assert (
-        str(caught.value)
-        == "Failed to fetch components of nope: 404 Not Found - Project not found (NOT_FOUND)"
-    )
+    assert str(caught.value) == "Failed to fetch components of nope: 404 Not Found - Project not found (NOT_FOUND)"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from client_helpers import make_config
+
 from openchoreo_sync.client import (
     ApiError,
     MalformedResponseError,
@@ -61,10 +62,7 @@ async def test_many_collections_share_the_in_flight_limit(mock_openchoreo_factor
     config = make_config(mock.url, max_in_flight=2)
     async with OpenChoreoClient(config) as client:
         results = await asyncio.gather(
-            *(
-                client.list_all(f"/api/v1/namespaces/ns{n}/environments", what="environments")
-                for n in range(6)
-            )
+            *(client.list_all(f"/api/v1/namespaces/ns{n}/environments", what="environments") for n in range(6))
         )
     assert [len(r) for r in results] == [120] * 6
     assert client.stats.requests == 12

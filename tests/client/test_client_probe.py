@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from client_helpers import make_config
+
 from openchoreo_sync.client import ProbeResult, format_probe, probe
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory
 
@@ -67,9 +68,7 @@ async def test_unreachable_api() -> None:
 
 
 def test_format_probe() -> None:
-    text = format_probe(
-        [ProbeResult("auth mode", True, "fine"), ProbeResult("list namespaces", False, "bad")]
-    )
+    text = format_probe([ProbeResult("auth mode", True, "fine"), ProbeResult("list namespaces", False, "bad")])
     assert text.splitlines() == [
         "ok    auth mode        fine",
         "FAIL  list namespaces  bad",

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from client_helpers import Sleeps, make_config
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient
 from openchoreo_sync.mockapi import MockOpenChoreo
 
@@ -31,9 +32,7 @@ async def test_retry_after_is_capped(mock_openchoreo: MockOpenChoreo, sleeps: Sl
     assert sleeps.delays == [30.0]
 
 
-async def test_retries_are_bounded_and_the_error_says_so(
-    mock_openchoreo: MockOpenChoreo, sleeps: Sleeps
-) -> None:
+async def test_retries_are_bounded_and_the_error_says_so(mock_openchoreo: MockOpenChoreo, sleeps: Sleeps) -> None:
     mock_openchoreo.faults.fail(r"/namespaces$", status=502)
     config = make_config(mock_openchoreo.url, retries=3, backoff_base=0.5)
     async with OpenChoreoClient(config, sleep=sleeps) as client:

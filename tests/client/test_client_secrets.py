@@ -10,10 +10,11 @@ from contextlib import contextmanager
 import pytest
 import structlog
 from client_helpers import Sleeps, make_config
+from structlog.testing import capture_logs
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient, TokenError
 from openchoreo_sync.errors import SyncError
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory
-from structlog.testing import capture_logs
 
 NS = "/api/v1/namespaces"
 SECRET = "s3cr3t-CLIENT-secret-value-xyz"

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from client_helpers import FakeClock, Sleeps, make_config, serve
-from openchoreo_sync.client import ApiError, OpenChoreoClient, ResponseTooLargeError
-from openchoreo_sync.client.tls import tls_verify
-from openchoreo_sync.errors import ConfigError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from openchoreo_sync.client import ApiError, OpenChoreoClient, ResponseTooLargeError
+from openchoreo_sync.client.tls import tls_verify
+from openchoreo_sync.errors import ConfigError
 
 PAGE = {"items": [{"metadata": {"name": "a"}}], "pagination": {}}
 
@@ -42,9 +43,7 @@ def build_app(clock: FakeClock | None = None) -> Starlette:
     async def ok(request: Request) -> Response:
         return JSONResponse(PAGE)
 
-    return Starlette(
-        routes=[Route("/endless", endless), Route("/busy", busy), Route("/api/v1/namespaces", ok)]
-    )
+    return Starlette(routes=[Route("/endless", endless), Route("/busy", busy), Route("/api/v1/namespaces", ok)])
 
 
 async def test_chunked_body_reading_stops_at_the_cap() -> None:

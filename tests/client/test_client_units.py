@@ -7,6 +7,7 @@ import json
 from email.utils import formatdate
 
 import pytest
+
 from openchoreo_sync.client import ApiError, path_template
 from openchoreo_sync.client.auth import display_url, jwt_expiry, normalise_scope, usable_lifetime
 from openchoreo_sync.client.errorbody import parse_error_body
@@ -39,9 +40,7 @@ def test_error_body_is_shortened_to_one_line() -> None:
 def test_api_error_str_and_repr() -> None:
     error = ApiError(what="projects for namespace a", method="GET", path="/p", status=403,
                      code="FORBIDDEN", message="no", hint="grant roles")  # fmt: skip
-    assert (
-        str(error) == "Failed to fetch projects for namespace a: 403 Forbidden - no (FORBIDDEN); grant roles"
-    )
+    assert str(error) == "Failed to fetch projects for namespace a: 403 Forbidden - no (FORBIDDEN); grant roles"
     assert repr(error) == "ApiError(method='GET', path='/p', status=403, code='FORBIDDEN', message='no')"
 
 
@@ -93,10 +92,7 @@ def test_usable_lifetime_keeps_a_margin_but_never_goes_negative() -> None:
 def test_scope_and_url_cleaning() -> None:
     assert normalise_scope("  a \t b\n") == "a b"
     assert normalise_scope("   ") is None and normalise_scope(None) is None
-    assert (
-        display_url("https://user:pw@idp.example:8443/oauth2/token?x=1")
-        == "https://idp.example:8443/oauth2/token"
-    )
+    assert display_url("https://user:pw@idp.example:8443/oauth2/token?x=1") == "https://idp.example:8443/oauth2/token"
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,9 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_backstage_duration_shape_is_rejected_naming_the_key(tmp_path):
-    cfg = write(tmp_path, "app-config.yaml", "openchoreo:\n  baseUrl: http://x\n  schedule:\n    frequency: {minutes: 1}\n")
+    cfg = write(
+        tmp_path, "app-config.yaml", "openchoreo:\n  baseUrl: http://x\n  schedule:\n    frequency: {minutes: 1}\n"
+    )
     with pytest.raises(ConfigError) as err:
         load_config([cfg])
     text = str(err.value)
@@ -29,7 +31,9 @@ def test_backstage_duration_shape_is_rejected_naming_the_key(tmp_path):
 
 
 def test_cli_exits_non_zero_for_duration_frequency(tmp_path):
-    cfg = write(tmp_path, "app-config.yaml", "openchoreo:\n  baseUrl: http://x\n  schedule:\n    frequency: {minutes: 1}\n")
+    cfg = write(
+        tmp_path, "app-config.yaml", "openchoreo:\n  baseUrl: http://x\n  schedule:\n    frequency: {minutes: 1}\n"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "openchoreo_sync.cli", "check", "--config", str(cfg)], capture_output=True, text=True
     )

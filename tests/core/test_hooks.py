@@ -55,7 +55,11 @@ class Widgets:
         for entity in entities.by_kind("Widget"):
             target = entity["spec"].get("connects")
             if target:
-                yield Relation(make_ref("Widget", "default", entity["metadata"]["name"]), "connects", make_ref("Widget", "default", target))
+                yield Relation(
+                    make_ref("Widget", "default", entity["metadata"]["name"]),
+                    "connects",
+                    make_ref("Widget", "default", target),
+                )
 
     @hookimpl
     async def emit(self, snapshot, changes):
@@ -110,7 +114,9 @@ async def test_hook_fetch(mock_openchoreo, sync_harness_factory):
 
 async def test_hook_map_resource(mock_openchoreo, sync_harness_factory):
     harness = harness_for(
-        sync_harness_factory, mock_openchoreo, Widgets([widget("ok"), widget("bad", explode=True), widget("Not Valid!")])
+        sync_harness_factory,
+        mock_openchoreo,
+        Widgets([widget("ok"), widget("bad", explode=True), widget("Not Valid!")]),
     )
     result = await harness.run()
     assert set(result.entities) == {"widget:default/ok"}
@@ -144,7 +150,9 @@ async def test_hook_relate(mock_openchoreo, sync_harness_factory):
     plugin = Widgets([widget("a", connects="b"), widget("b"), widget("c", connects="ghost")])
     result = await harness_for(sync_harness_factory, mock_openchoreo, plugin).run()
     assert {"type": "connects", "targetRef": "widget:default/b"} in result.entities["widget:default/a"]["relations"]
-    assert {"type": "connectedFrom", "targetRef": "widget:default/a"} in result.entities["widget:default/b"]["relations"]
+    assert {"type": "connectedFrom", "targetRef": "widget:default/a"} in result.entities["widget:default/b"][
+        "relations"
+    ]
     assert result.summary["dangling"] == {"connects -> widget": 1}
 
 
@@ -163,7 +171,10 @@ async def test_hook_emit(mock_openchoreo, sync_harness_factory):
 
 async def test_hook_http_routes(mock_openchoreo, sync_harness_factory):
     harness = harness_for(
-        sync_harness_factory, mock_openchoreo, Widgets([]), {"server": {"host": "127.0.0.1", "port": 0, "token": "t0ken-hooks"}}
+        sync_harness_factory,
+        mock_openchoreo,
+        Widgets([]),
+        {"server": {"host": "127.0.0.1", "port": 0, "token": "t0ken-hooks"}},
     )
     url = await harness.serve()
     async with httpx.AsyncClient() as http:

@@ -95,7 +95,9 @@ async def test_runs_never_overlap_under_a_slow_fetch(mock_openchoreo, sync_harne
 async def test_stop_cancels_the_in_flight_run(mock_openchoreo, sync_harness_factory):
     family = SlowFamily(hang_first=True, delay=0)
     harness = sync_harness_factory(
-        mock_openchoreo.url, only_test_family({"schedule": {"frequency": 5, "timeout": 60}}), extra_plugins=[("slow", family)]
+        mock_openchoreo.url,
+        only_test_family({"schedule": {"frequency": 5, "timeout": 60}}),
+        extra_plugins=[("slow", family)],
     )
     task = asyncio.create_task(harness.daemon.schedule())
     for _ in range(200):

@@ -125,9 +125,7 @@ def test_static_token_is_required(backstage_backend: BackstageBackend) -> None:
     bs = backstage_backend
     anonymous = httpx.get(f"{bs.url}/api/catalog/entities", timeout=10)
     assert anonymous.status_code == 401, anonymous.text
-    wrong = httpx.get(
-        f"{bs.url}/api/catalog/entities", headers={"Authorization": "Bearer wrong-token-xyz"}, timeout=10
-    )
+    wrong = httpx.get(f"{bs.url}/api/catalog/entities", headers={"Authorization": "Bearer wrong-token-xyz"}, timeout=10)
     assert wrong.status_code == 401, wrong.text
     assert bs.request("GET", "/api/catalog/entities").status_code == 200
     _timing("install.sh (this session)", bs.install_seconds or 0.0)
@@ -213,9 +211,7 @@ def test_ingest_relations_refresh_and_orphan_delete(
             return c is not None and not relation_targets(c, "providesApi")
 
         bs.wait_for(provides_api_gone, REFRESH_TIMEOUT_S, "providesApi relation gone from the component")
-        bs.wait_for(
-            lambda: bs.entity_by_name("api", "default", api) is None, ORPHAN_TIMEOUT_S, "orphaned API deleted"
-        )
+        bs.wait_for(lambda: bs.entity_by_name("api", "default", api) is None, ORPHAN_TIMEOUT_S, "orphaned API deleted")
         _timing("entity removed from file -> deleted (orphan cleanup)", time.monotonic() - t2)
         assert bs.entity_by_name("component", "default", comp) is not None
         assert bs.entity_by_name("system", "default", system) is not None
@@ -223,9 +219,7 @@ def test_ingest_relations_refresh_and_orphan_delete(
         bs.unregister_location(location_id)
 
     # --- unregistering removes everything of that location at once
-    bs.wait_for(
-        lambda: bs.entity_by_name("component", "default", comp) is None, 10, "entities gone after unregister"
-    )
+    bs.wait_for(lambda: bs.entity_by_name("component", "default", comp) is None, 10, "entities gone after unregister")
     assert all(loc["id"] != location_id for loc in bs.locations())
 
 
@@ -260,10 +254,7 @@ def test_disallowed_kind_rejects_whole_file(backstage_backend_factory: Any, file
 
     bs.register_location(mixed)
     bs.wait_for(
-        lambda: (
-            f"system:default/forbidden-{sfx}" in bs.log_text()
-            and "is not of an allowed kind" in bs.log_text()
-        ),
+        lambda: f"system:default/forbidden-{sfx}" in bs.log_text() and "is not of an allowed kind" in bs.log_text(),
         INGEST_TIMEOUT_S,
         "'is not of an allowed kind' in the log",
     )

@@ -28,18 +28,14 @@ ORPHAN_TIMEOUT_S = 60.0  # orphan cleanup runs on a fixed 30 s cycle
 
 def sink_config(bs: BackstageBackend, allow: list[str] | None, **settings: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "openchoreo": {
-            "plugins": {"backstage": {"enabled": True, "baseUrl": bs.url, "token": bs.token, **settings}}
-        }
+        "openchoreo": {"plugins": {"backstage": {"enabled": True, "baseUrl": bs.url, "token": bs.token, **settings}}}
     }
     if allow is not None:
         config["catalog"] = {"rules": [{"allow": allow}]}
     return config
 
 
-async def wait_for(
-    bs: BackstageBackend, predicate: Callable[[], T], timeout: float, what: str
-) -> tuple[T, float]:
+async def wait_for(bs: BackstageBackend, predicate: Callable[[], T], timeout: float, what: str) -> tuple[T, float]:
     """Poll Backstage (bounded) from a thread; return the value and the seconds it took."""
     started = time.monotonic()
     value = await asyncio.to_thread(bs.wait_for, predicate, timeout, what)
@@ -136,9 +132,7 @@ async def test_custom_kinds_as_resources_are_ingested_by_a_stock_backstage(
     backstage_backend_factory, mock_openchoreo, sync_harness_factory
 ):
     bs = await asyncio.to_thread(backstage_backend_factory, allow_kinds=list(STANDARD_KINDS))
-    harness = sync_harness_factory(
-        mock_openchoreo.url, sink_config(bs, list(STANDARD_KINDS), customKinds="resource")
-    )
+    harness = sync_harness_factory(mock_openchoreo.url, sink_config(bs, list(STANDARD_KINDS), customKinds="resource"))
     await harness.serve()
     await harness.run()
     env, seconds = await wait_for(

@@ -46,7 +46,11 @@ def stored(harness, ref):
 
 def component(namespace: str, name: str, project: str = "url-shortener") -> dict:
     return {
-        "metadata": {"name": name, "namespace": namespace, "annotations": {"openchoreo.dev/display-name": name.title()}},
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "annotations": {"openchoreo.dev/display-name": name.title()},
+        },
         "spec": {
             "owner": {"projectName": project},
             "componentType": {"kind": "ComponentType", "name": "deployment/service"},
@@ -68,7 +72,9 @@ async def test_component_create_update_delete(live):
     changed = component("default", "fresh-svc")
     changed["metadata"]["annotations"]["openchoreo.dev/display-name"] = "Renamed"
     mock.world.put("components", "default", changed)
-    await poll(lambda: (stored(harness, ref) or {}).get("metadata", {}).get("title") == "Renamed", timeout=1.0, what="update")
+    await poll(
+        lambda: (stored(harness, ref) or {}).get("metadata", {}).get("title") == "Renamed", timeout=1.0, what="update"
+    )
 
     mock.world.delete("components", "default", "fresh-svc")
     await poll(lambda: stored(harness, ref) is None, timeout=1.0, what="deletion")
@@ -91,7 +97,10 @@ async def test_project_environment_and_cluster_kind(live):
     mock.world.put(
         "projects",
         "default",
-        {"metadata": {"name": "new-proj", "namespace": "default"}, "spec": {"deploymentPipelineRef": {"name": "default"}}},
+        {
+            "metadata": {"name": "new-proj", "namespace": "default"},
+            "spec": {"deploymentPipelineRef": {"name": "default"}},
+        },
     )
     await poll(lambda: stored(harness, "system:default/new-proj"), timeout=1.0, what="project")
     env = copy.deepcopy(mock.world.get("environments", "default", "development"))
@@ -101,9 +110,13 @@ async def test_project_environment_and_cluster_kind(live):
     trait = copy.deepcopy(mock.world.items("clustertraits")[0])
     trait["metadata"]["name"] = "brand-new-trait"
     mock.world.put("clustertraits", "", trait)
-    await poll(lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait"), timeout=1.0, what="cluster kind")
+    await poll(
+        lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait"), timeout=1.0, what="cluster kind"
+    )
     mock.world.delete("clustertraits", "", "brand-new-trait")
-    await poll(lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait") is None, timeout=1.0, what="gone")
+    await poll(
+        lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait") is None, timeout=1.0, what="gone"
+    )
     mock.world.delete("environments", "default", "qa")
     mock.world.delete("projects", "default", "new-proj")
     await poll(lambda: stored(harness, "system:default/new-proj") is None, timeout=1.0, what="project gone")
@@ -116,7 +129,8 @@ async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint
     async with httpx.AsyncClient() as http:
         # The resource still exists: an event claiming it was deleted must not delete it.
         response = await http.post(
-            url + EVENTS_PATH, json={"kind": "Component", "name": "api-service", "namespace": "default", "action": "deleted"}
+            url + EVENTS_PATH,
+            json={"kind": "Component", "name": "api-service", "namespace": "default", "action": "deleted"},
         )
         assert response.status_code == 202
         events = harness.daemon.events
@@ -126,7 +140,8 @@ async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint
         mock.faults.fail(r"/components/api-service$", status=500)
         before = harness.entities()
         await http.post(
-            url + EVENTS_PATH, json={"kind": "component", "name": "api-service", "namespace": "default", "action": "deleted"}
+            url + EVENTS_PATH,
+            json={"kind": "component", "name": "api-service", "namespace": "default", "action": "deleted"},
         )
         await poll(lambda: events.stats["failed"] >= 1 and events.idle.is_set(), timeout=5, what="failed refetch")
         assert harness.entities() == before
@@ -179,7 +194,9 @@ async def test_payload_validation_and_unknown_kinds(live):
 
 
 async def test_overflow_schedules_a_full_sync(mock_openchoreo, sync_harness_factory):
-    harness = sync_harness_factory(mock_openchoreo.url, {"openchoreo": {"events": {"queueSize": 2, "coalesceMs": 2000}}})
+    harness = sync_harness_factory(
+        mock_openchoreo.url, {"openchoreo": {"events": {"queueSize": 2, "coalesceMs": 2000}}}
+    )
     await harness.serve()
     events = harness.daemon.events
     for i in range(3):

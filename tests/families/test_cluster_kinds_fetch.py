@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
@@ -82,17 +83,13 @@ async def test_refetch_ignores_the_event_namespace(mock: MockOpenChoreo, ctx: Sy
     assert pending is not None
     refetched = await pending
     assert (refetched.collection.name, refetched.collection.namespace) == ("clustertraits", None)
-    assert [(r.kind, r.name, r.namespace) for r in refetched.collection.resources] == [
-        ("ClusterTrait", name, None)
-    ]
+    assert [(r.kind, r.name, r.namespace) for r in refetched.collection.resources] == [("ClusterTrait", name, None)]
     assert refetched.origin == f"ClusterTrait {name}" and not refetched.gone
     assert mock.stats.count(f"/api/v1/clustertraits/{name}") == 1
 
 
 async def test_refetch_of_a_deleted_object_is_gone(ctx: SyncContext) -> None:
-    pending = cluster_kinds.refetch(
-        event=ResourceEvent("clusterworkflow", "gone-now", None, "deleted"), ctx=ctx
-    )
+    pending = cluster_kinds.refetch(event=ResourceEvent("clusterworkflow", "gone-now", None, "deleted"), ctx=ctx)
     assert pending is not None
     refetched = await pending
     assert refetched.gone and refetched.collection.resources == []
@@ -101,9 +98,7 @@ async def test_refetch_of_a_deleted_object_is_gone(ctx: SyncContext) -> None:
 
 async def test_refetch_error_other_than_404_propagates(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     mock.faults.fail(r"/clusterprojecttypes/", status=403)
-    pending = cluster_kinds.refetch(
-        event=ResourceEvent("clusterprojecttype", "default", None, "updated"), ctx=ctx
-    )
+    pending = cluster_kinds.refetch(event=ResourceEvent("clusterprojecttype", "default", None, "updated"), ctx=ctx)
     assert pending is not None
     with pytest.raises(ApiError):
         await pending

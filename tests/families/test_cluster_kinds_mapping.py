@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -33,9 +34,7 @@ def test_golden_covers_every_kind() -> None:
     assert {case["resource"]["kind"] for case in CASES} == set(cluster_kinds.plugin.MAPPERS)
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}"
-)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")
 def test_golden_entity(case: dict[str, Any]) -> None:
     resource = case["resource"]
     entity = map_one(resource["kind"], resource["body"], resource.get("namespace"))
@@ -46,9 +45,7 @@ def test_golden_entity(case: dict[str, Any]) -> None:
 def test_namespaced_twins_are_not_mine() -> None:
     for kind in ("ComponentType", "Trait", "Workflow", "ProjectType", "ResourceType", "ClusterDataPlane"):
         assert (
-            cluster_kinds.map_resource(
-                resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx()
-            )
+            cluster_kinds.map_resource(resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx())
             is None
         )
 
@@ -98,9 +95,7 @@ def test_cluster_component_type_defaults_ref_kinds_to_cluster_kinds() -> None:
 
 
 def test_cluster_workflow_plane_kind_defaults_to_cluster_workflow_plane() -> None:
-    entity = map_one(
-        "ClusterWorkflow", {"metadata": {"name": "w"}, "spec": {"workflowPlaneRef": {"name": "p"}}}
-    )
+    entity = map_one("ClusterWorkflow", {"metadata": {"name": "w"}, "spec": {"workflowPlaneRef": {"name": "p"}}})
     assert entity["spec"] == {
         "type": "Generic",
         "workflowPlaneRef": "p",

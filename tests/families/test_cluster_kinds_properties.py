@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -30,9 +31,7 @@ def cluster_objects(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     meta: dict[str, Any] = {
         "name": draw(names),
         "annotations": draw(
-            st.dictionaries(
-                st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values
-            )
+            st.dictionaries(st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values)
         ),
         "labels": {"openchoreo.dev/workflow-type": draw(values)},
         "creationTimestamp": draw(optional_values),

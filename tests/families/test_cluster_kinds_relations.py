@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource, entity_ref
@@ -21,9 +22,7 @@ def make_ctx() -> SyncContext:
 def relations_of(*resources: tuple[str, dict[str, Any]]) -> set[tuple[str, str, str]]:
     ctx = make_ctx()
     entities = [
-        e
-        for kind, body in resources
-        for e in cluster_kinds.map_resource(resource=Resource(kind, body), ctx=ctx) or []
+        e for kind, body in resources for e in cluster_kinds.map_resource(resource=Resource(kind, body), ctx=ctx) or []
     ]
     found = cluster_kinds.relate(entities=EntityIndex({entity_ref(e): e for e in entities}), ctx=ctx)
     return {(r.source, r.type, r.target) for r in found}

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
@@ -56,9 +57,7 @@ async def test_one_collection_per_kind_and_namespace_with_minimal_requests(
     assert sorted((c.name, c.namespace) for c in got) == sorted((k, ns) for k in COLLECTIONS for ns in names)
     for collection in got:
         assert collection.ok and not collection.root
-        expected = [
-            o["metadata"]["name"] for o in mock.world.items(collection.name, collection.namespace or "")
-        ]
+        expected = [o["metadata"]["name"] for o in mock.world.items(collection.name, collection.namespace or "")]
         assert [r.name for r in collection.resources] == expected
         assert {r.namespace for r in collection.resources} <= {collection.namespace}
     assert sum(len(c.resources) for c in got) > 0
@@ -74,9 +73,7 @@ async def test_every_fetched_resource_maps_to_a_valid_entity(ctx: SyncContext) -
             assert entity_problems(entity) == []
 
 
-async def test_a_failing_collection_is_errored_while_the_others_succeed(
-    mock: MockOpenChoreo, ctx: SyncContext
-) -> None:
+async def test_a_failing_collection_is_errored_while_the_others_succeed(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     mock.faults.fail(r"/namespaces/default/traits$", status=500)
     got = {(c.name, c.namespace): c for c in await fetch_all(ctx)}
     failed = got.pop(("traits", "default"))
@@ -91,13 +88,9 @@ async def test_namespace_list_failure_fails_the_family(mock: MockOpenChoreo, ctx
         await fetch_all(ctx)
 
 
-async def test_refetch_returns_the_object_in_its_full_sync_collection(
-    mock: MockOpenChoreo, ctx: SyncContext
-) -> None:
+async def test_refetch_returns_the_object_in_its_full_sync_collection(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     name = mock.world.items("componenttypes", "default")[0]["metadata"]["name"]
-    pending = component_types.refetch(
-        event=ResourceEvent("ComponentType", name, "default", "updated"), ctx=ctx
-    )
+    pending = component_types.refetch(event=ResourceEvent("ComponentType", name, "default", "updated"), ctx=ctx)
     assert pending is not None
     refetched = await pending
     assert (refetched.collection.name, refetched.collection.namespace) == ("componenttypes", "default")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -35,9 +36,7 @@ def test_golden_covers_every_kind() -> None:
     assert {case["resource"]["kind"] for case in CASES} == set(component_types.plugin.MAPPERS)
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}"
-)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")
 def test_golden_entity(case: dict[str, Any]) -> None:
     resource = case["resource"]
     entity = map_one(resource["kind"], resource["body"], resource.get("namespace"))
@@ -48,9 +47,7 @@ def test_golden_entity(case: dict[str, Any]) -> None:
 def test_other_kinds_are_not_mine() -> None:
     for kind in ("Component", "ClusterComponentType", "DataPlane", "Resource"):
         assert (
-            component_types.map_resource(
-                resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx()
-            )
+            component_types.map_resource(resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx())
             is None
         )
 
@@ -94,12 +91,8 @@ def test_allowed_normalisation_rules() -> None:
 
 
 def test_workflow_type_is_ci_only_for_component_workflows() -> None:
-    ci = map_one(
-        "Workflow", {"metadata": {"name": "w", "labels": {"openchoreo.dev/workflow-type": "component"}}}
-    )
-    other = map_one(
-        "Workflow", {"metadata": {"name": "w", "labels": {"openchoreo.dev/workflow-type": "Component"}}}
-    )
+    ci = map_one("Workflow", {"metadata": {"name": "w", "labels": {"openchoreo.dev/workflow-type": "component"}}})
+    other = map_one("Workflow", {"metadata": {"name": "w", "labels": {"openchoreo.dev/workflow-type": "Component"}}})
     assert (ci["spec"]["type"], other["spec"]["type"]) == ("CI", "Generic")
 
 
@@ -116,9 +109,7 @@ def test_workflow_annotation_order_is_upstreams() -> None:
         "spec": {
             "workflowPlaneRef": {"kind": "WorkflowPlane", "name": "p"},
             "parameters": {
-                "openAPIV3Schema": {
-                    "properties": {"u": {"x-openchoreo-component-parameter-repository-url": True}}
-                }
+                "openAPIV3Schema": {"properties": {"u": {"x-openchoreo-component-parameter-repository-url": True}}}
             },
         },
     }
@@ -134,23 +125,16 @@ def test_workflow_annotation_order_is_upstreams() -> None:
 
 
 def test_repository_parameters_prefers_spec_parameters_over_legacy_schema() -> None:
-    marked = {
-        "openAPIV3Schema": {"properties": {"a": {"x-openchoreo-component-parameter-repository-url": True}}}
-    }
+    marked = {"openAPIV3Schema": {"properties": {"a": {"x-openchoreo-component-parameter-repository-url": True}}}}
     legacy = {"ocSchema": {"properties": {"b": {"x-openchoreo-component-parameter-repository-branch": True}}}}
-    assert (
-        repository_parameters({"parameters": marked, "schema": {"parameters": legacy}})
-        == "repoUrl: parameters.a"
-    )
+    assert repository_parameters({"parameters": marked, "schema": {"parameters": legacy}}) == "repoUrl: parameters.a"
     assert repository_parameters({"schema": {"parameters": legacy}}) == "branch: parameters.b"
     assert repository_parameters({"parameters": {"openAPIV3Schema": {"type": "object"}}}) is None
     assert repository_parameters({}) is None
 
 
 def test_retain_policy_is_passed_through_and_defaults_to_delete() -> None:
-    assert map_one("ResourceType", {"metadata": {"name": "r"}, "spec": {"retainPolicy": "Orphan"}})[
-        "spec"
-    ] == {
+    assert map_one("ResourceType", {"metadata": {"name": "r"}, "spec": {"retainPolicy": "Orphan"}})["spec"] == {
         "domain": "default/acme",
         "retainPolicy": "Orphan",
     }
@@ -159,14 +143,10 @@ def test_retain_policy_is_passed_through_and_defaults_to_delete() -> None:
 
 @pytest.mark.parametrize("name", ["", "-bad", "has space", "x" * 64])
 def test_invalid_name_is_rejected_naming_the_resource_and_rule(name: str) -> None:
-    with pytest.raises(
-        ValueError, match=r"ComponentType acme/.*metadata\.name .* not a valid Backstage entity name"
-    ):
+    with pytest.raises(ValueError, match=r"ComponentType acme/.*metadata\.name .* not a valid Backstage entity name"):
         map_one("ComponentType", {"metadata": {"name": name}})
 
 
 def test_invalid_namespace_is_rejected() -> None:
-    with pytest.raises(
-        ValueError, match=r"Trait Team_A/t: namespace 'Team_A' is not a valid Backstage namespace"
-    ):
+    with pytest.raises(ValueError, match=r"Trait Team_A/t: namespace 'Team_A' is not a valid Backstage namespace"):
         map_one("Trait", {"metadata": {"name": "t"}}, namespace="Team_A")

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -26,9 +27,7 @@ values = st.text(max_size=80)
 optional_values = st.one_of(st.none(), values)
 
 
-def _meta(
-    name: str, annotations: dict[str, str], created: str | None, deleting: str | None
-) -> dict[str, Any]:
+def _meta(name: str, annotations: dict[str, str], created: str | None, deleting: str | None) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "annotations": annotations}
     if created is not None:
         meta["creationTimestamp"] = created
@@ -41,15 +40,11 @@ def _meta(
 def type_objects(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     kind = draw(st.sampled_from(sorted(component_types.plugin.MAPPERS)))
     annotations = draw(
-        st.dictionaries(
-            st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values
-        )
+        st.dictionaries(st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values)
     )
     spec: dict[str, Any] = {
         "workloadType": draw(optional_values),
-        "allowedWorkflows": draw(
-            st.lists(st.one_of(values, st.fixed_dictionaries({"kind": values, "name": values})))
-        ),
+        "allowedWorkflows": draw(st.lists(st.one_of(values, st.fixed_dictionaries({"kind": values, "name": values})))),
         "allowedTraits": draw(st.lists(values)),
         "retainPolicy": draw(optional_values),
         "ttlAfterCompletion": draw(optional_values),
@@ -62,9 +57,7 @@ def type_objects(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 @settings(max_examples=300, deadline=None)
 @given(obj=type_objects(), namespace=namespaces)
-def test_mapped_entities_are_valid_or_rejected_with_a_reason(
-    obj: tuple[str, dict[str, Any]], namespace: str
-) -> None:
+def test_mapped_entities_are_valid_or_rejected_with_a_reason(obj: tuple[str, dict[str, Any]], namespace: str) -> None:
     kind, body = obj
     resource = Resource(kind, body, namespace)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Relation, Resource, entity_ref
@@ -20,9 +21,7 @@ def make_ctx() -> SyncContext:
     return SyncContext(run_id="t", config=config, log=structlog.get_logger())
 
 
-def relations_of(
-    *resources: tuple[str, dict[str, Any]], namespace: str = "acme"
-) -> set[tuple[str, str, str]]:
+def relations_of(*resources: tuple[str, dict[str, Any]], namespace: str = "acme") -> set[tuple[str, str, str]]:
     ctx = make_ctx()
     entities = []
     for kind, body in resources:
@@ -37,9 +36,7 @@ def relations_of(
 
 def test_every_namespaced_kind_is_part_of_its_namespace_domain() -> None:
     kinds = ("ComponentType", "Trait", "Workflow", "ProjectType", "ResourceType")
-    got = relations_of(
-        *((kind, {"metadata": {"name": f"n-{kind.lower()}"}}) for kind in kinds), namespace="team-a"
-    )
+    got = relations_of(*((kind, {"metadata": {"name": f"n-{kind.lower()}"}}) for kind in kinds), namespace="team-a")
     assert got == {
         ("componenttype:team-a/n-componenttype", "partOf", "domain:default/team-a"),
         ("traittype:team-a/n-trait", "partOf", "domain:default/team-a"),
@@ -91,16 +88,12 @@ def test_workflow_builds_on_its_plane_from_the_annotations() -> None:
         got = relations_of(("Workflow", {"metadata": {"name": "wf"}, "spec": spec}))
         return {r for r in got if r[1] == "buildsOn"}
 
-    assert plane({"kind": "WorkflowPlane", "name": "ci"}) == {
-        ("workflow:acme/wf", "buildsOn", "workflowplane:acme/ci")
-    }
+    assert plane({"kind": "WorkflowPlane", "name": "ci"}) == {("workflow:acme/wf", "buildsOn", "workflowplane:acme/ci")}
     assert plane({"name": "ci"}) == {("workflow:acme/wf", "buildsOn", "workflowplane:acme/ci")}
     assert plane({"kind": "ClusterWorkflowPlane", "name": "shared"}) == {
         ("workflow:acme/wf", "buildsOn", "clusterworkflowplane:openchoreo-cluster/shared")
     }
-    assert plane({"kind": "DataPlane", "name": "x"}) == set(), (
-        "a kind that is not a workflow plane: no relation"
-    )
+    assert plane({"kind": "DataPlane", "name": "x"}) == set(), "a kind that is not a workflow plane: no relation"
     assert plane(None) == set()
     assert plane({"kind": "WorkflowPlane", "name": ""}) == set()
 

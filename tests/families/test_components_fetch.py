@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import structlog
+
 from openchoreo_sync import Collection, ResourceEvent, SyncContext
 from openchoreo_sync.client import OpenChoreoClient
 from openchoreo_sync.config import AppConfig
@@ -140,9 +141,7 @@ async def test_component_event_refetches_with_the_same_joins(ctx: SyncContext) -
     full = await fetch(ctx)
     (expected,) = [r for r in full[("components", "default")].resources if r.name == "api-service"]
     before = stats(ctx).requests
-    answer = await plugin.refetch(
-        event=ResourceEvent("Component", "api-service", "default", "updated"), ctx=ctx
-    )
+    answer = await plugin.refetch(event=ResourceEvent("Component", "api-service", "default", "updated"), ctx=ctx)
     assert answer is not None and not answer.gone
     assert (answer.collection.name, answer.collection.namespace) == ("components", "default")
     (resource,) = answer.collection.resources
@@ -156,9 +155,7 @@ async def test_component_event_refetches_with_the_same_joins(ctx: SyncContext) -
 
 async def test_workload_event_refreshes_its_component(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     workload = next(
-        w
-        for w in mock.world.items("workloads", "default")
-        if w["spec"]["owner"]["componentName"] == "api-service"
+        w for w in mock.world.items("workloads", "default") if w["spec"]["owner"]["componentName"] == "api-service"
     )
     answer = await plugin.refetch(
         event=ResourceEvent("workload", workload["metadata"]["name"], "default", "updated"), ctx=ctx
@@ -180,9 +177,7 @@ async def test_gone_and_foreign_events(mock: MockOpenChoreo, ctx: SyncContext) -
         },
     )
     for kind, collection in (("component", "components"), ("project", "projects"), ("resource", "resources")):
-        answer = await plugin.refetch(
-            event=ResourceEvent(kind, "no-such-thing", "default", "deleted"), ctx=ctx
-        )
+        answer = await plugin.refetch(event=ResourceEvent(kind, "no-such-thing", "default", "deleted"), ctx=ctx)
         assert answer is not None and answer.gone
         assert (answer.collection.name, answer.collection.namespace, answer.collection.resources) == (
             collection,
@@ -190,24 +185,17 @@ async def test_gone_and_foreign_events(mock: MockOpenChoreo, ctx: SyncContext) -
             [],
         )
     assert (
-        await plugin.refetch(event=ResourceEvent("environment", "development", "default", "updated"), ctx=ctx)
-        is None
+        await plugin.refetch(event=ResourceEvent("environment", "development", "default", "updated"), ctx=ctx) is None
     )
     # a workload whose component is gone: the gone source is the component, not the workload
-    answer = await plugin.refetch(
-        event=ResourceEvent("workload", "orphan-workload", "default", "updated"), ctx=ctx
-    )
+    answer = await plugin.refetch(event=ResourceEvent("workload", "orphan-workload", "default", "updated"), ctx=ctx)
     assert answer is not None and answer.gone and answer.source == "component:default/no-such-component"
     with pytest.raises(LookupError, match="not found"):
-        await plugin.refetch(
-            event=ResourceEvent("workload", "no-such-workload", "default", "deleted"), ctx=ctx
-        )
+        await plugin.refetch(event=ResourceEvent("workload", "no-such-workload", "default", "deleted"), ctx=ctx)
 
 
 async def test_project_and_resource_events(mock: MockOpenChoreo, ctx: SyncContext) -> None:
-    answer = await plugin.refetch(
-        event=ResourceEvent("Project", "url-shortener", "default", "updated"), ctx=ctx
-    )
+    answer = await plugin.refetch(event=ResourceEvent("Project", "url-shortener", "default", "updated"), ctx=ctx)
     assert answer is not None and [r.kind for r in answer.collection.resources] == ["Project"]
     resources = mock.world.items("resources", "default")
     if resources:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+
 from openchoreo_sync import EntityIndex, Relation, Resource, SyncContext, entity_ref
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.plugins import components as plugin
@@ -67,10 +68,7 @@ def test_worked_example_matches_golden() -> None:
 
 
 def test_other_kinds_are_not_ours() -> None:
-    assert (
-        plugin.map_resource(resource=Resource("Namespace", {"metadata": {"name": "x"}}), ctx=make_ctx())
-        is None
-    )
+    assert plugin.map_resource(resource=Resource("Namespace", {"metadata": {"name": "x"}}), ctx=make_ctx()) is None
 
 
 # --- §7.3 variants --------------------------------------------------------------------------------------
@@ -180,9 +178,7 @@ VARIANTS: dict[str, tuple[Callable[[Data], None], Callable[[Entities], None]]] =
             workflow={
                 "kind": "ClusterWorkflow",
                 "name": "docker",
-                "parameters": {
-                    "repository": {"url": "https://github.com/acme/u", "revision": {"branch": "main"}}
-                },
+                "parameters": {"repository": {"url": "https://github.com/acme/u", "revision": {"branch": "main"}}},
             }
         ),
         _insert_before_workload(
@@ -191,9 +187,7 @@ VARIANTS: dict[str, tuple[Callable[[Data], None], Callable[[Entities], None]]] =
         ),
     ),
     "component owner annotation": (
-        lambda d: _component(d)["metadata"].update(
-            annotations={"backstage.io/owner": "group:default/team-a"}
-        ),
+        lambda d: _component(d)["metadata"].update(annotations={"backstage.io/owner": "group:default/team-a"}),
         _all(
             _set(COMPONENT, "spec.owner", "group:default/team-a"),
             _set(API, "spec.owner", "group:default/team-a"),
@@ -355,9 +349,7 @@ def _component_body(name: str, project: str) -> Data:
     }
 
 
-def _joined(
-    components: list[Data], workloads: list[Data], projects: list[Data] | None = None
-) -> dict[str, Entities]:
+def _joined(components: list[Data], workloads: list[Data], projects: list[Data] | None = None) -> dict[str, Entities]:
     out: dict[str, Entities] = {}
     for resource in join_components(NS, components, workloads, projects or []):
         out[resource.name] = map_resource(resource)
@@ -431,9 +423,7 @@ def test_first_workload_of_a_component_wins_and_label_links_workloads() -> None:
     second = _workload("api", "shop", {"b": {"type": "HTTP", "port": 2, "schema": SCHEMA}})
     second["metadata"]["name"] = "api-2"
     labelled = {"metadata": {"name": "w", "labels": {"openchoreo.dev/component": "web"}}, "spec": {}}
-    mapped = _joined(
-        [_component_body("api", "shop"), _component_body("web", "shop")], [first, second, labelled]
-    )
+    mapped = _joined([_component_body("api", "shop"), _component_body("web", "shop")], [first, second, labelled])
     assert mapped["api"][0]["spec"]["providesApis"] == ["shop-api-a"]
     assert mapped["api"][0]["metadata"]["annotations"]["openchoreo.io/workload"] == "api-1"
     assert mapped["web"][0]["metadata"]["annotations"]["openchoreo.io/workload"] == "w"
@@ -558,9 +548,7 @@ def relate(entities: Entities) -> set[Relation]:
 def test_worked_example_relations() -> None:
     assert relate(load_expected()) == {
         Relation("system:default/url-shortener", "usesPipeline", "deploymentpipeline:default/default"),
-        Relation(
-            "system:default/url-shortener", "instanceOf", "clusterprojecttype:openchoreo-cluster/default"
-        ),
+        Relation("system:default/url-shortener", "instanceOf", "clusterprojecttype:openchoreo-cluster/default"),
         Relation("component:default/api-service", "instanceOf", "componenttype:default/service"),
     }
 
@@ -613,9 +601,7 @@ def test_system_relations_namespaced_project_type() -> None:
 
 
 def test_resource_instance_of() -> None:
-    namespaced = map_input(
-        {"projects": [], "components": [], "resources": [resource_body(type={"name": "redis"})]}
-    )[0]
+    namespaced = map_input({"projects": [], "components": [], "resources": [resource_body(type={"name": "redis"})]})[0]
     cluster = copy.deepcopy(namespaced)
     cluster["metadata"]["name"] = "cache"
     cluster["metadata"]["annotations"]["openchoreo.io/resource-type-kind"] = "ClusterResourceType"

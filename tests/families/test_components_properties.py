@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync import Resource, SyncContext
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.plugins import components as plugin
@@ -23,9 +24,7 @@ CTX = SyncContext(
 k8s_names = st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,80}[a-z0-9])?", fullmatch=True)
 names = st.one_of(k8s_names, st.text(max_size=70))
 values = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["", "  ", "group:default/x", "Team A"]))
-types = st.one_of(
-    st.none(), st.text(max_size=30), st.sampled_from(["deployment/service", "a/b/c", "Web App", "-"])
-)
+types = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["deployment/service", "a/b/c", "Web App", "-"]))
 
 
 def annotations(display: str | None, description: str | None, owner: str | None) -> dict[str, str]:

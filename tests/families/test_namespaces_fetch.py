@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
+
 from openchoreo_sync import Collection, ResourceEvent, SyncContext
 from openchoreo_sync.client import OpenChoreoClient
 from openchoreo_sync.config import AppConfig
@@ -87,9 +88,7 @@ async def test_failing_namespace_list_fails_the_family(mock: MockOpenChoreo, ctx
         ("deploymentpipeline", "default", "deploymentpipelines", "default"),
     ],
 )
-async def test_refetch(
-    ctx: SyncContext, kind: str, name: str, collection: str, namespace: str | None
-) -> None:
+async def test_refetch(ctx: SyncContext, kind: str, name: str, collection: str, namespace: str | None) -> None:
     answer = await plugin.refetch(event=ResourceEvent(kind, name, "default", "updated"), ctx=ctx)
     assert answer is not None and not answer.gone
     assert (answer.collection.name, answer.collection.namespace) == (collection, namespace)
@@ -106,7 +105,4 @@ async def test_refetch_channel_and_foreign_kinds(mock: MockOpenChoreo, ctx: Sync
         event = ResourceEvent("ObservabilityAlertsNotificationChannel", name, "default", "created")
         answer = await plugin.refetch(event=event, ctx=ctx)
         assert answer is not None and answer.collection.name == "notificationchannels"
-    assert (
-        await plugin.refetch(event=ResourceEvent("component", "api-service", "default", "updated"), ctx=ctx)
-        is None
-    )
+    assert await plugin.refetch(event=ResourceEvent("component", "api-service", "default", "updated"), ctx=ctx) is None

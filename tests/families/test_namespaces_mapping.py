@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+
 from openchoreo_sync import EntityIndex, Relation, Resource, SyncContext, entity_ref
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.plugins import namespaces as plugin
@@ -35,9 +36,7 @@ def load_expected() -> list[dict[str, Any]]:
     return list(yaml.safe_load_all((GOLDEN / "worked_example.expected.yaml").read_text()))
 
 
-def map_one(
-    kind: str, body: dict[str, Any], namespace: str | None = "default", **ctx: Any
-) -> list[dict[str, Any]]:
+def map_one(kind: str, body: dict[str, Any], namespace: str | None = "default", **ctx: Any) -> list[dict[str, Any]]:
     result = plugin.map_resource(resource=Resource(kind, body, namespace), ctx=make_ctx(**ctx))
     assert result is not None
     for entity in result:
@@ -57,10 +56,7 @@ def test_worked_example_matches_golden() -> None:
 
 
 def test_other_kinds_are_not_ours() -> None:
-    assert (
-        plugin.map_resource(resource=Resource("Component", {"metadata": {"name": "x"}}, "d"), ctx=make_ctx())
-        is None
-    )
+    assert plugin.map_resource(resource=Resource("Component", {"metadata": {"name": "x"}}, "d"), ctx=make_ctx()) is None
 
 
 # --- §7.3 variants: one input change, one output change ---------------------------------------------
@@ -114,9 +110,7 @@ def _gateway_expected(expected: list[dict[str, Any]]) -> None:
     annotations = dev["metadata"]["annotations"]
     # dns-prefix goes after data-plane-ref-kind and before is-production
     items = list(annotations.items())
-    items.insert(
-        items.index(("openchoreo.io/is-production", "false")), ("openchoreo.io/dns-prefix", "dev.example.com")
-    )
+    items.insert(items.index(("openchoreo.io/is-production", "false")), ("openchoreo.io/dns-prefix", "dev.example.com"))
     dev["metadata"]["annotations"] = dict(items)
     dev["spec"]["dnsPrefix"] = "dev.example.com"
     dev["spec"]["gateway"] = {
@@ -160,9 +154,7 @@ def _described_expected(expected: list[dict[str, Any]]) -> None:
 
 
 def _approval(data: dict[str, Any]) -> None:
-    data["deploymentpipelines"][0]["spec"]["promotionPaths"][0]["targetEnvironmentRefs"][0][
-        "requiresApproval"
-    ] = True
+    data["deploymentpipelines"][0]["spec"]["promotionPaths"][0]["targetEnvironmentRefs"][0]["requiresApproval"] = True
 
 
 def _cluster_plane(data: dict[str, Any]) -> None:
@@ -398,9 +390,9 @@ def test_cluster_data_plane_relation_is_case_insensitive() -> None:
     _dev(data)["spec"]["dataPlaneRef"] = {"kind": "ClusterDataPlane", "name": "shared"}
     env = map_one("Environment", _dev(data))[0]
     env["metadata"]["annotations"]["openchoreo.io/data-plane-ref-kind"] = " clusterDataPlane "
-    assert Relation(
-        "environment:default/development", "hostedOn", "clusterdataplane:openchoreo-cluster/shared"
-    ) in (relate([env]))
+    assert Relation("environment:default/development", "hostedOn", "clusterdataplane:openchoreo-cluster/shared") in (
+        relate([env])
+    )
 
 
 def test_environment_without_plane_or_type() -> None:

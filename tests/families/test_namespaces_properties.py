@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync import Resource, SyncContext
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.plugins import namespaces as plugin
@@ -47,9 +48,7 @@ def check(kind: str, body: dict[str, Any], namespace: str | None) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    kind=st.sampled_from(
-        ["Namespace", "Environment", "DeploymentPipeline", "ObservabilityAlertsNotificationChannel"]
-    ),
+    kind=st.sampled_from(["Namespace", "Environment", "DeploymentPipeline", "ObservabilityAlertsNotificationChannel"]),
     name=names,
     namespace=names,
     display=values,
@@ -79,9 +78,7 @@ def test_every_entity_is_valid_or_rejected_with_a_reason(
         "spec": {
             "dataPlaneRef": {"kind": "DataPlane", "name": plane},
             "isProduction": bool(env),
-            "promotionPaths": [
-                {"sourceEnvironmentRef": {"name": env}, "targetEnvironmentRefs": [{"name": plane}]}
-            ],
+            "promotionPaths": [{"sourceEnvironmentRef": {"name": env}, "targetEnvironmentRefs": [{"name": plane}]}],
             "environment": env,
             "type": channel_type,
             "emailConfig": {"to": ["a@b.c"]},

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import structlog
+
 from openchoreo_sync.client import ApiError, OpenChoreoClient
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
@@ -50,9 +51,7 @@ async def test_collections_per_namespace_and_per_cluster_kind(mock: MockOpenChor
     assert sorted(((c.name, c.namespace) for c in got), key=str) == sorted(expected_keys, key=str)
     for collection in got:
         assert collection.ok
-        expected = [
-            o["metadata"]["name"] for o in mock.world.items(collection.name, collection.namespace or "")
-        ]
+        expected = [o["metadata"]["name"] for o in mock.world.items(collection.name, collection.namespace or "")]
         assert [r.name for r in collection.resources] == expected
         for resource in collection.resources:
             (entity,) = platform_planes.map_resource(resource=resource, ctx=ctx) or []
@@ -62,9 +61,7 @@ async def test_collections_per_namespace_and_per_cluster_kind(mock: MockOpenChor
     assert mock.stats.count() == 1 + len(NAMESPACED) * len(names) + len(CLUSTER)
 
 
-async def test_more_than_one_page_of_workflow_planes_is_walked(
-    mock: MockOpenChoreo, ctx: SyncContext
-) -> None:
+async def test_more_than_one_page_of_workflow_planes_is_walked(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     before = len(mock.world.items("workflowplanes", "default"))
     for i in range(130):
         body = {"metadata": {"name": f"wp-{i:03d}", "namespace": "default"}, "spec": {}}
@@ -74,9 +71,7 @@ async def test_more_than_one_page_of_workflow_planes_is_walked(
     assert mock.stats.count("/api/v1/namespaces/default/workflowplanes") == 2
 
 
-async def test_a_failing_collection_is_errored_while_the_others_succeed(
-    mock: MockOpenChoreo, ctx: SyncContext
-) -> None:
+async def test_a_failing_collection_is_errored_while_the_others_succeed(mock: MockOpenChoreo, ctx: SyncContext) -> None:
     mock.faults.fail(r"/namespaces/default/observabilityplanes$", status=500)
     mock.faults.fail(r"/clusterdataplanes$", status=500)
     got = {(c.name, c.namespace): c for c in await fetch_all(ctx)}
@@ -86,12 +81,8 @@ async def test_a_failing_collection_is_errored_while_the_others_succeed(
 
 
 async def test_refetch_namespaced_and_cluster_planes(mock: MockOpenChoreo, ctx: SyncContext) -> None:
-    namespaced = platform_planes.refetch(
-        event=ResourceEvent("DataPlane", "default", "default", "updated"), ctx=ctx
-    )
-    cluster = platform_planes.refetch(
-        event=ResourceEvent("clusterdataplane", "default", None, "updated"), ctx=ctx
-    )
+    namespaced = platform_planes.refetch(event=ResourceEvent("DataPlane", "default", "default", "updated"), ctx=ctx)
+    cluster = platform_planes.refetch(event=ResourceEvent("clusterdataplane", "default", None, "updated"), ctx=ctx)
     assert namespaced is not None and cluster is not None
     one, two = await namespaced, await cluster
     assert (one.collection.name, one.collection.namespace, one.gone) == ("dataplanes", "default", False)
@@ -102,9 +93,7 @@ async def test_refetch_namespaced_and_cluster_planes(mock: MockOpenChoreo, ctx: 
 
 
 async def test_refetch_of_a_deleted_plane_is_gone(ctx: SyncContext) -> None:
-    pending = platform_planes.refetch(
-        event=ResourceEvent("observabilityplane", "nope", "default", "deleted"), ctx=ctx
-    )
+    pending = platform_planes.refetch(event=ResourceEvent("observabilityplane", "nope", "default", "deleted"), ctx=ctx)
     assert pending is not None
     refetched = await pending
     assert refetched.gone and (refetched.collection.name, refetched.collection.namespace) == (

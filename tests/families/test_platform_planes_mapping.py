@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -37,9 +38,7 @@ def test_golden_covers_every_kind() -> None:
     assert {case["resource"]["kind"] for case in CASES} == set(platform_planes.plugin.MAPPERS)
 
 
-@pytest.mark.parametrize(
-    "case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}"
-)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")
 def test_golden_entity(case: dict[str, Any]) -> None:
     resource = case["resource"]
     entity = map_one(resource["kind"], resource["body"], resource.get("namespace"))
@@ -74,9 +73,7 @@ def test_plugin_info_lists_kinds_and_events() -> None:
 def test_other_kinds_are_not_mine() -> None:
     for kind in ("Environment", "ClusterComponentType", "Dataplane"):
         assert (
-            platform_planes.map_resource(
-                resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx()
-            )
+            platform_planes.map_resource(resource=Resource(kind, {"metadata": {"name": "x"}}, "acme"), ctx=make_ctx())
             is None
         )
 
@@ -97,8 +94,7 @@ def test_readiness_follows_the_created_condition(conditions: list[dict[str, str]
 
 def test_agent_annotations_only_with_an_agent_connection() -> None:
     assert not any(
-        k.startswith("openchoreo.io/agent-")
-        for k in annotations(map_one("DataPlane", {"metadata": {"name": "d"}}))
+        k.startswith("openchoreo.io/agent-") for k in annotations(map_one("DataPlane", {"metadata": {"name": "d"}}))
     )
     entity = map_one("DataPlane", {"metadata": {"name": "d"}, "status": {"agentConnection": {}}})
     assert annotations(entity)["openchoreo.io/agent-connected"] == "false"
@@ -110,16 +106,12 @@ def test_namespaced_observability_ref_rules() -> None:
     def ref(value: dict[str, Any] | None) -> str:
         spec = {"observabilityPlaneRef": value} if value is not None else {}
         entity = map_one("WorkflowPlane", {"metadata": {"name": "w"}, "spec": spec})
-        assert (
-            annotations(entity)["openchoreo.io/observability-plane-ref"]
-            == entity["spec"]["observabilityPlaneRef"]
-        )
+        assert annotations(entity)["openchoreo.io/observability-plane-ref"] == entity["spec"]["observabilityPlaneRef"]
         return str(entity["spec"]["observabilityPlaneRef"])
 
     assert ref({"kind": "ObservabilityPlane", "name": "obs"}) == "acme/obs"
     assert (
-        ref({"kind": "ClusterObservabilityPlane", "name": "obs"})
-        == "clusterobservabilityplane:openchoreo-cluster/obs"
+        ref({"kind": "ClusterObservabilityPlane", "name": "obs"}) == "clusterobservabilityplane:openchoreo-cluster/obs"
     )
     assert ref({"kind": "ObservabilityPlane", "name": "other/obs"}) == "other/obs"
     assert ref({"kind": "ObservabilityPlane", "name": ""}) == ""
@@ -163,9 +155,7 @@ def test_plane_annotation_order_is_upstreams() -> None:
 def test_gateway_only_with_an_ingress() -> None:
     no_ingress = map_one("DataPlane", {"metadata": {"name": "d"}, "spec": {"gateway": {"egress": {}}}})
     assert "gateway" not in no_ingress["spec"]
-    workflow_plane = map_one(
-        "WorkflowPlane", {"metadata": {"name": "w"}, "spec": {"gateway": {"ingress": {}}}}
-    )
+    workflow_plane = map_one("WorkflowPlane", {"metadata": {"name": "w"}, "spec": {"gateway": {"ingress": {}}}})
     assert "gateway" not in workflow_plane["spec"], "only data planes carry a gateway"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
@@ -32,9 +33,7 @@ def planes(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     meta: dict[str, Any] = {
         "name": draw(names),
         "annotations": draw(
-            st.dictionaries(
-                st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values
-            )
+            st.dictionaries(st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values)
         ),
         "creationTimestamp": draw(optional_values),
         "deletionTimestamp": draw(optional_values),
@@ -49,9 +48,7 @@ def planes(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
             "name": draw(optional_values),
         },
         "observerURL": draw(optional_values),
-        "gateway": {
-            "ingress": draw(st.fixed_dictionaries({}, optional={"external": endpoint, "internal": endpoint}))
-        },
+        "gateway": {"ingress": draw(st.fixed_dictionaries({}, optional={"external": endpoint, "internal": endpoint}))},
     }
     status = {
         "conditions": [{"type": draw(st.sampled_from(["Created", "Ready"])), "status": draw(values)}],
@@ -66,9 +63,7 @@ def planes(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 
 @settings(max_examples=300, deadline=None)
 @given(obj=planes(), namespace=st.one_of(valid_names, st.text(max_size=10)))
-def test_mapped_entities_are_valid_or_rejected_with_a_reason(
-    obj: tuple[str, dict[str, Any]], namespace: str
-) -> None:
+def test_mapped_entities_are_valid_or_rejected_with_a_reason(obj: tuple[str, dict[str, Any]], namespace: str) -> None:
     kind, body = obj
     resource = Resource(kind, body, namespace)
     try:

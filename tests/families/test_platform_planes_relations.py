@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource, entity_ref
@@ -61,9 +62,7 @@ def test_namespaced_plane_observed_by_a_cluster_observability_plane_keeps_the_ki
 
 
 def test_unset_observability_ref_gives_no_relation() -> None:
-    got = relations_of(
-        ("DataPlane", {"metadata": {"name": "dp"}}), ("ClusterDataPlane", {"metadata": {"name": "c"}})
-    )
+    got = relations_of(("DataPlane", {"metadata": {"name": "dp"}}), ("ClusterDataPlane", {"metadata": {"name": "c"}}))
     assert got == {("dataplane:acme/dp", "partOf", "domain:default/acme")}
 
 
@@ -97,9 +96,7 @@ def test_explicit_ref_strings_are_parsed_and_malformed_ones_skipped() -> None:
     ctx = make_ctx()
     entities = []
     for kind, ref in (("ClusterDataPlane", "observabilityplane:team/o"), ("ClusterWorkflowPlane", "kind:/")):
-        (entity,) = (
-            platform_planes.map_resource(resource=Resource(kind, {"metadata": {"name": "p"}}), ctx=ctx) or []
-        )
+        (entity,) = platform_planes.map_resource(resource=Resource(kind, {"metadata": {"name": "p"}}), ctx=ctx) or []
         entity["spec"]["observabilityPlaneRef"] = ref
         entities.append(entity)
     found = platform_planes.relate(entities=EntityIndex({entity_ref(e): e for e in entities}), ctx=ctx)

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
+
 from openchoreo_sync.mockapi.kinds import CLUSTER, NAMESPACED
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "openchoreo-api.yaml"

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory, mock_openchoreo_factory  # noqa: F401
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from mockapi_helpers import walk
+
 from openchoreo_sync.mockapi import FaultRule, MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo  # noqa: F401
 
@@ -126,7 +127,4 @@ def test_faults_over_http(mock_openchoreo: MockOpenChoreo) -> None:  # noqa: F81
     httpx.put(m.url + "/_mock/faults", json={"rules": [{"path": "/projects$", "status": 500}]})
     assert httpx.delete(m.url + "/_mock/faults").json()["rules"] == []
     assert httpx.get(m.url + "/api/v1/namespaces/default/projects").status_code == 200
-    assert (
-        httpx.put(m.url + "/_mock/faults", json={"rules": [{"path": "x", "action": "boom"}]}).status_code
-        == 400
-    )
+    assert httpx.put(m.url + "/_mock/faults", json={"rules": [{"path": "x", "action": "boom"}]}).status_code == 400

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 from mockapi_helpers import names, walk
+
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo, mock_openchoreo_factory  # noqa: F401
 
@@ -108,9 +109,7 @@ def test_label_selectors(big: MockOpenChoreo, selector: str, expect: str) -> Non
     expected = sorted(n for n, lb in labels.items() if pick(lb))
     assert 0 < len(expected) < len(objs)
     with httpx.Client(base_url=big.url) as client:
-        got = names(
-            walk(client, f"/api/v1/namespaces/{ns}/components", 7, labelSelector=selector.format(p=project))
-        )
+        got = names(walk(client, f"/api/v1/namespaces/{ns}/components", 7, labelSelector=selector.format(p=project)))
     assert got == expected
 
 
@@ -132,9 +131,7 @@ def test_project_filter(big: MockOpenChoreo) -> None:
     ns = _ns(big)
     project = big.world.items("projects", ns)[1]["metadata"]["name"]
     expected = sorted(
-        o["metadata"]["name"]
-        for o in big.world.items("components", ns)
-        if o["spec"]["owner"]["projectName"] == project
+        o["metadata"]["name"] for o in big.world.items("components", ns) if o["spec"]["owner"]["projectName"] == project
     )
     with httpx.Client(base_url=big.url) as client:
         assert len(expected) == 50

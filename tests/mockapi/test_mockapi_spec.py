@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from mockapi_helpers import list_paths, validate, walk
+
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.mockapi.kinds import KINDS
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo, mock_openchoreo_factory  # noqa: F401

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec, build_world, configure_parser, run_from_args
 from openchoreo_sync.mockapi.kinds import CLUSTER, NAMESPACED
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory, mock_openchoreo, mock_openchoreo_factory  # noqa: F401
@@ -65,10 +66,7 @@ def test_worked_example_is_present(mock_openchoreo: MockOpenChoreo) -> None:  # 
     comp = get("components/api-service")
     assert comp["spec"]["componentType"] == {"kind": "ComponentType", "name": "deployment/service"}
     assert "workflow" not in comp["spec"] and "annotations" not in comp["metadata"]
-    assert (
-        comp["status"]["conditions"][0]["type"] == "Ready"
-        and comp["status"]["conditions"][0]["status"] == "True"
-    )
+    assert comp["status"]["conditions"][0]["type"] == "Ready" and comp["status"]["conditions"][0]["status"] == "True"
     wl = get("workloads?component=api-service")["items"]
     assert [w["metadata"]["name"] for w in wl] == ["api-service-workload"]
     ep = wl[0]["spec"]["endpoints"]
@@ -174,15 +172,11 @@ def test_control_routes(mock_openchoreo: MockOpenChoreo, receiver: _Receiver) ->
     assert httpx.post(url + "/_mock/webhooks", json={"url": receiver.url}).status_code == 200
     env = {"metadata": {"name": "qa"}, "spec": {"dataPlaneRef": {"kind": "DataPlane", "name": "default"}}}
     assert (
-        httpx.put(url + "/_mock/resources/environments/default", json=env).json()["metadata"]["namespace"]
-        == "default"
+        httpx.put(url + "/_mock/resources/environments/default", json=env).json()["metadata"]["namespace"] == "default"
     )
     assert httpx.get(url + "/api/v1/namespaces/default/environments/qa").status_code == 200
     assert httpx.delete(url + "/_mock/resources/environments/default/qa").status_code == 204
-    assert (
-        httpx.put(url + "/_mock/resources/namespaces/-", json={"metadata": {"name": "fresh"}}).status_code
-        == 200
-    )
+    assert httpx.put(url + "/_mock/resources/namespaces/-", json={"metadata": {"name": "fresh"}}).status_code == 200
     assert httpx.get(url + "/api/v1/namespaces/fresh").status_code == 200
     assert [e["action"] for e in receiver.wait_for(3)] == ["created", "deleted", "created"]
     stats = httpx.get(url + "/_mock/stats").json()
@@ -202,9 +196,7 @@ def test_namespace_delete_cascades(mock_openchoreo: MockOpenChoreo) -> None:  # 
 def test_cli_run_from_args(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     configure_parser(parser)
-    args = parser.parse_args(
-        ["--port", "0", "--namespaces", "1", "--projects", "1", "--components", "2", "--auth"]
-    )
+    args = parser.parse_args(["--port", "0", "--namespaces", "1", "--projects", "1", "--components", "2", "--auth"])
     stop = threading.Event()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(run_from_args(args, stop)))

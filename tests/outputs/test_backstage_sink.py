@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, Publication
 from test_backstage_sink_fake_catalog import FAKE_TOKEN, FakeBackstage, generated_ref
+
+from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, Publication
 
 STANDARD = ["Component", "API", "System", "Domain", "Resource", "Group", "User", "Location", "Template"]
 
@@ -75,9 +76,7 @@ async def started(factory: Any, mock: Any, config: dict[str, Any], state_dir: Pa
 async def test_first_run_registers_the_index_once_and_backstage_can_read_it(
     mock_openchoreo, sync_harness_factory, fake
 ):
-    harness = await started(
-        sync_harness_factory, mock_openchoreo, overrides(fake, [*STANDARD, "Environment"])
-    )
+    harness = await started(sync_harness_factory, mock_openchoreo, overrides(fake, [*STANDARD, "Environment"]))
     first = await harness.run()
     assert first.summary["outputs"] == {"backstage": "full"}
     pub = publication(harness)
@@ -93,9 +92,7 @@ async def test_first_run_registers_the_index_once_and_backstage_can_read_it(
     assert len(fake.registrations()) == 1
 
 
-async def test_registration_after_restart_is_idempotent(
-    mock_openchoreo, sync_harness_factory, fake, tmp_path
-):
+async def test_registration_after_restart_is_idempotent(mock_openchoreo, sync_harness_factory, fake, tmp_path):
     config = overrides(fake, STANDARD)
     first = await started(sync_harness_factory, mock_openchoreo, config, tmp_path / "state")
     await first.run()
@@ -130,9 +127,7 @@ async def test_refreshes_exactly_the_locations_of_changed_files(mock_openchoreo,
     refreshed = set(fake.refreshed())
     assert pub.location_entity_ref("delta-1/component.yaml") in refreshed
     changed_files = {
-        path
-        for path, body in publication(harness).files.items()
-        if pub.files.get(path) != body and path != INDEX_FILE
+        path for path, body in publication(harness).files.items() if pub.files.get(path) != body and path != INDEX_FILE
     }
     assert refreshed == {pub.location_entity_ref(p) for p in changed_files}
     assert generated_ref(pub.index_url) not in refreshed
@@ -209,9 +204,7 @@ async def test_published_yaml_is_public_parseable_and_behind_an_unguessable_path
     pub = publication(harness)
     files = await read_all(pub.index_url)
     published = {
-        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
-        for ds in files.values()
-        for d in ds
+        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for ds in files.values() for d in ds
     }
     expected = {
         (e["kind"], e["metadata"].get("namespace") or "default", e["metadata"]["name"])
@@ -241,9 +234,7 @@ async def test_every_file_holds_one_namespace_and_one_kind(mock_openchoreo, sync
 
 
 async def test_split_by_entity_gives_each_entity_its_own_file(mock_openchoreo, sync_harness_factory, fake):
-    harness = await started(
-        sync_harness_factory, mock_openchoreo, overrides(fake, STANDARD, splitBy="entity")
-    )
+    harness = await started(sync_harness_factory, mock_openchoreo, overrides(fake, STANDARD, splitBy="entity"))
     result = await harness.run()
     files = await read_all(publication(harness).index_url)
     assert all(len(docs) == 1 for docs in files.values())
@@ -264,23 +255,16 @@ async def test_disallowed_kinds_are_named_with_the_rules_line_and_never_publishe
     await harness.run()
     out = capsys.readouterr().out
     assert "Environment (8)" in out
-    assert (
-        f"catalog.rules: [{{allow: [{', '.join(allow)}, " in out and "Environment" in out.split("allow: [")[1]
-    )
+    assert f"catalog.rules: [{{allow: [{', '.join(allow)}, " in out and "Environment" in out.split("allow: [")[1]
     kinds = {d["kind"] for docs in (await read_all(publication(harness).index_url)).values() for d in docs}
     assert "Environment" not in kinds and "Dataplane" not in kinds
     assert {"Component", "System", "Domain", "DeploymentPipeline"} <= kinds
 
 
-async def test_location_not_allowed_is_reported_at_startup(
-    mock_openchoreo, sync_harness_factory, fake, capsys
-):
+async def test_location_not_allowed_is_reported_at_startup(mock_openchoreo, sync_harness_factory, fake, capsys):
     await started(sync_harness_factory, mock_openchoreo, overrides(fake, ["Component", "API", "System"]))
     out = capsys.readouterr().out
-    assert (
-        "does not allow Location" in out
-        and "catalog.rules: [{allow: [Component, API, System, Location]}]" in out
-    )
+    assert "does not allow Location" in out and "catalog.rules: [{allow: [Component, API, System, Location]}]" in out
 
 
 @pytest.mark.parametrize("mode", ["native", "resource", "skip"])

@@ -55,10 +55,14 @@ async def test_component_environment_and_cluster_kind_events_reach_the_sink(
     mock.world.put("components", "default", component)
     await poll(lambda: "evented-svc" in published_names(harness, "default/component.yaml"), timeout=1.0, what="create")
     latency = time.monotonic() - started
-    await poll(lambda: pub.location_entity_ref("default/component.yaml") in fake.refreshed(), timeout=1.0, what="refresh")
+    await poll(
+        lambda: pub.location_entity_ref("default/component.yaml") in fake.refreshed(), timeout=1.0, what="refresh"
+    )
 
     mock.world.delete("components", "default", "evented-svc")
-    await poll(lambda: "evented-svc" not in published_names(harness, "default/component.yaml"), timeout=1.0, what="delete")
+    await poll(
+        lambda: "evented-svc" not in published_names(harness, "default/component.yaml"), timeout=1.0, what="delete"
+    )
 
     env = copy.deepcopy(mock.world.get("environments", "default", "development"))
     env["metadata"]["name"] = "qa"

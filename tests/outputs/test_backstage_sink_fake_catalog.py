@@ -94,9 +94,7 @@ class FakeBackstage:
         async with httpx.AsyncClient(timeout=5) as client:  # a UrlReader sends no token of ours
             resp = await client.get(target)
         self.reads.append((target, resp.status_code, resp.text))
-        return JSONResponse(
-            {"location": loc, "entities": [], "entityRef": generated_ref(target)}, status_code=201
-        )
+        return JSONResponse({"location": loc, "entities": [], "entityRef": generated_ref(target)}, status_code=201)
 
     async def _refresh(self, request: Request) -> Response:
         denied = await self._record(request)
@@ -152,12 +150,8 @@ def test_fake_answers_like_backstage() -> None:
         assert httpx.get(f"{fake.url}/api/catalog/locations").status_code == 401
         headers = {"Authorization": f"Bearer {fake.token}"}
         target = f"{fake.url}/nothing-here.yaml"
-        first = httpx.post(
-            f"{fake.url}/api/catalog/locations", json={"type": "url", "target": target}, headers=headers
-        )
-        again = httpx.post(
-            f"{fake.url}/api/catalog/locations", json={"type": "url", "target": target}, headers=headers
-        )
+        first = httpx.post(f"{fake.url}/api/catalog/locations", json={"type": "url", "target": target}, headers=headers)
+        again = httpx.post(f"{fake.url}/api/catalog/locations", json={"type": "url", "target": target}, headers=headers)
         assert (first.status_code, again.status_code) == (201, 409)
         assert first.json()["entityRef"] == generated_ref(target)
         assert fake.reads == [(target, 404, "Not Found")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import yaml
+
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.plugins.backstage.kinds import apply_custom_kinds, resource_name
 from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, build_publication
@@ -22,9 +23,7 @@ def entity(kind: str, name: str, namespace: str = "default", **spec: object) -> 
 
 
 def test_placeholders_stay_data_and_yaml_is_safe() -> None:
-    hostile = entity(
-        "Component", "c", type="service", owner=OWNER, notes={"$text": "http://169.254.169.254/"}
-    )
+    hostile = entity("Component", "c", type="service", owner=OWNER, notes={"$text": "http://169.254.169.254/"})
     hostile["metadata"]["description"] = "!!python/object:os.system 'x'\n---\nkind: Group"
     hostile["relations"] = [{"type": "ownedBy", "targetRef": OWNER}]
     cleaned = clean_entity(hostile)
@@ -72,9 +71,7 @@ def test_index_has_one_single_target_location_per_file() -> None:
         "kind",
     )
     locations = list(yaml.safe_load_all(pub.files[INDEX_FILE]))
-    assert sorted(loc["spec"]["target"] for loc in locations) == sorted(
-        pub.url(p) for p in pub.entity_files()
-    )
+    assert sorted(loc["spec"]["target"] for loc in locations) == sorted(pub.url(p) for p in pub.entity_files())
     assert all("targets" not in loc["spec"] for loc in locations)
     names = {loc["metadata"]["name"] for loc in locations}
     assert len(names) == 3 and all(len(n) <= 63 for n in names)
@@ -84,9 +81,7 @@ def test_rules_keep_the_configured_spelling_in_the_suggested_line() -> None:
     config = AppConfig.model_validate(
         {"openchoreo": {"baseUrl": "http://x"}, "catalog": {"rules": [{"allow": ["Component", "Location"]}]}}
     )
-    result = filter_allowed(
-        [entity("Component", "a"), entity("Environment", "e"), entity("Environment", "f")], config
-    )
+    result = filter_allowed([entity("Component", "a"), entity("Environment", "e"), entity("Environment", "f")], config)
     assert [e["metadata"]["name"] for e in result.allowed] == ["a"]
     assert "Environment (2)" in (result.warning() or "")
     assert "catalog.rules: [{allow: [Component, Location, Environment]}]" in (result.warning() or "")

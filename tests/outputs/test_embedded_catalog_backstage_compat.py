@@ -24,10 +24,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from test_embedded_catalog_helpers import CATALOG
+
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
 from openchoreo_sync.store.sql import utcnow
-from test_embedded_catalog_helpers import CATALOG
 
 _REPO_ROOT = str(Path(__file__).resolve().parents[2])
 if _REPO_ROOT not in sys.path:
@@ -147,9 +148,7 @@ async def test_same_answers_as_a_real_backstage(
     for entity in snapshot:
         body = json.dumps(entity, sort_keys=True)
         writes.append(
-            EntityWrite(
-                entity_ref(entity), entity, body, hashlib.sha1(body.encode()).hexdigest(), "c", "f", False
-            )
+            EntityWrite(entity_ref(entity), entity, body, hashlib.sha1(body.encode()).hexdigest(), "c", "f", False)
         )
     ours.store.commit(Commit(RunRecord("compat", utcnow(), utcnow(), "ok"), writes=writes))
 
@@ -220,9 +219,7 @@ async def test_same_answers_as_a_real_backstage(
         )
 
         by_refs = ["system:default/url-shortener", "component:default/nope", "COMPONENT:default/api-service"]
-        await both.agree(
-            "POST", "/entities/by-refs", lambda b: refs(b["items"]), json={"entityRefs": by_refs}
-        )
+        await both.agree("POST", "/entities/by-refs", lambda b: refs(b["items"]), json={"entityRefs": by_refs})
 
         for offset in range(0, 20, 5):  # legacy paging: default order is by ref on both sides
             await both.agree(

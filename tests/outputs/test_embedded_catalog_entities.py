@@ -51,10 +51,7 @@ async def test_and_narrows_or_widens(served: Served) -> None:
     got = set(refs_of(await served.ok("/entities", params)))
     expected = where(
         served,
-        lambda e: (
-            (e["kind"] == "Component" and e["metadata"].get("namespace") == "default")
-            or e["kind"] == "Domain"
-        ),
+        lambda e: (e["kind"] == "Component" and e["metadata"].get("namespace") == "default") or e["kind"] == "Domain",
     )
     assert got == expected and WORKED in got
 
@@ -70,23 +67,15 @@ async def test_empty_value_matches_only_empty_strings(served: Served) -> None:
 
 
 async def test_relations_filter_uses_normalised_refs(served: Served) -> None:
-    got = set(
-        refs_of(await served.ok("/entities", {"filter": "relations.partOf=system:default/url-shortener"}))
-    )
+    got = set(refs_of(await served.ok("/entities", {"filter": "relations.partOf=system:default/url-shortener"})))
     assert got == {WORKED, "api:default/url-shortener-api-service-rest-api"}
-    inverse = refs_of(
-        await served.ok("/entities", {"filter": "relations.hasPart=component:default/api-service"})
-    )
+    inverse = refs_of(await served.ok("/entities", {"filter": "relations.hasPart=component:default/api-service"}))
     assert inverse == ["system:default/url-shortener"]
 
 
 async def test_dotted_annotation_keys(served: Served) -> None:
     got = set(
-        refs_of(
-            await served.ok(
-                "/entities", {"filter": "metadata.annotations.openchoreo.io/project=url-shortener"}
-            )
-        )
+        refs_of(await served.ok("/entities", {"filter": "metadata.annotations.openchoreo.io/project=url-shortener"}))
     )
     expected = where(
         served, lambda e: e["metadata"].get("annotations", {}).get("openchoreo.io/project") == "url-shortener"
@@ -177,9 +166,7 @@ async def test_offset_paging_covers_everything_once(served: Served) -> None:
 
 
 async def test_link_header_after_cursor_walks_all_pages(served: Served) -> None:
-    expected = refs_of(
-        await served.ok("/entities", {"filter": "kind=component", "order": "asc:metadata.name"})
-    )
+    expected = refs_of(await served.ok("/entities", {"filter": "kind=component", "order": "asc:metadata.name"}))
     url: str | None = "/api/catalog/entities?filter=kind%3Dcomponent&order=asc:metadata.name&limit=4"
     seen: list[str | None] = []
     for _ in range(100):
@@ -200,12 +187,8 @@ async def test_stale_annotation_is_filterable(served: Served) -> None:
     assert result.status == "partial", result.summary
     key = "metadata.annotations.openchoreo-sync.io/stale-since"
     got = set(refs_of(await served.ok("/entities", {"filter": key})))
-    expected = where(
-        served, lambda e: "openchoreo-sync.io/stale-since" in e["metadata"].get("annotations", {})
-    )
+    expected = where(served, lambda e: "openchoreo-sync.io/stale-since" in e["metadata"].get("annotations", {}))
     assert got == expected and got
     assert all(ref.startswith("environment:default/") for ref in got)
-    fresh = set(
-        refs_of(await served.ok("/entities", {"filter": "kind=environment,metadata.namespace=meadow-0"}))
-    )
+    fresh = set(refs_of(await served.ok("/entities", {"filter": "kind=environment,metadata.namespace=meadow-0"})))
     assert fresh and not fresh & got

@@ -65,13 +65,9 @@ async def test_token_required_when_configured(
         ):
             missing = await client.request(method, f"{CATALOG}{path}", **kw)
             expect_error(missing, 401, "AuthenticationError", "Missing credentials")
-            wrong = await client.request(
-                method, f"{CATALOG}{path}", headers={"Authorization": "Bearer nope"}, **kw
-            )
+            wrong = await client.request(method, f"{CATALOG}{path}", headers={"Authorization": "Bearer nope"}, **kw)
             expect_error(wrong, 401, "AuthenticationError", "Invalid credentials")
-            right = await client.request(
-                method, f"{CATALOG}{path}", headers={"Authorization": f"Bearer {TOKEN}"}, **kw
-            )
+            right = await client.request(method, f"{CATALOG}{path}", headers={"Authorization": f"Bearer {TOKEN}"}, **kw)
             assert right.status_code == 200, right.text
         assert (await client.get("/readyz")).status_code == 200  # probes stay public
 

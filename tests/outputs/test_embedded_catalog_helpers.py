@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.testing.harness import SyncHarness

@@ -20,9 +20,7 @@ async def walk(served: Served, params: dict[str, Any]) -> tuple[list[dict[str, A
         cursor = bodies[-1]["pageInfo"].get("nextCursor")
         if not cursor:
             break
-        bodies.append(
-            await served.ok("/entities/by-query", {"cursor": cursor, "limit": params.get("limit", 200)})
-        )
+        bodies.append(await served.ok("/entities/by-query", {"cursor": cursor, "limit": params.get("limit", 200)}))
     return [item for body in bodies for item in body["items"]], bodies
 
 
@@ -52,9 +50,7 @@ async def test_by_query_filter_fields_and_default_order(served: Served) -> None:
     )
     assert body == {"items": [{"kind": "Component"}], "totalItems": 1, "pageInfo": {}}
     everything = await served.ok("/entities/by-query", {"fields": "metadata.name,kind,metadata.namespace"})
-    assert refs_of(everything["items"]) == sorted(
-        served.snapshot()
-    )  # no orderField: by ref; default limit 200
+    assert refs_of(everything["items"]) == sorted(served.snapshot())  # no orderField: by ref; default limit 200
 
 
 async def test_by_query_order_field_excludes_entities_without_it(served: Served) -> None:

@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from test_embedded_catalog_helpers import CATALOG, add_components, refs_of, serve
+
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
 from openchoreo_sync.store.sql import utcnow
-from test_embedded_catalog_helpers import CATALOG, add_components, refs_of, serve
 
 READS_PER_RUN_BOUND = 2000
 
 
-async def test_readers_only_ever_see_whole_snapshots(
-    mock_openchoreo_factory: Any, sync_harness_factory: Any
-) -> None:
+async def test_readers_only_ever_see_whole_snapshots(mock_openchoreo_factory: Any, sync_harness_factory: Any) -> None:
     mock = mock_openchoreo_factory(namespaces=2, projects=2, components=4)
     churn_ok = {"openchoreo": {"safety": {"allowMassDeletion": True}}}
     harness, url = await serve(mock, sync_harness_factory, churn_ok)
@@ -73,9 +72,7 @@ async def test_restart_serves_the_stored_snapshot_while_upstream_is_down(
     async with httpx.AsyncClient(base_url=await second.serve()) as client:
         assert (await client.get("/readyz")).status_code == 200
         assert (await client.get(f"{CATALOG}/entities")).json() == before
-        one = await client.get(
-            f"{CATALOG}/entities", params={"filter": "kind=component,spec.system=url-shortener"}
-        )
+        one = await client.get(f"{CATALOG}/entities", params={"filter": "kind=component,spec.system=url-shortener"})
         assert refs_of(one.json()) == ["component:default/api-service"]
         failed = await second.run()
         assert failed.status != "ok"
@@ -140,9 +137,7 @@ async def test_large_snapshot_queries_load_only_what_they_return(
             "/entities",
             {"filter": "kind=component,spec.type=service", "order": "desc:metadata.name", "limit": 10},
         )
-        assert [e["metadata"]["name"] for e in ordered] == [
-            f"e-{i:06d}" for i in range(count - 8, count - 88, -8)
-        ]
+        assert [e["metadata"]["name"] for e in ordered] == [f"e-{i:06d}" for i in range(count - 8, count - 88, -8)]
         assert sum(loaded) == 10
         query = await get(
             "/entities/by-query", {"filter": "kind=component", "orderField": "metadata.name", "limit": 25}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from openchoreo_sync import entity_ref
 from openchoreo_sync.plugins.files.manifest import MANIFEST_NAME
 from openchoreo_sync.plugins.files.writer import safe_segment
@@ -47,9 +48,7 @@ def out_dir(tmp_path: Path) -> Path:
     return tmp_path / "catalog"
 
 
-async def test_first_run_writes_one_file_per_namespace_and_family(
-    mock_openchoreo, sync_harness_factory, out_dir
-):
+async def test_first_run_writes_one_file_per_namespace_and_family(mock_openchoreo, sync_harness_factory, out_dir):
     harness = sync_harness_factory(mock_openchoreo.url, files_overrides(out_dir))
     result = await harness.run()
     assert result.status == "ok"
@@ -101,9 +100,7 @@ async def test_changes_in_openchoreo_reach_exactly_their_file(mock_openchoreo, s
     assert "environment:delta-1/qa-files" not in published_refs(out_dir)
 
 
-async def test_a_vanished_namespace_deletes_its_files_and_directory(
-    mock_openchoreo, sync_harness_factory, out_dir
-):
+async def test_a_vanished_namespace_deletes_its_files_and_directory(mock_openchoreo, sync_harness_factory, out_dir):
     harness = sync_harness_factory(mock_openchoreo.url, files_overrides(out_dir))
     await harness.run()
     assert (out_dir / "meadow-0" / "components.yaml").exists()
@@ -115,9 +112,7 @@ async def test_a_vanished_namespace_deletes_its_files_and_directory(
     assert "meadow-0/components.yaml" not in json.loads((out_dir / MANIFEST_NAME).read_text())["files"]
 
 
-async def test_full_reconcile_rewrites_nothing_that_is_already_right(
-    mock_openchoreo, sync_harness_factory, out_dir
-):
+async def test_full_reconcile_rewrites_nothing_that_is_already_right(mock_openchoreo, sync_harness_factory, out_dir):
     harness = sync_harness_factory(mock_openchoreo.url, files_overrides(out_dir))
     await harness.run()
     before = tree(out_dir)
@@ -153,9 +148,7 @@ async def test_full_reconcile_repairs_own_files_and_leaves_foreign_files_alone(
 
 async def test_disallowed_kind_is_not_written(mock_openchoreo, sync_harness_factory, out_dir, capsys):
     allow = ["Component", "API", "System", "Domain", "Resource", "Location", "DeploymentPipeline"]
-    harness = sync_harness_factory(
-        mock_openchoreo.url, files_overrides(out_dir, catalog={"rules": [{"allow": allow}]})
-    )
+    harness = sync_harness_factory(mock_openchoreo.url, files_overrides(out_dir, catalog={"rules": [{"allow": allow}]}))
     await harness.run()
     kinds = {ref.split(":")[0] for ref in published_refs(out_dir)}
     assert "environment" not in kinds and "domain" in kinds and "deploymentpipeline" in kinds

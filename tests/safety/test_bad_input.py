@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from safety_helpers import FAST_CLIENT, SMALL, bare, fresh_sync, is_stale, reset_world
+
 from openchoreo_sync import hookimpl
 from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.mockapi.world import Snapshot
@@ -19,7 +21,6 @@ from openchoreo_sync.model import Collection, Resource
 from openchoreo_sync.plugin_info import PluginInfo
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 from openchoreo_sync.validation import entity_problems
-from safety_helpers import FAST_CLIENT, SMALL, bare, fresh_sync, is_stale, reset_world
 
 NS = build_world(SMALL).namespaces()[0]
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from openchoreo_sync.mockapi import MockOpenChoreo, build_world
-from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 from safety_helpers import (
     FAST_CLIENT,
     SMALL,
@@ -27,6 +25,9 @@ from safety_helpers import (
     is_stale,
     reset_world,
 )
+
+from openchoreo_sync.mockapi import MockOpenChoreo, build_world
+from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 
 NS = build_world(SMALL).namespaces()[0]
 FAMILIES_NEEDING_NAMESPACES = ("namespaces", "components", "component_types", "platform_planes")

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from openchoreo_sync.build import Build, Mapper
 from openchoreo_sync.config import load_config, validate_config
 from openchoreo_sync.config_loader import load_raw_config

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
+from safety_helpers import FAST_CLIENT, SMALL, fresh_sync
+
 from openchoreo_sync import hookimpl
 from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.plugin_info import PluginInfo
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
-from safety_helpers import FAST_CLIENT, SMALL, fresh_sync
 
 SMALL_NS = build_world(SMALL).namespaces()[0]
 CLI = [str(Path(sys.executable).parent / "openchoreo-sync")]

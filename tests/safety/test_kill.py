@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 import yaml
-from openchoreo_sync.mockapi import MockOpenChoreo, World, build_world
 from safety_helpers import SMALL, content_hashes, fresh_sync, read_store
+
+from openchoreo_sync.mockapi import MockOpenChoreo, World, build_world
 
 SEED = int(os.environ.get("OPENCHOREO_KILL_SEED", "20251128"))
 KILLS = 20

@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import yaml
+from safety_helpers import FAST_CLIENT, SMALL
+
 from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
-from safety_helpers import FAST_CLIENT, SMALL
 
 NS = build_world(SMALL).namespaces()[0]
 CLI = str(Path(sys.executable).parent / "openchoreo-sync")

@@ -18,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from safety_helpers import SMALL, install_path_token_rejection
+
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.harness import SyncHarness
-from safety_helpers import SMALL, install_path_token_rejection
 
 CLI = str(Path(sys.executable).parent / "openchoreo-sync")
 

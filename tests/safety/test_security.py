@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from safety_helpers import FAST_CLIENT, SMALL
+
 from openchoreo_sync import server as server_module
 from openchoreo_sync.config import load_config
 from openchoreo_sync.daemon import Daemon
@@ -21,7 +23,6 @@ from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.runtime import open_runtime
 from openchoreo_sync.testing.harness import SyncHarness
-from safety_helpers import FAST_CLIENT, SMALL
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "openchoreo-sync")

@@ -168,9 +168,7 @@ class BackstageBackend:
                 "baseUrl": self.url,
                 "listen": {"host": "127.0.0.1", "port": self.port},
                 "auth": {
-                    "externalAccess": [
-                        {"type": "static", "options": {"token": self.token, "subject": "e2e-tests"}}
-                    ]
+                    "externalAccess": [{"type": "static", "options": {"token": self.token, "subject": "e2e-tests"}}]
                 },
             },
         }
@@ -205,9 +203,7 @@ class BackstageBackend:
             env=env,
             start_new_session=True,  # own process group: signals reach node and nothing else
         )
-        self._client = httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10.0
-        )
+        self._client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10.0)
         try:
             self._wait_ready(started)
         except BaseException:
@@ -223,9 +219,7 @@ class BackstageBackend:
             assert self._proc is not None
             code = self._proc.poll()
             if code is not None:
-                raise BackstageError(
-                    f"Backstage exited with code {code} during startup; log tail:\n{self.log_tail()}"
-                )
+                raise BackstageError(f"Backstage exited with code {code} during startup; log tail:\n{self.log_tail()}")
             try:
                 resp = self.request("GET", "/api/catalog/entities", params={"limit": 1})
                 if resp.status_code == 200:

@@ -32,7 +32,7 @@ DEPLOYED_AS = "deployedAs"
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    overrideComponents: bool = False  # noqa: N815 - the config key is camelCase, like Backstage's
+    overrideComponents: bool = False
 
 
 @hookimpl
