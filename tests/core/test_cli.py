@@ -91,3 +91,29 @@ def test_approve_deletions_refuses_unknown_runs(config_file):
     proc = cli("approve-deletions", "--config", str(config_file), "no-such-run")
     assert proc.returncode == 1
     assert "no run 'no-such-run'" in proc.stderr
+
+
+def test_run_stops_cleanly_on_sigterm_with_a_run_in_flight(tmp_path, mock_openchoreo_factory):
+    import signal
+    import time
+
+    slow = mock_openchoreo_factory(latency_ms=400)  # every request is slow: a run is surely in flight
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"openchoreo:\n  baseUrl: {slow.url}\n  features: {{auth: {{enabled: false}}}}\n"
+        f"  sqlite: {{path: {tmp_path / 's.sqlite3'}}}\n  server: {{port: 0}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openchoreo_sync.cli", "run", "--config", str(cfg), "--log-format", "json"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 30
+    for line in proc.stderr:
+        if '"sync run started"' in line:
+            break
+        assert time.monotonic() < deadline, "the first run never started"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0  # "within a few seconds": bounded, not timed
+    assert "in-flight run cancelled for shutdown" in proc.stderr.read()
