@@ -21,7 +21,6 @@ if _REPO_ROOT not in sys.path:
 from openchoreo_sync.store.postgres import PostgresStore  # noqa: E402
 from openchoreo_sync.store.sql import SqlStore  # noqa: E402
 from openchoreo_sync.store.sqlite import SqliteStore  # noqa: E402
-
 from tests.support.postgres import pg_schema  # noqa: E402
 
 StoreFactory = Callable[[], SqlStore]

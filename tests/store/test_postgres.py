@@ -6,12 +6,12 @@ import threading
 
 import psycopg
 import pytest
+
 from openchoreo_sync.errors import StoreError
 from openchoreo_sync.logs import redact_text
 from openchoreo_sync.store.base import Commit, RunRecord
 from openchoreo_sync.store.postgres import LEADER_APP, PostgresStore
 from openchoreo_sync.store.sql import SCHEMA_VERSION
-
 from tests.support.postgres import admin_dsn, pg_schema
 
 pytestmark = pytest.mark.postgres

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import yaml
+
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.store.postgres import PostgresStore
 from openchoreo_sync.store.sql import SqlStore
@@ -148,9 +149,7 @@ def start_replica(pg_dsn: str, mock: MockOpenChoreo, tmp_path: Path) -> Iterator
 def committed_runs(store: SqlStore) -> list[tuple[str, str, str]]:
     """(started_at, status, replica) of every committed run, oldest first."""
     runs = store.recent_runs(limit=1000)
-    return sorted(
-        (r.started_at, r.status, str(r.summary.get("replica"))) for r in runs if "replica" in r.summary
-    )
+    return sorted((r.started_at, r.status, str(r.summary.get("replica"))) for r in runs if "replica" in r.summary)
 
 
 def parse_time(stamp: str) -> float:

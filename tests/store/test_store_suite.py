@@ -11,11 +11,11 @@ import time
 from typing import Any
 
 import pytest
+
 from openchoreo_sync.engine import serialize
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
 from openchoreo_sync.store.sql import SCHEMA_VERSION, SqlStore
-
 from tests.store.conftest import StoreFactory
 
 
