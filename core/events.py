@@ -175,6 +175,11 @@ class EventIngress:
                     await self._apply(entry[0], self.engine.context(run_id, client), run_id)
 
     async def _apply(self, event: ResourceEvent, ctx: Any, run_id: str) -> None:
+        if not await asyncio.to_thread(self.engine.store.try_lead):
+            # With a shared PostgreSQL store only the leader writes; its next full sync covers this.
+            self.stats["ignored"] += 1
+            self.log.info("event not applied: this replica is not the leader", kind=event.kind, name=event.name)
+            return
         try:
             found = await self._refetch(event, ctx)
         except Exception as exc:  # any error other than 404 changes nothing

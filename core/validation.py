@@ -7,7 +7,8 @@ the tag/kind/apiVersion checks), so an entity we keep is never one Backstage wou
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache, wraps
 from typing import Any
 
 _OBJECT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
@@ -17,19 +18,38 @@ _VERSION = re.compile(r"^[a-z0-9A-Z]+$")
 _TAG = re.compile(r"^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$")
 
 
-def is_object_name(value: Any) -> bool:
+def _memo_for_strings(check: Callable[[str], bool]) -> Callable[[Any], bool]:
+    """Memoise a pure check over strings; anything that is not a string fails it.
+
+    Every entity repeats the same few annotation keys, kinds and tags, so the regexes would
+    otherwise run hundreds of thousands of times per sync.
+    """
+    cached = lru_cache(maxsize=65536)(check)
+
+    @wraps(check)
+    def memoised(value: Any) -> bool:
+        return isinstance(value, str) and cached(value)
+
+    return memoised
+
+
+@_memo_for_strings
+def is_object_name(value: str) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_OBJECT_NAME.match(value))
 
 
-def is_dns_label(value: Any) -> bool:
+@_memo_for_strings
+def is_dns_label(value: str) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_DNS_LABEL.match(value))
 
 
-def is_dns_subdomain(value: Any) -> bool:
+@_memo_for_strings
+def is_dns_subdomain(value: str) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 253 and all(is_dns_label(p) for p in value.split("."))
 
 
-def is_prefixed_key(value: Any) -> bool:
+@_memo_for_strings
+def is_prefixed_key(value: str) -> bool:
     """Label and annotation keys: ``[dns-subdomain/]object-name``."""
     if not isinstance(value, str):
         return False
@@ -39,7 +59,8 @@ def is_prefixed_key(value: Any) -> bool:
     return is_object_name(name)
 
 
-def is_api_version(value: Any) -> bool:
+@_memo_for_strings
+def is_api_version(value: str) -> bool:
     if not isinstance(value, str):
         return False
     group, sep, version = value.rpartition("/")
@@ -48,7 +69,8 @@ def is_api_version(value: Any) -> bool:
     return 1 <= len(version) <= 63 and bool(_VERSION.match(version))
 
 
-def is_tag(value: Any) -> bool:
+@_memo_for_strings
+def is_tag(value: str) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= 63 and bool(_TAG.match(value))
 
 

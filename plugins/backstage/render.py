@@ -59,8 +59,11 @@ def clean_entity(entity: Entity) -> Entity:
     return result
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper that never emits anchors/aliases: every entity document stands on its own."""
+_SafeBase: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: same bytes, ~6x faster
+
+
+class _Dumper(_SafeBase):  # type: ignore[misc]
+    """A safe dumper that never emits anchors/aliases: every entity document stands on its own."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
