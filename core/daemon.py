@@ -107,8 +107,8 @@ class Daemon:
         result = await self.engine.run(trigger=trigger)
         self.state.runs += 1
         self.state.last = result
-        if result.status not in ("failed", "timed_out") or self.store.snapshot_version() is not None:
-            self.state.ready = self.state.ready or result.status in ("ok", "partial")
+        if not self.state.ready:  # ready once any snapshot is committed, by this run or an earlier one
+            self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
         return result
 
     async def schedule(self, *, max_runs: int | None = None) -> None:
