@@ -92,35 +92,41 @@ async def test_component_delete_removes_its_apis(live):
     assert all(stored(harness, ref) is None for ref in apis)
 
 
-async def test_project_environment_and_cluster_kind(live):
+def titled(title: str):
+    """A predicate factory: the stored entity's title equals ``title``."""
+
+    def check(harness, ref):
+        return (stored(harness, ref) or {}).get("metadata", {}).get("title") == title
+
+    return check
+
+
+def retitled(body: dict, title: str) -> dict:
+    body = copy.deepcopy(body)
+    body["metadata"].setdefault("annotations", {})["openchoreo.dev/display-name"] = title
+    return body
+
+
+@pytest.mark.parametrize(
+    ("collection", "namespace", "template", "ref"),
+    [
+        ("projects", "default", ("projects", "default", "url-shortener"), "system:default/evented"),
+        ("environments", "default", ("environments", "default", "development"), "environment:default/evented"),
+        ("clustertraits", "", None, "clustertraittype:openchoreo-cluster/evented"),
+    ],
+)
+async def test_project_environment_and_cluster_kind(live, collection, namespace, template, ref):
+    """Create, update and delete each reach the catalog through events alone."""
     mock, harness, _ = live
-    mock.world.put(
-        "projects",
-        "default",
-        {
-            "metadata": {"name": "new-proj", "namespace": "default"},
-            "spec": {"deploymentPipelineRef": {"name": "default"}},
-        },
-    )
-    await poll(lambda: stored(harness, "system:default/new-proj"), timeout=1.0, what="project")
-    env = copy.deepcopy(mock.world.get("environments", "default", "development"))
-    env["metadata"]["name"] = "qa"
-    mock.world.put("environments", "default", env)
-    await poll(lambda: stored(harness, "environment:default/qa"), timeout=1.0, what="environment")
-    trait = copy.deepcopy(mock.world.items("clustertraits")[0])
-    trait["metadata"]["name"] = "brand-new-trait"
-    mock.world.put("clustertraits", "", trait)
-    await poll(
-        lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait"), timeout=1.0, what="cluster kind"
-    )
-    mock.world.delete("clustertraits", "", "brand-new-trait")
-    await poll(
-        lambda: stored(harness, "clustertraittype:openchoreo-cluster/brand-new-trait") is None, timeout=1.0, what="gone"
-    )
-    mock.world.delete("environments", "default", "qa")
-    mock.world.delete("projects", "default", "new-proj")
-    await poll(lambda: stored(harness, "system:default/new-proj") is None, timeout=1.0, what="project gone")
-    await poll(lambda: stored(harness, "environment:default/qa") is None, timeout=1.0, what="environment gone")
+    source = mock.world.get(*template) if template else mock.world.items(collection)[0]
+    body = copy.deepcopy(source)
+    body["metadata"]["name"] = "evented"
+    mock.world.put(collection, namespace, retitled(body, "Evented One"))
+    await poll(lambda: titled("Evented One")(harness, ref), timeout=1.0, what=f"create of {ref}")
+    mock.world.put(collection, namespace, retitled(body, "Evented Two"))
+    await poll(lambda: titled("Evented Two")(harness, ref), timeout=1.0, what=f"update of {ref}")
+    mock.world.delete(collection, namespace, "evented")
+    await poll(lambda: stored(harness, ref) is None, timeout=1.0, what=f"delete of {ref}")
 
 
 async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint(live):
