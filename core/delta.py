@@ -51,17 +51,20 @@ async def apply_refetched(
         sources.add(refetched.source or source_id(event.kind, refetched.collection.namespace, event.name))
 
     async with engine.writer:
-        previous = await asyncio.to_thread(store.load_index)
         old_refs = set(await asyncio.to_thread(store.refs_by_sources, sources))
         new = build.entities
         removed = {ref for ref in old_refs if ref not in new}
-        old_bodies = await asyncio.to_thread(store.load_bodies, old_refs | (set(new) & set(previous)))
+        # Stored versions of what this event replaces; absent refs are simply not returned.
+        old_bodies = await asyncio.to_thread(store.load_bodies, old_refs | set(new))
 
         # First pass: relations of the new entities, to find their neighbours.
         first = {ref: dict(entity) for ref, entity in new.items()}
         relate_entities(first, engine.plugins, ctx)
-        neighbours = set().union(*(_targets(e) for e in first.values()), *(_targets(e) for e in old_bodies.values()))
-        neighbours = {ref for ref in neighbours if ref in previous and ref not in new and ref not in removed}
+        candidates = set().union(*(_targets(e) for e in first.values()), *(_targets(e) for e in old_bodies.values()))
+        candidates -= set(new) | removed
+        # Only what the neighbourhood touches is looked up, never the whole index (events stay O(1)).
+        previous = await asyncio.to_thread(store.index_entries, candidates | set(new) | old_refs)
+        neighbours = {ref for ref in candidates if ref in previous}
         neighbour_bodies = await asyncio.to_thread(store.load_bodies, neighbours)
 
         inside: dict[EntityRef, Entity] = dict(new)

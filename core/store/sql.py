@@ -157,6 +157,17 @@ class SqlStore:
         rows = self._query("SELECT ref, hash, collection, family, stale, source FROM entities")
         return {r[0]: IndexEntry(r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows}
 
+    def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
+        """``load_index`` restricted to ``refs`` (those not stored are left out)."""
+        out: dict[EntityRef, IndexEntry] = {}
+        for chunk in _chunks(list(refs)):
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT ref, hash, collection, family, stale, source FROM entities WHERE ref IN ({marks})", chunk
+            )
+            out.update({r[0]: IndexEntry(r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows})
+        return out
+
     def refs_by_sources(self, sources: Iterable[str]) -> list[EntityRef]:
         """Refs of the entities produced by these raw resources (see ``Resource.source_id``)."""
         out: list[EntityRef] = []
