@@ -45,7 +45,7 @@ def plan_reconcile(
     for ref, entry in previous.items():
         if ref in build.entities:
             continue
-        incomplete = entry.collection in build.collections_failed or (entry.collection in build.collections_incomplete)
+        incomplete = entry.collection in build.collections_failed or entry.collection in build.collections_incomplete
         if incomplete or (entry.family in failed_families and entry.collection not in build.collections_ok):
             plan.carried.add(ref)
             continue
