@@ -6,6 +6,7 @@ the entities the resource produced. A workload event refreshes the component tha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -101,11 +102,34 @@ async def _workload_event(ctx: SyncContext, namespace: str, name: str) -> Refetc
     what = f"workload {namespace}/{name}"
     workload = await _get(ctx, namespace, "workloads", name, what)
     if workload is None:
-        raise LookupError(f"{what} not found at fetch time (likely deleted); the next full sync reconciles it")
+        component = await _component_annotated_with(ctx, namespace, name)
+        if component is None:
+            raise LookupError(f"{what} is gone and no synced component names it; the next full sync reconciles it")
+        # The workload was deleted: refresh its component, which then loses the APIs it provided.
+        return await refresh_component(ctx, namespace, component, origin=f"{what} (deleted) → component {component}")
     component = workload_component(workload)
     if not component:
         raise LookupError(f"{what} has no spec.owner.componentName or openchoreo.dev/component label")
     return await refresh_component(ctx, namespace, component, origin=f"{what} → component {namespace}/{component}")
+
+
+async def _component_annotated_with(ctx: SyncContext, namespace: str, workload: str) -> str | None:
+    """The synced Component whose ``openchoreo.io/workload`` annotation names this workload.
+
+    Once a workload is deleted the API cannot say whose it was; the catalog still can, like the
+    official module's catalog query (here scoped to the namespace).
+    """
+    if ctx.store is None:
+        return None
+    filters = [
+        [
+            ("kind", ["component"]),
+            ("metadata.namespace", [namespace.lower()]),
+            ("metadata.annotations.openchoreo.io/workload", [workload.lower()]),
+        ]
+    ]
+    refs = await asyncio.to_thread(ctx.store.match_refs, filters) or []
+    return refs[0].rsplit("/", 1)[1] if refs else None
 
 
 async def _project_event(ctx: SyncContext, namespace: str, name: str) -> Refetched:

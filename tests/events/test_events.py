@@ -232,3 +232,17 @@ async def test_events_disabled_turns_the_endpoint_off(mock_openchoreo, sync_harn
     async with httpx.AsyncClient() as http:
         response = await http.post(url + EVENTS_PATH, json={"kind": "component", "name": "x", "action": "created"})
     assert response.status_code == 404
+
+
+async def test_deleted_workload_refreshes_its_component_and_removes_its_apis(live):
+    mock, harness, _ = live
+    apis = [r for r, e in harness.entities().items() if e["kind"] == "API" and "api-service" in r]
+    assert apis
+    workload = next(
+        w for w in mock.world.items("workloads", "default") if w["spec"]["owner"]["componentName"] == "api-service"
+    )
+    mock.world.delete("workloads", "default", workload["metadata"]["name"])
+    await poll(lambda: all(stored(harness, ref) is None for ref in apis), timeout=2.0, what="the APIs to go")
+    component = stored(harness, "component:default/api-service")
+    assert component is not None, "the component itself stays"
+    assert "providesApis" not in component["spec"]

@@ -190,7 +190,7 @@ async def test_gone_and_foreign_events(mock: MockOpenChoreo, ctx: SyncContext) -
     # a workload whose component is gone: the gone source is the component, not the workload
     answer = await plugin.refetch(event=ResourceEvent("workload", "orphan-workload", "default", "updated"), ctx=ctx)
     assert answer is not None and answer.gone and answer.source == "component:default/no-such-component"
-    with pytest.raises(LookupError, match="not found"):
+    with pytest.raises(LookupError, match="is gone and no synced component names it"):
         await plugin.refetch(event=ResourceEvent("workload", "no-such-workload", "default", "deleted"), ctx=ctx)
 
 
