@@ -36,7 +36,6 @@ def plugin_info() -> PluginInfo:
     Called once at start-up, before configuration of plugins is validated. Return one
     :class:`~openchoreo_sync.plugin_info.PluginInfo`. All results are collected (one per plugin).
     """
-    raise NotImplementedError  # pragma: no cover - a spec, never called
 
 
 @hookspec

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,7 +56,7 @@ def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-class SqlStore:
+class SqlStore(ABC):
     """Common implementation; subclasses provide ``_connect`` and may override leader election."""
 
     placeholder = "?"
@@ -68,8 +69,9 @@ class SqlStore:
 
     # --- connections ---------------------------------------------------------------------------
 
-    def _connect(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _connect(self) -> Any:
+        """A new DB-API connection for the calling thread."""
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
