@@ -99,7 +99,7 @@ class SqlStore(ABC):
         finally:
             cur.close()
 
-    def _begin(self, cur: Any) -> None:
+    def _begin(self, cur: Any) -> None:  # noqa: B027 - optional hook; the default (implicit BEGIN) is right for PostgreSQL
         """Start a write transaction (SQLite takes the write lock up front)."""
 
     def _query(self, statement: str, params: Iterable[Any] = ()) -> list[Any]:
