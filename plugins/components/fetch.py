@@ -66,6 +66,8 @@ async def fetch_family(ctx: SyncContext) -> AsyncIterator[Collection]:
     fails this family too and its entities are kept.
     """
     names = [name for name in (cr.name_of(item) for item in await ctx.namespaces()) if name]
-    async for collections in as_they_complete(fetch_namespace(ctx, ns) for ns in names):
+    # Four walks per namespace: this many namespaces at once keep every request slot busy.
+    limit = max(1, ctx.config.openchoreo.client.max_in_flight // 4)
+    async for collections in as_they_complete((fetch_namespace(ctx, ns) for ns in names), limit=limit):
         for collection in collections:
             yield collection
