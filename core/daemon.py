@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import signal
 from dataclasses import dataclass, field
@@ -106,7 +107,9 @@ class Daemon:
     async def run_once(self, trigger: str = "schedule") -> RunResult:
         result = await self.engine.run(trigger=trigger)
         self.state.runs += 1
-        self.state.last = result
+        # Keep the outcome, not the run's entities: they live in the store, and holding them until
+        # the next run ends would double the daemon's peak memory.
+        self.state.last = dataclasses.replace(result, entities={})
         if not self.state.ready:  # ready once any snapshot is committed, by this run or an earlier one
             self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
         return result

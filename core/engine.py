@@ -14,7 +14,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,15 +52,18 @@ Origin = tuple[str, str, str]
 """(collection key, family, source id) of an entity, as the store records it."""
 
 
-def diff_writes(
-    entities: dict[EntityRef, Entity],
+def iter_writes(
+    entities: Mapping[EntityRef, Entity],
     previous: Mapping[EntityRef, IndexEntry],
     origin_of: Callable[[EntityRef], Origin],
+    changes: ChangeSet,
     stale: set[EntityRef] | frozenset[EntityRef] = frozenset(),
-) -> tuple[ChangeSet, list[EntityWrite]]:
-    """Serialize every entity; only those whose content hash differs from the stored one are written."""
-    changes = ChangeSet()
-    writes: list[EntityWrite] = []
+) -> Iterator[EntityWrite]:
+    """Serialize every entity; yield a write for each whose content hash differs from the stored one.
+
+    A generator, recording each change in ``changes`` as it goes: the store consumes it inside its
+    transaction, so only one chunk of serialised bodies is in memory at a time.
+    """
     for ref, entity in entities.items():
         text, digest = serialize(entity)
         before = previous.get(ref)
@@ -68,7 +71,17 @@ def diff_writes(
             continue
         (changes.changed if before is not None else changes.added).append(ref)
         collection, family, source = origin_of(ref)
-        writes.append(EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source))
+        yield EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source)
+
+
+def diff_writes(
+    entities: Mapping[EntityRef, Entity],
+    previous: Mapping[EntityRef, IndexEntry],
+    origin_of: Callable[[EntityRef], Origin],
+) -> tuple[ChangeSet, list[EntityWrite]]:
+    """All writes at once (for small deltas)."""
+    changes = ChangeSet()
+    writes = list(iter_writes(entities, previous, origin_of, changes))
     return changes, writes
 
 
@@ -230,18 +243,21 @@ class Engine:
         relate_report = relate_entities(entities, self.plugins, ctx)
         relate_seconds = time.perf_counter() - t0
 
-        changes, writes = diff_writes(entities, previous, origin_of.__getitem__, plan.carried)
-        changes.removed = sorted(plan.removed)
+        changes = ChangeSet(removed=sorted(plan.removed))
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
 
         status = "partial" if (build.families_failed or build.collections_failed or build.skipped) else "ok"
         record.status = status
         record.finished_at = utcnow()
-        record.summary = self._summary(build, plan, relate_report, changes, relate_seconds, enabled_families)
+
+        def summarize() -> None:  # once the store has consumed the writes, the change set is known
+            record.summary = self._summary(build, plan, relate_report, changes, relate_seconds, enabled_families)
+
         commit = Commit(
             run=record,
-            writes=writes,
+            writes=iter_writes(entities, previous, origin_of.__getitem__, changes, plan.carried),
+            before_run_record=summarize,
             removals=changes.removed,
             collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
             collections_failed=dict(build.collections_failed),

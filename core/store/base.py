@@ -8,7 +8,7 @@ Everything a run changes is committed in one transaction, so readers always see 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,7 +55,11 @@ class Commit:
     """Everything one run (or one event delta) changes, applied atomically."""
 
     run: RunRecord
-    writes: list[EntityWrite] = field(default_factory=list)
+    writes: Iterable[EntityWrite] = field(default_factory=list)
+    """May be a generator: the store consumes it inside the transaction, so a first sync's
+    serialised bodies never all sit in memory at once."""
+    before_run_record: Callable[[], None] | None = None
+    """Called after the writes were consumed, before ``run`` is written (to fill its summary)."""
     removals: list[EntityRef] = field(default_factory=list)
     collections_ok: dict[str, str] = field(default_factory=dict)
     """collection key -> time it was fetched completely in this run"""

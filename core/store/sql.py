@@ -8,6 +8,7 @@ block on (or see half of) a run's commit.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import threading
 from abc import ABC, abstractmethod
@@ -51,9 +52,11 @@ def utcnow() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
+    """Lists of at most ``size`` items; a generator is consumed lazily, one chunk at a time."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 class SqlStore(ABC):
@@ -265,6 +268,8 @@ class SqlStore(ABC):
                 )
             if commit.consumed_approval:
                 cur.execute(sql("DELETE FROM approvals WHERE run_id = ?"), (commit.consumed_approval,))
+            if commit.before_run_record is not None:
+                commit.before_run_record()
             self._write_run(cur, commit.run)
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 

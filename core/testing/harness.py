@@ -8,6 +8,7 @@ registered directly, and exposes the run results and the stored snapshot to asse
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class SyncHarness:
         self.runtime: Runtime = open_runtime([], config=config, raw=raw, extra_plugins=extra_plugins)
         self.daemon = Daemon(self.runtime.config, self.runtime.plugins, self.runtime.store, self.runtime.engine)
         self.results: list[RunResult] = []
+        """Every run's result, without entities (``run()`` returns them; the store has them)."""
         self._started = False
 
     @property
@@ -73,7 +75,7 @@ class SyncHarness:
 
     async def run(self, trigger: str = "test") -> RunResult:
         result = await self.daemon.run_once(trigger=trigger)
-        self.results.append(result)
+        self.results.append(dataclasses.replace(result, entities={}))
         return result
 
     async def serve(self) -> str:
