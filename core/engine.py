@@ -190,6 +190,7 @@ class Engine:
         finally:
             if gc_was_enabled:
                 gc.enable()
+                gc.collect()  # whatever cyclic garbage the run left goes now, not during the next run
             structlog.contextvars.unbind_contextvars("run_id")
 
     async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord, fetch_started: float) -> RunResult:

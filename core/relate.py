@@ -36,9 +36,14 @@ def relate_entities(entities: dict[EntityRef, Entity], plugins: LoadedPlugins, c
         except Exception as exc:  # a broken relator loses its relations, not the run
             report.failures[impl.plugin_name] = describe_error(exc)
             ctx.log.error("relate failed", plugin=impl.plugin_name, error=describe_error(exc))
+    # Equal relations share one dict (tens of thousands of entities are ``ownedBy`` the same group),
+    # and each entity's edge set is dropped as soon as its list is built: both bound peak memory.
+    # The dicts are read-only by contract: outputs copy an entity before changing it.
+    shared: dict[tuple[str, EntityRef], dict[str, str]] = {}
     for ref, entity in entities.items():
-        entity["relations"] = [{"type": t, "targetRef": target} for t, target in sorted(edges[ref])]
-        report.relations += len(edges[ref])
+        pairs = sorted(edges.pop(ref))
+        entity["relations"] = [shared.setdefault(pair, {"type": pair[0], "targetRef": pair[1]}) for pair in pairs]
+        report.relations += len(pairs)
     return report
 
 

@@ -24,7 +24,7 @@ def _memo_for_strings(check: Callable[[str], bool]) -> Callable[[Any], bool]:
     Every entity repeats the same few annotation keys, kinds and tags, so the regexes would
     otherwise run hundreds of thousands of times per sync.
     """
-    cached = lru_cache(maxsize=65536)(check)
+    cached = lru_cache(maxsize=4096)(check)  # repeated keys stay hot; unique names just pass through
 
     @wraps(check)
     def memoised(value: Any) -> bool:

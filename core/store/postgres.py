@@ -26,7 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ..errors import StoreError
 from ..logs import get_logger, redact_text, register_secret
 from ..model import Entity, EntityRef
-from .base import Commit
+from .base import Commit, IndexEntry
 from .sql import SqlStore
 
 LEADER_LOCK_KEY = 0x6F63_7379
@@ -135,6 +135,13 @@ class PostgresStore(SqlStore):
     def _query(self, statement: str, params: Iterable[Any] = ()) -> list[Any]:
         try:
             return super()._query(statement, params)
+        except psycopg.OperationalError as exc:
+            self._drop_thread_connection()
+            raise self._failed(exc) from None
+
+    def load_index(self) -> dict[EntityRef, IndexEntry]:
+        try:
+            return super().load_index()
         except psycopg.OperationalError as exc:
             self._drop_thread_connection()
             raise self._failed(exc) from None
