@@ -16,7 +16,7 @@ from typing import Any
 from openchoreo_sync import Collection, SyncContext
 from openchoreo_sync.plugins.namespaces import cr
 from openchoreo_sync.plugins.namespaces.fetch import namespace_path
-from openchoreo_sync.plugins.namespaces.streaming import as_they_complete
+from openchoreo_sync.streaming import as_they_complete
 
 from .joins import join_components, join_resources
 

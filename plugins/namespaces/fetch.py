@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from openchoreo_sync import Collection, Resource, SyncContext
+from openchoreo_sync.streaming import as_they_complete
 
 from . import cr
 from .channel import KIND as CHANNEL_KIND
-from .streaming import as_they_complete
 
 NAMESPACES = "namespaces"
 ENVIRONMENTS = "environments"

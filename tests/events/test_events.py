@@ -10,20 +10,7 @@ import httpx
 import pytest
 
 from openchoreo_sync.events import EVENTS_PATH
-
-
-async def poll(predicate, *, timeout: float, what: str):
-    """Poll an async or sync predicate until truthy, at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
+from openchoreo_sync.testing.polling import apoll
 
 
 @pytest.fixture
@@ -63,7 +50,7 @@ async def test_component_create_update_delete(live):
     ref = "component:default/fresh-svc"
     started = time.monotonic()
     mock.world.put("components", "default", component("default", "fresh-svc"))
-    entity = await poll(lambda: stored(harness, ref), timeout=1.0, what="the new component")
+    entity = await apoll(lambda: stored(harness, ref), timeout=1.0, what="the new component")
     latency = time.monotonic() - started
     assert entity["metadata"]["title"] == "Fresh-Svc"
     system = stored(harness, "system:default/url-shortener")
@@ -72,12 +59,12 @@ async def test_component_create_update_delete(live):
     changed = component("default", "fresh-svc")
     changed["metadata"]["annotations"]["openchoreo.dev/display-name"] = "Renamed"
     mock.world.put("components", "default", changed)
-    await poll(
+    await apoll(
         lambda: (stored(harness, ref) or {}).get("metadata", {}).get("title") == "Renamed", timeout=1.0, what="update"
     )
 
     mock.world.delete("components", "default", "fresh-svc")
-    await poll(lambda: stored(harness, ref) is None, timeout=1.0, what="deletion")
+    await apoll(lambda: stored(harness, ref) is None, timeout=1.0, what="deletion")
     system = stored(harness, "system:default/url-shortener")
     assert {"type": "hasPart", "targetRef": ref} not in system["relations"]
     print(f"event-to-catalog latency (create): {latency * 1000:.0f} ms")
@@ -88,7 +75,7 @@ async def test_component_delete_removes_its_apis(live):
     apis = [r for r, e in harness.entities().items() if e["kind"] == "API" and "api-service" in r]
     assert apis
     mock.world.delete("components", "default", "api-service")
-    await poll(lambda: stored(harness, "component:default/api-service") is None, timeout=1.0, what="component gone")
+    await apoll(lambda: stored(harness, "component:default/api-service") is None, timeout=1.0, what="component gone")
     assert all(stored(harness, ref) is None for ref in apis)
 
 
@@ -122,11 +109,11 @@ async def test_project_environment_and_cluster_kind(live, collection, namespace,
     body = copy.deepcopy(source)
     body["metadata"]["name"] = "evented"
     mock.world.put(collection, namespace, retitled(body, "Evented One"))
-    await poll(lambda: titled("Evented One")(harness, ref), timeout=1.0, what=f"create of {ref}")
+    await apoll(lambda: titled("Evented One")(harness, ref), timeout=1.0, what=f"create of {ref}")
     mock.world.put(collection, namespace, retitled(body, "Evented Two"))
-    await poll(lambda: titled("Evented Two")(harness, ref), timeout=1.0, what=f"update of {ref}")
+    await apoll(lambda: titled("Evented Two")(harness, ref), timeout=1.0, what=f"update of {ref}")
     mock.world.delete(collection, namespace, "evented")
-    await poll(lambda: stored(harness, ref) is None, timeout=1.0, what=f"delete of {ref}")
+    await apoll(lambda: stored(harness, ref) is None, timeout=1.0, what=f"delete of {ref}")
 
 
 async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint(live):
@@ -140,7 +127,7 @@ async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint
         )
         assert response.status_code == 202
         events = harness.daemon.events
-        await poll(lambda: events.stats["refetched"] >= 1 and events.idle.is_set(), timeout=2, what="refetch")
+        await apoll(lambda: events.stats["refetched"] >= 1 and events.idle.is_set(), timeout=2, what="refetch")
         assert stored(harness, ref) is not None
         # The re-fetch fails with 500: nothing changes.
         mock.faults.fail(r"/components/api-service$", status=500)
@@ -149,7 +136,7 @@ async def test_refetch_failure_deletes_nothing_and_deleted_action_is_only_a_hint
             url + EVENTS_PATH,
             json={"kind": "component", "name": "api-service", "namespace": "default", "action": "deleted"},
         )
-        await poll(lambda: events.stats["failed"] >= 1 and events.idle.is_set(), timeout=5, what="failed refetch")
+        await apoll(lambda: events.stats["failed"] >= 1 and events.idle.is_set(), timeout=5, what="failed refetch")
         assert harness.entities() == before
 
 
@@ -178,7 +165,7 @@ async def test_burst_is_coalesced(live):
         await asyncio.gather(*(sender(w) for w in range(8)))
         print(f"burst of 1000 events delivered in {time.monotonic() - started:.2f}s")
     events = harness.daemon.events
-    await poll(lambda: events.idle.is_set() and not events.pending, timeout=30, what="burst applied")
+    await apoll(lambda: events.idle.is_set() and not events.pending, timeout=30, what="burst applied")
     single_gets = [r for r in mock.stats.records[base:] if "/components/" in r.path and r.path.count("/") == 6]
     assert len(single_gets) <= 110, len(single_gets)
     assert events.stats["received"] == 1000
@@ -196,7 +183,7 @@ async def test_payload_validation_and_unknown_kinds(live):
         ok = await http.post(url + EVENTS_PATH, json={"kind": "Gizmo", "name": "x", "action": "created"})
         assert ok.status_code == 202
     events = harness.daemon.events
-    await poll(lambda: events.stats["ignored"] >= 1, timeout=2, what="ignored unknown kind")
+    await apoll(lambda: events.stats["ignored"] >= 1, timeout=2, what="ignored unknown kind")
 
 
 async def test_overflow_schedules_a_full_sync(mock_openchoreo, sync_harness_factory):
@@ -242,7 +229,7 @@ async def test_deleted_workload_refreshes_its_component_and_removes_its_apis(liv
         w for w in mock.world.items("workloads", "default") if w["spec"]["owner"]["componentName"] == "api-service"
     )
     mock.world.delete("workloads", "default", workload["metadata"]["name"])
-    await poll(lambda: all(stored(harness, ref) is None for ref in apis), timeout=2.0, what="the APIs to go")
+    await apoll(lambda: all(stored(harness, ref) is None for ref in apis), timeout=2.0, what="the APIs to go")
     component = stored(harness, "component:default/api-service")
     assert component is not None, "the component itself stays"
     assert "providesApis" not in component["spec"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from collections.abc import Iterator
@@ -13,21 +12,13 @@ from test_backstage_sink import STANDARD, overrides, publication
 from test_backstage_sink_fake_catalog import FakeBackstage
 
 from openchoreo_sync.events import EVENTS_PATH
+from openchoreo_sync.testing.polling import apoll
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeBackstage]:
     with FakeBackstage() as backstage:
         yield backstage
-
-
-async def poll(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return value
 
 
 def published_names(harness, path: str) -> set[str]:
@@ -53,26 +44,26 @@ async def test_component_environment_and_cluster_kind_events_reach_the_sink(
     component["metadata"]["name"] = "evented-svc"
     started = time.monotonic()
     mock.world.put("components", "default", component)
-    await poll(lambda: "evented-svc" in published_names(harness, "default/component.yaml"), timeout=1.0, what="create")
+    await apoll(lambda: "evented-svc" in published_names(harness, "default/component.yaml"), timeout=1.0, what="create")
     latency = time.monotonic() - started
-    await poll(
+    await apoll(
         lambda: pub.location_entity_ref("default/component.yaml") in fake.refreshed(), timeout=1.0, what="refresh"
     )
 
     mock.world.delete("components", "default", "evented-svc")
-    await poll(
+    await apoll(
         lambda: "evented-svc" not in published_names(harness, "default/component.yaml"), timeout=1.0, what="delete"
     )
 
     env = copy.deepcopy(mock.world.get("environments", "default", "development"))
     env["metadata"]["name"] = "qa"
     mock.world.put("environments", "default", env)
-    await poll(lambda: "qa" in published_names(harness, "default/environment.yaml"), timeout=1.0, what="environment")
+    await apoll(lambda: "qa" in published_names(harness, "default/environment.yaml"), timeout=1.0, what="environment")
 
     trait = copy.deepcopy(mock.world.items("clustertraits")[0])
     trait["metadata"]["name"] = "evented-trait"
     mock.world.put("clustertraits", "", trait)
-    await poll(
+    await apoll(
         lambda: "evented-trait" in published_names(harness, "openchoreo-cluster/clustertraittype.yaml"),
         timeout=1.0,
         what="cluster kind",

@@ -27,6 +27,7 @@ import yaml
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.store.postgres import PostgresStore
 from openchoreo_sync.store.sql import SqlStore
+from openchoreo_sync.testing.polling import poll as shared_poll
 
 pytestmark = pytest.mark.postgres
 
@@ -40,14 +41,7 @@ T = TypeVar("T")
 
 def poll(what: str, probe: Callable[[], T | None], timeout: float) -> T:
     """Call ``probe`` until it returns a truthy value; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)  # poll interval of a bounded wait, not a wait for an outcome
+    return shared_poll(probe, timeout=timeout, what=what)  # type: ignore[return-value]
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Run coroutines concurrently and hand back each result as soon as it is ready.
 
-Families fetch namespaces concurrently (the client bounds requests in flight) and yield each
+For families: fetch namespaces concurrently (the client bounds requests in flight) and yield each
 collection the moment it completes, so mapping starts early and a namespace's raw API data is
 freed as soon as it is mapped. ``limit`` caps how many run at once: enough to keep the client's
 request pipeline full, few enough that the raw data of every namespace is never held at once.
