@@ -64,8 +64,8 @@ def _targets(value: Any) -> Iterator[str]:
 
 
 @hookimpl
-def relate(entities: EntityIndex) -> list[Relation]:
-    out: list[Relation] = []
+def relate(entities: EntityIndex) -> Iterator[Relation]:
+    """A generator: the core consumes relations as they come instead of holding them all."""
     for ref, entity in entities.items():
         fields = _FIELDS.get(str(entity.get("kind", "")).lower())
         spec = entity.get("spec")
@@ -78,5 +78,4 @@ def relate(entities: EntityIndex) -> list[Relation]:
                     target_ref = normalize_ref(target, default_kind=default_kind, default_namespace=namespace)
                 except ValueError:
                     continue  # Backstage rejects such an entity's relation the same way: it is dropped
-                out.append(Relation(ref, relation_type, target_ref))
-    return out
+                yield Relation(ref, relation_type, target_ref)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import inspect
 import signal
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from .engine import Engine, RunResult
 from .errors import StoreError
 from .events import EventIngress
 from .hookcall import call_impl
+from .memory import release_free_memory
 from .plugins_manager import LoadedPlugins
 from .server import HttpServer, build_app
 from .store.base import StateStore
@@ -107,9 +107,10 @@ class Daemon:
     async def run_once(self, trigger: str = "schedule") -> RunResult:
         result = await self.engine.run(trigger=trigger)
         self.state.runs += 1
-        # Keep the outcome, not the run's entities: they live in the store, and holding them until
-        # the next run ends would double the daemon's peak memory.
-        self.state.last = dataclasses.replace(result, entities={})
+        # Keep the outcome, not the run's entities nor its lists of changed refs: they live in the
+        # store, and tens of thousands of surviving ref strings would pin the allocator's arenas
+        # (so the run's whole memory) until the next run. The summary keeps counts and a sample.
+        self.state.last = RunResult(result.run_id, result.status, summary=result.summary)
         if not self.state.ready:  # ready once any snapshot is committed, by this run or an earlier one
             self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
         return result
@@ -144,6 +145,8 @@ class Daemon:
                     # keep serving and let the next tick's election decide who runs
                     self.log.error("sync run could not be stored; will retry", error=str(exc))
                 runs += 1
+                del run, stopper  # the finished task holds the run's entities
+                release_free_memory()  # idle until the next run: give the run's heap back
             else:
                 if self.state.leading or not announced_follower:
                     self.log.info("another replica holds the leader lock; serving only")

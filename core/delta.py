@@ -59,7 +59,7 @@ async def apply_refetched(
 
         # First pass: relations of the new entities, to find their neighbours.
         first = {ref: dict(entity) for ref, entity in new.items()}
-        relate_entities(first, engine.plugins, ctx)
+        relate_entities(first, engine.plugins, ctx).graph.attach(first)
         candidates = set().union(*(_targets(e) for e in first.values()), *(_targets(e) for e in old_bodies.values()))
         candidates -= set(new) | removed
         # Only what the neighbourhood touches is looked up, never the whole index (events stay O(1)).
@@ -74,7 +74,7 @@ async def apply_refetched(
             kept_outside[ref] = [r for r in body.get("relations", ()) if r.get("targetRef") not in recomputed]
             body.pop("relations", None)
             inside[ref] = body
-        relate_entities(inside, engine.plugins, ctx)
+        relate_entities(inside, engine.plugins, ctx).graph.attach(inside)
         for ref, outside in kept_outside.items():
             merged = {(r["type"], r["targetRef"]) for r in inside[ref]["relations"]}
             merged |= {(r["type"], r["targetRef"]) for r in outside}

@@ -25,13 +25,15 @@ from .build import Build, describe_error, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, SyncContext
 from .hookcall import call_impl
-from .model import Entity, EntityRef
+from .model import CollectionKey, Entity, EntityRef
 from .plugins_manager import LoadedPlugins
 from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
 from .relate import RelateReport, relate_entities
+from .relation_graph import RelationGraph
 from .snapshot import ChangeSet, MemorySnapshot
 from .store.base import Commit, EntityWrite, IndexEntry, RunRecord, StateStore
 from .store.sql import utcnow
+from .validation import forget_memos
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
 
@@ -58,13 +60,17 @@ def iter_writes(
     origin_of: Callable[[EntityRef], Origin],
     changes: ChangeSet,
     stale: set[EntityRef] | frozenset[EntityRef] = frozenset(),
+    relations: RelationGraph | None = None,
 ) -> Iterator[EntityWrite]:
     """Serialize every entity; yield a write for each whose content hash differs from the stored one.
 
     A generator, recording each change in ``changes`` as it goes: the store consumes it inside its
-    transaction, so only one chunk of serialised bodies is in memory at a time.
+    transaction, so only one chunk of serialised bodies (with their relations, taken from
+    ``relations`` when given) is in memory at a time.
     """
     for ref, entity in entities.items():
+        if relations is not None:
+            entity = relations.with_relations(ref, entity)
         text, digest = serialize(entity)
         before = previous.get(ref)
         if before is not None and before.hash == digest:
@@ -93,6 +99,13 @@ class RunResult:
     changes: ChangeSet = field(default_factory=ChangeSet)
     summary: dict[str, Any] = field(default_factory=dict)
     entities: dict[EntityRef, Entity] = field(default_factory=dict)
+    """the run's entities as mapped; their relations are in ``relations`` (and in the store)"""
+    relations: RelationGraph | None = None
+
+    def entity(self, ref: EntityRef) -> Entity:
+        """One entity of the run as committed, relations included."""
+        entity = self.entities[ref]
+        return entity if self.relations is None else self.relations.with_relations(ref, entity)
 
     @property
     def succeeded(self) -> bool:
@@ -147,7 +160,7 @@ class Engine:
         async with self.client_factory() as client:
             ctx = self.context(run_id, client)
             build = await fetch_and_map(self.plugins, ctx)
-        relate_entities(build.entities, self.plugins, ctx)
+        relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
         return build.entities, build
 
     # --- a full run ----------------------------------------------------------------------------
@@ -188,6 +201,7 @@ class Engine:
             async with self.writer:
                 return await self._settle(build, ctx, record, fetch_started)
         finally:
+            forget_memos()
             if gc_was_enabled:
                 gc.enable()
                 gc.collect()  # whatever cyclic garbage the run left goes now, not during the next run
@@ -230,9 +244,6 @@ class Engine:
         kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
         times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
         entities = build.entities
-        origin_of: dict[EntityRef, Origin] = {
-            ref: (str(key), key.family, build.source.get(ref, "")) for ref, key in build.origin.items()
-        }
         for ref, body in kept.items():
             body.pop("relations", None)
             annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
@@ -240,7 +251,19 @@ class Engine:
             if ref in plan.carried:
                 annotations[STALE_ANNOTATION] = times.get(previous[ref].collection, "unknown")
             entities[ref] = body
-            origin_of[ref] = (previous[ref].collection, previous[ref].family, previous[ref].source)
+        key_names: dict[CollectionKey, str] = {}
+
+        def origin_of(ref: EntityRef) -> Origin:
+            """Computed as each write is made: a table of it would cost a tuple and a string per entity."""
+            if ref in kept:
+                before = previous[ref]
+                return before.collection, before.family, before.source
+            key = build.origin[ref]
+            name = key_names.get(key)
+            if name is None:
+                name = key_names[key] = str(key)
+            return name, key.family, build.source.get(ref, "")
+
         relate_report = relate_entities(entities, self.plugins, ctx)
         relate_seconds = time.perf_counter() - t0
 
@@ -257,7 +280,7 @@ class Engine:
 
         commit = Commit(
             run=record,
-            writes=iter_writes(entities, previous, origin_of.__getitem__, changes, plan.carried),
+            writes=iter_writes(entities, previous, origin_of, changes, plan.carried, relate_report.graph),
             before_run_record=summarize,
             removals=changes.removed,
             collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
@@ -268,6 +291,8 @@ class Engine:
         t1 = time.perf_counter()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
+        del commit  # with it the index of the previous snapshot goes: only the commit needed it
+        previous, kept = {}, {}
         log.info(
             "sync run finished",
             status=status,
@@ -277,11 +302,11 @@ class Engine:
             failed_families=sorted(build.families_failed),
             skipped=build.skipped,
         )
-        outputs = await self.emit(MemorySnapshot(record.run_id, entities), changes, ctx)
+        outputs = await self.emit(MemorySnapshot(record.run_id, entities, relate_report.graph), changes, ctx)
         if outputs:
             record.summary["outputs"] = outputs
             await asyncio.to_thread(store.record_run, record)
-        return RunResult(record.run_id, status, changes, record.summary, entities)
+        return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
 
     def _matching_approval(self, removed: set[EntityRef]) -> str | None:
         """An approved guarded run whose planned removals cover this run's removals."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .model import Entity, EntityRef
+from .relation_graph import RelationGraph
 
 
 class EntityIndex(Mapping[EntityRef, Entity]):
@@ -48,15 +49,20 @@ class SnapshotView(Protocol):
 
     def get(self, ref: EntityRef) -> Entity | None: ...
 
-    def entities(self) -> Iterator[tuple[EntityRef, Entity]]: ...
+    def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
+        """Every entity as committed; ``with_relations=False`` lets a view skip building each
+        entity's ``relations`` (an output that publishes to a Backstage, which computes its own,
+        saves a copy of every entity). Entities are read-only: copy one before changing it."""
+        ...
 
 
 @dataclass
 class MemorySnapshot:
-    """A snapshot held in memory (what a run just built)."""
+    """A snapshot held in memory (what a run just built), its relations kept apart in a graph."""
 
     run_id: str
     by_ref: Mapping[EntityRef, Entity]
+    relations: RelationGraph | None = None
 
     def __len__(self) -> int:
         return len(self.by_ref)
@@ -65,10 +71,16 @@ class MemorySnapshot:
         return list(self.by_ref)
 
     def get(self, ref: EntityRef) -> Entity | None:
-        return self.by_ref.get(ref)
+        entity = self.by_ref.get(ref)
+        if entity is None or self.relations is None:
+            return entity
+        return self.relations.with_relations(ref, entity)
 
-    def entities(self) -> Iterator[tuple[EntityRef, Entity]]:
-        return iter(self.by_ref.items())
+    def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
+        if self.relations is None or not with_relations:
+            return iter(self.by_ref.items())
+        graph = self.relations
+        return ((ref, graph.with_relations(ref, entity)) for ref, entity in self.by_ref.items())
 
 
 @dataclass

@@ -35,5 +35,5 @@ class StoreSnapshot:
             self._cache.update(found)
         return self._cache[ref]
 
-    def entities(self) -> Iterator[tuple[EntityRef, Entity]]:
-        return iter(self._store.all_bodies())
+    def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
+        return iter(self._store.all_bodies())  # stored bodies carry their relations already

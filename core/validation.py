@@ -18,6 +18,9 @@ _VERSION = re.compile(r"^[a-z0-9A-Z]+$")
 _TAG = re.compile(r"^[a-z0-9:+#]+(-[a-z0-9:+#]+)*$")
 
 
+_MEMOS: list[Any] = []
+
+
 def _memo_for_strings(check: Callable[[str], bool]) -> Callable[[Any], bool]:
     """Memoise a pure check over strings; anything that is not a string fails it.
 
@@ -25,12 +28,24 @@ def _memo_for_strings(check: Callable[[str], bool]) -> Callable[[Any], bool]:
     otherwise run hundreds of thousands of times per sync.
     """
     cached = lru_cache(maxsize=4096)(check)  # repeated keys stay hot; unique names just pass through
+    _MEMOS.append(cached)
 
     @wraps(check)
     def memoised(value: Any) -> bool:
         return isinstance(value, str) and cached(value)
 
     return memoised
+
+
+def forget_memos() -> None:
+    """Drop every memoised string once a run is over.
+
+    The cached strings are the run's own (names, keys); a few thousand of them left scattered
+    through the allocator's arenas would keep each arena, and so the whole run's memory, from
+    going back to the operating system between runs.
+    """
+    for memo in _MEMOS:
+        memo.cache_clear()
 
 
 @_memo_for_strings

@@ -147,7 +147,7 @@ class BackstageSink:
                 "openchoreo.plugins.backstage.publishUrl is not set"
             )
             return
-        entities = [body for _, body in snapshot.entities()]
+        entities = [body for _, body in snapshot.entities(with_relations=False)]  # Backstage relates itself
         publication = await asyncio.to_thread(self.build, entities, root, log=log)
         self._set_served(publication, snapshot.run_id)
         if not self.settings.register_location:

@@ -6,7 +6,7 @@ holds the hook implementations, each kind's translation lives in its own module.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from openchoreo_sync import (
     Collection,
@@ -65,7 +65,7 @@ def map_resource(resource: Resource, ctx: SyncContext) -> list[Entity] | None:
 
 
 @hookimpl
-def relate(entities: EntityIndex, ctx: SyncContext) -> list[Relation]:
+def relate(entities: EntityIndex, ctx: SyncContext) -> Iterator[Relation]:
     return relate_all(entities)
 
 

@@ -70,12 +70,11 @@ def resource_relations(entity: Mapping[str, Any]) -> Iterator[Relation]:
         yield Relation(entity_ref(entity), INSTANCE_OF, target)
 
 
-def relate_all(entities: EntityIndex) -> list[Relation]:
-    relations: list[Relation] = []
+def relate_all(entities: EntityIndex) -> Iterator[Relation]:
+    """Lazily: one relation per Component for 50k components is better consumed than collected."""
     for entity in entities.by_kind("System"):
-        relations.extend(system_relations(entity))
+        yield from system_relations(entity)
     for entity in entities.by_kind("Component"):
-        relations.extend(component_relations(entity))
+        yield from component_relations(entity)
     for entity in entities.by_kind("Resource"):
-        relations.extend(resource_relations(entity))
-    return relations
+        yield from resource_relations(entity)

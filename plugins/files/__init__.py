@@ -34,7 +34,7 @@ async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> 
     log = ctx.log.bind(output=NAME)
     index = await asyncio.to_thread(ctx.store.load_index) if ctx.store is not None else {}
     families = {ref: entry.family for ref, entry in index.items()}
-    entities = dict(snapshot.entities())
+    entities = dict(snapshot.entities(with_relations=False))  # Backstage computes relations itself
     preflight = filter_allowed(entities.values(), ctx.config)
     message = preflight.warning()
     if message:

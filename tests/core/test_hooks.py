@@ -148,11 +148,13 @@ async def test_hook_decorate_entity(mock_openchoreo, sync_harness_factory):
 
 async def test_hook_relate(mock_openchoreo, sync_harness_factory):
     plugin = Widgets([widget("a", connects="b"), widget("b"), widget("c", connects="ghost")])
-    result = await harness_for(sync_harness_factory, mock_openchoreo, plugin).run()
-    assert {"type": "connects", "targetRef": "widget:default/b"} in result.entities["widget:default/a"]["relations"]
-    assert {"type": "connectedFrom", "targetRef": "widget:default/a"} in result.entities["widget:default/b"][
-        "relations"
-    ]
+    harness = harness_for(sync_harness_factory, mock_openchoreo, plugin)
+    result = await harness.run()
+    assert {"type": "connects", "targetRef": "widget:default/b"} in result.entity("widget:default/a")["relations"]
+    assert {"type": "connectedFrom", "targetRef": "widget:default/a"} in result.entity("widget:default/b")["relations"]
+    stored = harness.entities()
+    assert stored["widget:default/a"]["relations"] == result.entity("widget:default/a")["relations"]
+    assert "relations" not in result.entities["widget:default/a"], "the run's entities stay without relations"
     assert result.summary["dangling"] == {"connects -> widget": 1}
 
 

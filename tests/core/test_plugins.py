@@ -9,6 +9,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from openchoreo_sync import entity_ref
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.plugins_manager import ENTRY_POINT_GROUP, discover, load_plugins
@@ -118,7 +119,8 @@ async def test_third_party_plugin_adds_a_kind_and_overrides_components(mock_open
         {"openchoreo": {"plugins": {"example": {"enabled": True, "overrideComponents": True}}}},
         state_dir=tmp_path / "b",
     )
-    after = (await plugin.run()).entities
+    result = await plugin.run()
+    after = result.entities
     bindings = [e for e in after.values() if e["kind"] == "ReleaseBinding"]
     assert bindings, "the example plugin's kind is synced"
     components = [e for e in after.values() if e["kind"] == "Component"]
@@ -130,5 +132,5 @@ async def test_third_party_plugin_adds_a_kind_and_overrides_components(mock_open
         assert {k: v for k, v in entity.items() if k != "relations"} == {
             k: v for k, v in before[ref].items() if k != "relations"
         }, ref
-    binding = bindings[0]
+    binding = result.entity(entity_ref(bindings[0]))
     assert any(r["type"] == "deployedAs" for r in binding["relations"])

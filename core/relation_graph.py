@@ -1,0 +1,110 @@
+"""The relations of one snapshot, packed as integers until an entity is written or read.
+
+A 50k-component platform has ~400k relations (both directions). As ``{"type", "targetRef"}`` dicts
+on every entity, plus the per-entity sets that deduplicate them, they cost more than 100 MB at the
+very moment the run holds every entity anyway. Here each relation is one 64-bit integer
+``(source id, type id, target id)`` in an ``array``: ~8 bytes a relation. An entity's list is
+built only when it is serialized for the store or handed to an output, one entity at a time.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+
+from .model import Entity, EntityRef
+
+_ID_BITS = 26
+_TYPE_BITS = 12
+_SOURCE_SHIFT = _ID_BITS + _TYPE_BITS
+_ID_MASK = (1 << _ID_BITS) - 1
+_TYPE_MASK = (1 << _TYPE_BITS) - 1
+
+RelationDict = dict[str, str]
+
+
+class RelationGraph:
+    """Edges between the entities of a snapshot (the members) and any ref they point at.
+
+    Ids are handed out to members first, so ``id < members`` tells a member from a dangling target.
+    ``add`` while relating, ``seal`` once (sorts and deduplicates), then ``relations_of``.
+    """
+
+    def __init__(self, members: Iterable[EntityRef]) -> None:
+        self._ids: dict[EntityRef, int] = {}
+        self._refs: list[EntityRef] = []
+        for ref in members:
+            if ref not in self._ids:
+                self._ids[ref] = len(self._refs)
+                self._refs.append(ref)
+        self._members = len(self._refs)
+        self._type_ids: dict[str, int] = {}
+        self._types: list[str] = []
+        self._edges = array("Q")
+        self._sealed = False
+
+    def __len__(self) -> int:
+        """The number of distinct relations (after ``seal``)."""
+        return len(self._edges)
+
+    def member_id(self, ref: EntityRef) -> int | None:
+        found = self._ids.get(ref)
+        return found if found is not None and found < self._members else None
+
+    def id_of(self, ref: EntityRef) -> int:
+        """The id of any ref; a ref outside the snapshot gets a new id past the members."""
+        found = self._ids.get(ref)
+        if found is None:
+            found = self._ids[ref] = len(self._refs)
+            if found > _ID_MASK:
+                raise ValueError(f"more than {_ID_MASK + 1} distinct entity refs in one snapshot")
+            self._refs.append(ref)
+        return found
+
+    def is_member(self, ref_id: int) -> bool:
+        return ref_id < self._members
+
+    def add(self, source_id: int, relation_type: str, target_id: int) -> None:
+        type_id = self._type_ids.get(relation_type)
+        if type_id is None:
+            type_id = self._type_ids[relation_type] = len(self._types)
+            if type_id > _TYPE_MASK:
+                raise ValueError(f"more than {_TYPE_MASK + 1} distinct relation types in one snapshot")
+            self._types.append(relation_type)
+        self._edges.append((source_id << _SOURCE_SHIFT) | (type_id << _ID_BITS) | target_id)
+        self._sealed = False
+
+    def seal(self) -> None:
+        """Sort by source and drop duplicates, so each member's edges are one contiguous run."""
+        ordered = sorted(self._edges)
+        self._edges = array("Q")
+        previous = -1
+        for edge in ordered:
+            if edge != previous:
+                self._edges.append(edge)
+                previous = edge
+        self._sealed = True
+
+    def relations_of(self, ref: EntityRef) -> list[RelationDict]:
+        """``ref``'s relations as Backstage writes them, ordered by (type, targetRef)."""
+        if not self._sealed:
+            self.seal()
+        source_id = self.member_id(ref)
+        if source_id is None:
+            return []
+        edges = self._edges
+        start = bisect_left(edges, source_id << _SOURCE_SHIFT)
+        end = bisect_left(edges, (source_id + 1) << _SOURCE_SHIFT, start)
+        types, refs = self._types, self._refs
+        pairs = sorted((types[(edge >> _ID_BITS) & _TYPE_MASK], refs[edge & _ID_MASK]) for edge in edges[start:end])
+        return [{"type": relation_type, "targetRef": target} for relation_type, target in pairs]
+
+    def attach(self, entities: Mapping[EntityRef, Entity]) -> None:
+        """Write every member's relations into its entity (for callers that want plain dicts)."""
+        for ref, entity in entities.items():
+            entity["relations"] = self.relations_of(ref)
+
+    def with_relations(self, ref: EntityRef, entity: Entity) -> Entity:
+        """A shallow copy of ``entity`` carrying its relations; the entity itself is left alone."""
+        return {**entity, "relations": self.relations_of(ref)}
