@@ -24,6 +24,13 @@ from .base import Commit, IndexEntry, RunRecord
 
 SCHEMA_VERSION = 1
 
+SEARCH_INDEXES: dict[str, str] = {
+    "search_key_value": "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+    "search_ref": "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
+}
+"""The search table's indexes as the latest migration leaves them: a first commit into an empty
+table builds them after its rows are in (one sort instead of ~30 index inserts per entity)."""
+
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE IF NOT EXISTS entities (
@@ -33,8 +40,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS entities_collection ON entities (collection)",
         "CREATE INDEX IF NOT EXISTS entities_source ON entities (source)",
         "CREATE TABLE IF NOT EXISTS search (ref TEXT NOT NULL, key TEXT NOT NULL, value TEXT)",
-        "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
-        "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
+        *SEARCH_INDEXES.values(),
         """CREATE TABLE IF NOT EXISTS collections (
             key TEXT PRIMARY KEY, last_ok_at TEXT, last_error TEXT, last_error_at TEXT)""",
         """CREATE TABLE IF NOT EXISTS runs (
@@ -223,10 +229,16 @@ class SqlStore(ABC):
                 marks = ",".join("?" * len(chunk))
                 cur.execute(sql(f"DELETE FROM entities WHERE ref IN ({marks})"), chunk)
                 cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), chunk)
+            cur.execute("SELECT 1 FROM search LIMIT 1")
+            bulk = cur.fetchone() is None  # a first sync: nothing to replace, indexes built once at the end
+            if bulk:
+                for index in SEARCH_INDEXES:
+                    cur.execute(f"DROP INDEX IF EXISTS {index}")
             for chunk in _chunks(commit.writes):
-                refs = [w.ref for w in chunk]
-                marks = ",".join("?" * len(refs))
-                cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
+                if not bulk:  # each ref is written once per commit, so an empty table needs no delete
+                    refs = [w.ref for w in chunk]
+                    marks = ",".join("?" * len(refs))
+                    cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
                 cur.executemany(
                     sql(
                         "INSERT INTO entities "
@@ -256,6 +268,9 @@ class SqlStore(ABC):
                     sql("INSERT INTO search (ref, key, value) VALUES (?, ?, ?)"),
                     [(w.ref, key, value) for w in chunk for key, value in search_rows(w.entity)],
                 )
+            if bulk:
+                for statement in SEARCH_INDEXES.values():
+                    cur.execute(statement)
             for key, at in commit.collections_ok.items():
                 cur.execute(
                     sql(

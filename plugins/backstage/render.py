@@ -7,7 +7,6 @@ changed by comparing bytes: a reordering must never look like a change.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,18 +42,21 @@ def defuse_placeholders(value: Any) -> Any:
 
 
 def clean_entity(entity: Entity) -> Entity:
-    """A copy without what Backstage computes itself (relations, uid, location annotations)."""
-    out = copy.deepcopy(entity)
-    out.pop("relations", None)
-    metadata = out.setdefault("metadata", {})
-    for key in COMPUTED_METADATA:
-        metadata.pop(key, None)
+    """A copy without what Backstage computes itself (relations, uid, location annotations).
+
+    Only the levels it removes keys from are copied here; ``defuse_placeholders`` then copies every
+    container anyway, after the removals, so a ``$key`` left alone by them is still defused.
+    """
+    out = {key: value for key, value in entity.items() if key != "relations"}
+    metadata = {key: value for key, value in (out.get("metadata") or {}).items() if key not in COMPUTED_METADATA}
     annotations = metadata.get("annotations")
     if isinstance(annotations, dict):
-        for key in LOCATION_ANNOTATIONS:
-            annotations.pop(key, None)
-        if not annotations:
+        kept = {key: value for key, value in annotations.items() if key not in LOCATION_ANNOTATIONS}
+        if kept:
+            metadata["annotations"] = kept
+        else:
             metadata.pop("annotations")
+    out["metadata"] = metadata
     result: Entity = defuse_placeholders(out)
     return result
 
