@@ -32,32 +32,19 @@ def relate_entities(entities: Mapping[EntityRef, Entity], plugins: LoadedPlugins
     serialized (``graph.with_relations``) or, for callers that want them in place, ``graph.attach``.
     Relators' results are consumed as they are produced, never collected first.
     """
-    report = RelateReport(RelationGraph(entities))
+    graph = RelationGraph(entities)
+    report = RelateReport(graph)
     index = EntityIndex(entities)
     inverse: Mapping[str, str] = plugins.inverse
     for impl in plugins.impls("relate"):
         try:
             produced: Iterable[Relation] | None = call_impl(impl, entities=index, ctx=ctx)
             for relation in produced or ():
-                _add(relation, report, inverse)
+                if graph.relate(relation.source, relation.type, relation.target, inverse.get(relation.type)) is False:
+                    report.dangling[f"{relation.type} -> {relation.target.split(':', 1)[0]}"] += 1
         except Exception as exc:  # a broken relator loses its relations, not the run
             report.failures[impl.plugin_name] = describe_error(exc)
             ctx.log.error("relate failed", plugin=impl.plugin_name, error=describe_error(exc))
-    report.graph.seal()
-    report.relations = len(report.graph)
+    graph.seal()
+    report.relations = len(graph)
     return report
-
-
-def _add(relation: Relation, report: RelateReport, inverse: Mapping[str, str]) -> None:
-    graph = report.graph
-    source = graph.member_id(relation.source)
-    if source is None:
-        return  # a relation from an entity that is not in the snapshot has nowhere to live
-    target = graph.id_of(relation.target)
-    graph.add(source, relation.type, target)
-    if not graph.is_member(target):
-        report.dangling[f"{relation.type} -> {relation.target.split(':', 1)[0]}"] += 1
-        return
-    back = inverse.get(relation.type)
-    if back:
-        graph.add(target, back, source)

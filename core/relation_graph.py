@@ -66,14 +66,40 @@ class RelationGraph:
         return ref_id < self._members
 
     def add(self, source_id: int, relation_type: str, target_id: int) -> None:
+        self._edges.append((source_id << _SOURCE_SHIFT) | (self._type_id(relation_type) << _ID_BITS) | target_id)
+        self._sealed = False
+
+    def relate(self, source: EntityRef, relation_type: str, target: EntityRef, inverse: str | None) -> bool | None:
+        """Record ``source -> target`` and, when the target is a member, its ``inverse`` (if any).
+
+        None when ``source`` is not a member (nothing recorded: the relation has nowhere to live),
+        False when ``target`` is outside the snapshot (dangling), True otherwise. One call per
+        relation: this runs hundreds of thousands of times per run.
+        """
+        ids = self._ids
+        source_id = ids.get(source)
+        if source_id is None or source_id >= self._members:
+            return None
+        target_id = ids.get(target)
+        if target_id is None:
+            target_id = self.id_of(target)
+        edges = self._edges
+        edges.append((source_id << _SOURCE_SHIFT) | (self._type_id(relation_type) << _ID_BITS) | target_id)
+        self._sealed = False
+        if target_id >= self._members:
+            return False
+        if inverse:
+            edges.append((target_id << _SOURCE_SHIFT) | (self._type_id(inverse) << _ID_BITS) | source_id)
+        return True
+
+    def _type_id(self, relation_type: str) -> int:
         type_id = self._type_ids.get(relation_type)
         if type_id is None:
             type_id = self._type_ids[relation_type] = len(self._types)
             if type_id > _TYPE_MASK:
                 raise ValueError(f"more than {_TYPE_MASK + 1} distinct relation types in one snapshot")
             self._types.append(relation_type)
-        self._edges.append((source_id << _SOURCE_SHIFT) | (type_id << _ID_BITS) | target_id)
-        self._sealed = False
+        return type_id
 
     def seal(self) -> None:
         """Sort by source and drop duplicates, so each member's edges are one contiguous run."""

@@ -8,7 +8,7 @@ Backstage's semantics, in SQL, on any store backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .model import Entity
@@ -17,25 +17,28 @@ MAX_VALUE_LENGTH = 200
 _SKIPPED_TOP_LEVEL = {"relations", "status", "attachments"}
 
 
-def _walk(prefix: str, value: Any) -> Iterator[tuple[str, str | None]]:
-    if isinstance(value, Mapping):
+def _walk(prefix: str, value: Any, out: list[tuple[str, str | None]]) -> None:
+    """Append the flattened rows of ``value`` to ``out`` (plain recursion: no generator per level)."""
+    if type(value) is str:  # most values: checked first, and without the ABC machinery
+        out.append((prefix, value))
+    elif isinstance(value, dict | Mapping):
         for key, child in value.items():
-            yield from _walk(f"{prefix}.{key}" if prefix else str(key), child)
+            _walk(f"{prefix}.{key}" if prefix else str(key), child, out)
     elif isinstance(value, list):
         for item in value:
-            yield from _walk(prefix, item)
+            _walk(prefix, item, out)
             if isinstance(item, str) and prefix:
                 # Backstage also records each string item as a key of its own, so that
                 # ``filter=metadata.tags.java`` (existence) matches a tag "java".
-                yield f"{prefix}.{item}", "true"
+                out.append((f"{prefix}.{item}", "true"))
     elif isinstance(value, bool):
-        yield prefix, "true" if value else "false"
+        out.append((prefix, "true" if value else "false"))
     elif isinstance(value, (int, float)):
-        yield prefix, str(value)
+        out.append((prefix, str(value)))
     elif isinstance(value, str):
-        yield prefix, value
+        out.append((prefix, value))
     elif value is None:
-        yield prefix, None
+        out.append((prefix, None))
 
 
 def search_rows(entity: Entity) -> list[tuple[str, str | None]]:
@@ -44,12 +47,13 @@ def search_rows(entity: Entity) -> list[tuple[str, str | None]]:
     A None value still records that the key exists, so ``filter=key`` (existence) matches it.
     """
     rows: dict[tuple[str, str | None], None] = {}
+    flat: list[tuple[str, str | None]] = []
     for key, child in entity.items():
-        if key in _SKIPPED_TOP_LEVEL:
-            continue
-        for path, value in _walk(key, child):
-            lowered = None if value is None or len(value) > MAX_VALUE_LENGTH else value.lower()
-            rows[(path.lower(), lowered)] = None
+        if key not in _SKIPPED_TOP_LEVEL:
+            _walk(key, child, flat)
+    for path, value in flat:
+        lowered = None if value is None or len(value) > MAX_VALUE_LENGTH else value.lower()
+        rows[(path.lower(), lowered)] = None
     metadata = entity.get("metadata", {})
     if "namespace" not in metadata:
         rows[("metadata.namespace", "default")] = None

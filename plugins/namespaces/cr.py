@@ -20,6 +20,8 @@ NOT_READY = "Not Ready"
 
 def mapping(value: Any) -> Mapping[str, Any]:
     """``value`` when it is an object, else an empty one: API objects may omit any block."""
+    if type(value) is dict:  # decoded JSON: skips the ABC check, the costliest part of mapping
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

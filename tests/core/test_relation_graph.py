@@ -93,3 +93,20 @@ def test_memory_snapshot_hands_out_relations_unless_asked_not_to() -> None:
     assert snapshot.get("component:default/a") == {**entity, "relations": graph.relations_of("component:default/a")}
     assert dict(snapshot.entities())["component:default/a"]["relations"]
     assert dict(snapshot.entities(with_relations=False))["component:default/a"] is entity
+
+
+def test_relate_records_the_inverse_only_between_members() -> None:
+    graph = RelationGraph(["component:default/a", "system:default/s"])
+    assert graph.relate("component:default/a", "partOf", "system:default/s", "hasPart") is True
+    assert graph.relate("component:default/a", "dependsOn", "resource:default/gone", "dependencyOf") is False
+    assert graph.relate("component:default/outside", "partOf", "system:default/s", "hasPart") is None
+    assert graph.relate("system:default/s", "ownedBy", "component:default/a", None) is True
+    assert graph.relations_of("component:default/a") == [
+        {"type": "dependsOn", "targetRef": "resource:default/gone"},
+        {"type": "partOf", "targetRef": "system:default/s"},
+    ]
+    assert graph.relations_of("system:default/s") == [
+        {"type": "hasPart", "targetRef": "component:default/a"},
+        {"type": "ownedBy", "targetRef": "component:default/a"},
+    ]
+    assert graph.relations_of("resource:default/gone") == [], "a dangling target holds no relations"
