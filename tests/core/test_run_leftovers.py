@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gc
 import sys
+import uuid
+from typing import Any
 
-from openchoreo_sync import validation
+from openchoreo_sync import PluginInfo, hookimpl, validation
 from openchoreo_sync.memory import release_free_memory
 
 
@@ -33,23 +35,43 @@ async def test_validation_memos_are_empty_after_a_run(mock_openchoreo, sync_harn
     assert all(memo.cache_info().currsize == 0 for memo in validation._MEMOS)
 
 
+class Marker:
+    """Stamps every entity of a run with a token, so the test can find exactly that run's dicts."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(description="marks entities")
+
+    @hookimpl
+    def decorate_entity(self, entity: dict[str, Any]) -> None:
+        entity["metadata"].setdefault("annotations", {})[MARK] = self.token
+
+
+MARK = "test.example/run-marker"
+
+
 async def test_a_run_s_entities_die_with_its_result(mock_openchoreo, sync_harness_factory):
-    harness = sync_harness_factory(mock_openchoreo.url)
+    token = uuid.uuid4().hex
+    harness = sync_harness_factory(mock_openchoreo.url, extra_plugins=[("marker", Marker(token))])
     result = await harness.run()
-    run_entities = len(result.entities)
-    assert run_entities == len(live_entities()) > 0
+    assert len(result.entities) == len(marked_dicts(token)) > 0
     harness.results.clear()
     del result
     gc.collect()
-    assert live_entities() == []
+    assert marked_dicts(token) == []
 
 
-def live_entities() -> list[dict[str, object]]:
-    """Entity dicts anywhere in the process (the mock serves OpenChoreo objects, never these)."""
+def marked_dicts(token: str) -> list[dict[str, Any]]:
+    """Entity dicts of the marked run still alive anywhere in the process."""
     return [
         o
         for o in gc.get_objects()
-        if isinstance(o, dict) and str(o.get("apiVersion", "")).startswith("backstage.io/") and "spec" in o
+        if isinstance(o, dict)
+        and isinstance(o.get("metadata"), dict)
+        and (o["metadata"].get("annotations") or {}).get(MARK) == token
     ]
 
 
