@@ -28,16 +28,15 @@ class RelationGraph:
     """Edges between the entities of a snapshot (the members) and any ref they point at.
 
     Ids are handed out to members first, so ``id < members`` tells a member from a dangling target.
-    ``add`` while relating, ``seal`` once (sorts and deduplicates), then ``relations_of``.
+    ``relate`` (or ``add`` by id) while relating, ``seal`` once (sorts and deduplicates), then
+    ``relations_of``.
     """
 
     def __init__(self, members: Iterable[EntityRef]) -> None:
         self._ids: dict[EntityRef, int] = {}
         self._refs: list[EntityRef] = []
         for ref in members:
-            if ref not in self._ids:
-                self._ids[ref] = len(self._refs)
-                self._refs.append(ref)
+            _intern(self._ids, self._refs, ref, _ID_MASK, "entity refs")
         self._members = len(self._refs)
         self._type_ids: dict[str, int] = {}
         self._types: list[str] = []
@@ -54,13 +53,7 @@ class RelationGraph:
 
     def id_of(self, ref: EntityRef) -> int:
         """The id of any ref; a ref outside the snapshot gets a new id past the members."""
-        found = self._ids.get(ref)
-        if found is None:
-            found = self._ids[ref] = len(self._refs)
-            if found > _ID_MASK:
-                raise ValueError(f"more than {_ID_MASK + 1} distinct entity refs in one snapshot")
-            self._refs.append(ref)
-        return found
+        return _intern(self._ids, self._refs, ref, _ID_MASK, "entity refs")
 
     def is_member(self, ref_id: int) -> bool:
         return ref_id < self._members
@@ -93,13 +86,7 @@ class RelationGraph:
         return True
 
     def _type_id(self, relation_type: str) -> int:
-        type_id = self._type_ids.get(relation_type)
-        if type_id is None:
-            type_id = self._type_ids[relation_type] = len(self._types)
-            if type_id > _TYPE_MASK:
-                raise ValueError(f"more than {_TYPE_MASK + 1} distinct relation types in one snapshot")
-            self._types.append(relation_type)
-        return type_id
+        return _intern(self._type_ids, self._types, relation_type, _TYPE_MASK, "relation types")
 
     def seal(self) -> None:
         """Sort by source and drop duplicates, so each member's edges are one contiguous run."""
@@ -134,3 +121,15 @@ class RelationGraph:
     def with_relations(self, ref: EntityRef, entity: Entity) -> Entity:
         """A shallow copy of ``entity`` carrying its relations; the entity itself is left alone."""
         return {**entity, "relations": self.relations_of(ref)}
+
+
+def _intern(ids: dict[str, int], names: list[str], name: str, limit: int, what: str) -> int:
+    """The id of ``name`` in an (id table, name list) pair; a new name gets the next id, up to ``limit``."""
+    found = ids.get(name)
+    if found is None:
+        found = len(names)
+        if found > limit:
+            raise ValueError(f"more than {limit + 1} distinct {what} in one snapshot")
+        ids[name] = found
+        names.append(name)
+    return found
