@@ -208,6 +208,12 @@ class PostgresStore(SqlStore):
             except psycopg.Error:  # a dead connection released the lock already
                 self._drop_thread_connection()
 
+    def _insert_search_rows(self, cur: Any, rows: list[tuple[str, str, str | None]]) -> None:
+        """``COPY`` instead of ``INSERT``: a first 10k-component commit writes ~510k search rows."""
+        with cur.copy("COPY search (ref, key, value) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
     # --- commits are fenced on leadership ------------------------------------------------------
 
     def commit(self, commit: Commit) -> None:

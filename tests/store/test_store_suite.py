@@ -15,7 +15,7 @@ import pytest
 from openchoreo_sync.engine import serialize
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
-from openchoreo_sync.store.sql import SCHEMA_VERSION, SqlStore
+from openchoreo_sync.store.sql import SCHEMA_VERSION, SEARCH_INDEXES, SqlStore
 from tests.store.conftest import StoreFactory
 
 
@@ -229,6 +229,29 @@ def test_match_refs_or_of_ands_and_existence(catalog: SqlStore) -> None:
         "component:default/b",
         "component:other/c",
     ]
+
+
+def test_search_rows_survive_a_first_bulk_commit_and_a_later_rewrite(store: SqlStore) -> None:
+    """A first commit loads the search table before building its indexes (PostgreSQL: by COPY),
+    including the NULL value that stands for a value over Backstage's length limit."""
+    long = component("long", description="x" * 300)
+    store.commit(commit_of("r1", long, component("short", description="brief")))
+    assert set(SEARCH_INDEXES) <= index_names(store), "the bulk load rebuilt the search indexes"
+    assert sorted(store.match_refs([[("spec.description", None)]]) or []) == [
+        "component:default/long",
+        "component:default/short",
+    ]
+    assert store.match_refs([[("spec.description", ["brief"])]]) == ["component:default/short"]
+    assert ("component:default/long", "spec.description", None) in store.search_values(["spec.description"])
+    store.commit(commit_of("r2", component("short", description="changed")))
+    assert store.match_refs([[("spec.description", ["brief"])]]) == []
+    assert store.match_refs([[("spec.description", ["changed"])]]) == ["component:default/short"]
+
+
+def index_names(store: SqlStore) -> set[str]:
+    if store.dialect == "sqlite":
+        return {row[0] for row in store._query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return {row[0] for row in store._query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
 
 
 def test_facets(catalog: SqlStore) -> None:
