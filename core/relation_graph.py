@@ -28,8 +28,7 @@ class RelationGraph:
     """Edges between the entities of a snapshot (the members) and any ref they point at.
 
     Ids are handed out to members first, so ``id < members`` tells a member from a dangling target.
-    ``relate`` (or ``add`` by id) while relating, ``seal`` once (sorts and deduplicates), then
-    ``relations_of``.
+    ``relate`` while relating, ``seal`` once (sorts and deduplicates), then ``relations_of``.
     """
 
     def __init__(self, members: Iterable[EntityRef]) -> None:
@@ -54,13 +53,6 @@ class RelationGraph:
     def id_of(self, ref: EntityRef) -> int:
         """The id of any ref; a ref outside the snapshot gets a new id past the members."""
         return _intern(self._ids, self._refs, ref, _ID_MASK, "entity refs")
-
-    def is_member(self, ref_id: int) -> bool:
-        return ref_id < self._members
-
-    def add(self, source_id: int, relation_type: str, target_id: int) -> None:
-        self._edges.append((source_id << _SOURCE_SHIFT) | (self._type_id(relation_type) << _ID_BITS) | target_id)
-        self._sealed = False
 
     def relate(self, source: EntityRef, relation_type: str, target: EntityRef, inverse: str | None) -> bool | None:
         """Record ``source -> target`` and, when the target is a member, its ``inverse`` (if any).

@@ -11,9 +11,7 @@ from openchoreo_sync.snapshot import MemorySnapshot
 def graph_of(members: list[str], edges: list[tuple[str, str, str]]) -> RelationGraph:
     graph = RelationGraph(members)
     for source, relation_type, target in edges:
-        source_id = graph.member_id(source)
-        assert source_id is not None
-        graph.add(source_id, relation_type, graph.id_of(target))
+        assert graph.relate(source, relation_type, target, None) is not None, f"{source} is a member"
     graph.seal()
     return graph
 
@@ -43,10 +41,9 @@ def test_relations_come_out_sorted_by_type_then_target_without_duplicates() -> N
 
 def test_targets_outside_the_snapshot_are_not_members() -> None:
     graph = RelationGraph(["component:default/a"])
-    ghost = graph.id_of("api:default/ghost")
-    assert not graph.is_member(ghost)
+    assert graph.relate("component:default/a", "dependsOn", "api:default/ghost", None) is False
     assert graph.member_id("api:default/ghost") is None
-    assert graph.is_member(graph.id_of("component:default/a"))
+    assert graph.member_id("component:default/a") == graph.id_of("component:default/a")
     assert graph.relations_of("api:default/ghost") == []
 
 
@@ -60,16 +57,16 @@ def test_edges_of_neighbouring_ids_never_mix() -> None:
 
 def test_adding_after_sealing_is_seen() -> None:
     graph = graph_of(["a:default/x", "b:default/y"], [("a:default/x", "r", "b:default/y")])
-    graph.add(graph.id_of("b:default/y"), "q", graph.id_of("a:default/x"))
+    graph.relate("b:default/y", "q", "a:default/x", None)
     assert graph.relations_of("b:default/y") == [{"type": "q", "targetRef": "a:default/x"}]
 
 
 def test_too_many_relation_types_is_a_clear_error() -> None:
     graph = RelationGraph(["a:default/x"])
     for number in range(4096):
-        graph.add(0, f"type{number}", 0)
+        graph.relate("a:default/x", f"type{number}", "a:default/x", None)
     with pytest.raises(ValueError, match="distinct relation types"):
-        graph.add(0, "one-too-many", 0)
+        graph.relate("a:default/x", "one-too-many", "a:default/x", None)
 
 
 def test_with_relations_copies_and_attach_writes_in_place() -> None:
