@@ -11,19 +11,20 @@ import asyncio
 import contextlib
 import inspect
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from .build import describe_error
 from .config import AppConfig
 from .context import SyncContext
-from .engine import Engine, RunResult
-from .errors import StoreError
+from .engine import Engine
+from .errors import ConfigError, PluginError, StoreError
 from .events import EventIngress
-from .hookcall import call_impl
 from .memory import release_free_memory
 from .plugins_manager import LoadedPlugins
+from .run_records import RunResult
 from .server import HttpServer, build_app
 from .store.base import StateStore
 
@@ -34,14 +35,19 @@ class DaemonState:
     runs: int = 0
     last: RunResult | None = None
     leading: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
-    for impl in plugins.impls(hook_name):
-        result = call_impl(impl, ctx=ctx)
-        if inspect.isawaitable(result):
-            await result
+    """Call every plugin's ``on_startup`` / ``on_shutdown``; a failure names the plugin."""
+    for implementation in plugins.each(hook_name):
+        try:
+            result = implementation(ctx=ctx)
+            if inspect.isawaitable(result):
+                await result
+        except ConfigError:
+            raise  # already names the key to change
+        except Exception as exc:
+            raise PluginError(f"plugin {implementation.plugin!r} failed in {hook_name}: {describe_error(exc)}") from exc
 
 
 class Daemon:
@@ -67,7 +73,6 @@ class Daemon:
         self.http: HttpServer | None = None
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
-        self.ctx.extras.update(daemon=self, engine=engine, store=store)
 
     def request_run(self) -> None:
         """Ask for a full sync as soon as possible (used by the events queue on overflow)."""
@@ -83,8 +88,7 @@ class Daemon:
         if self.serve_http:
             server = self.config.openchoreo.server
             contributed = [
-                (impl.plugin_name, list(call_impl(impl, ctx=self.ctx) or []))
-                for impl in self.plugins.impls("http_routes")
+                (routes.plugin, list(routes(ctx=self.ctx) or [])) for routes in self.plugins.each("http_routes")
             ]
             if self.config.openchoreo.events.enabled:
                 self.events = EventIngress(self.engine, self.request_run)
@@ -94,6 +98,7 @@ class Daemon:
             app = build_app(contributed, token=lambda: token, ready=self._ready)
             self.http = HttpServer(app, server.host, server.port)
             await self.http.start()
+            self.engine.services.server_url = self.http.url
             self.log.info("serving", url=self.http.url)
 
     async def stop(self) -> None:

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from openchoreo_sync import ChangeSet, Entity, SnapshotView, SyncContext
-from openchoreo_sync.config import AppConfig
+from openchoreo_sync.kit import AppConfig, CatalogReader, ChangeSet, Entity, SnapshotView, SyncContext
+from openchoreo_sync.kit.publishing import clean_entity, filter_allowed
 
 from .api import CatalogApi, Registration
 from .kinds import apply_custom_kinds
@@ -28,8 +28,6 @@ from .layout import (
     digests,
     location_ref,
 )
-from .render import clean_entity
-from .rules import filter_allowed
 from .settings import BackstageSettings
 
 ROUTE_PREFIX = "/backstage/published"
@@ -55,14 +53,14 @@ class BackstageSink:
         log: Any,
         *,
         server_url: Callable[[], str | None] = lambda: None,
-        store: Any = None,
+        catalog: CatalogReader | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
         self.log = log
         self.key = derive_publish_key(settings)
         self._server_url = server_url
-        self.store = store
+        self.catalog = catalog
         self.served: Publication | None = None
         self.served_version: str | None = None
         self._checked_at = 0.0
@@ -121,17 +119,18 @@ class BackstageSink:
         root = self.publish_root()
         if root is None:
             return self.served
+        catalog = self.catalog
         now = time.monotonic()
         stale = self.served is None or self.served.root_url != root
-        if not stale and self.store is not None and now - self._checked_at >= STORE_CHECK_SECONDS:
+        if not stale and catalog is not None and now - self._checked_at >= STORE_CHECK_SECONDS:
             self._checked_at = now
-            version = await asyncio.to_thread(self.store.snapshot_version)
+            version = await asyncio.to_thread(catalog.snapshot_version)
             stale = version != self.served_version
-        if stale and self.store is not None:
+        if stale and catalog is not None:
             async with self._build_lock:
-                version = await asyncio.to_thread(self.store.snapshot_version)
+                version = await asyncio.to_thread(catalog.snapshot_version)
                 if self.served is None or version != self.served_version or self.served.root_url != root:
-                    bodies = await asyncio.to_thread(lambda: [b for _, b in self.store.all_bodies()])
+                    bodies = await asyncio.to_thread(lambda: [b for _, b in catalog.all_bodies()])
                     publication = await asyncio.to_thread(self.build, bodies, root)
                     self._set_served(publication, version)
         return self.served

@@ -33,4 +33,7 @@ def plugin_info() -> PluginInfo:
 def http_routes(ctx: SyncContext) -> Sequence[Any]:
     settings = ctx.settings(PLUGIN_NAME)
     base_path = settings.base_path if isinstance(settings, EmbeddedCatalogSettings) else "/api/catalog"
-    return catalog_routes(ctx.extras["store"], base_path)
+    catalog = ctx.catalog
+    if catalog is None:
+        raise RuntimeError("the embedded catalog serves the committed snapshot, but this process opened no store")
+    return catalog_routes(catalog, base_path)

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .flatten import original_case
 from .params import Alternatives
 from .serialize import CHUNK, dumps
 
 
-def entity_facets(store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
+def entity_facets(store: CatalogReader, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
     counts: dict[tuple[str, str], int] = {}
     sample: dict[tuple[str, str], str] = {}
     for ref, key, value in store.search_values([f.lower() for f in facets], alternatives):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openchoreo_sync.model import Entity, parse_ref
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync import Entity, parse_ref
+from openchoreo_sync.kit import CatalogReader
 
 from .errors import NotFoundError
 from .identity import uid_for, with_identity
@@ -40,7 +40,7 @@ def _split(ref: str) -> tuple[str, str, str] | None:
     return str(kind), str(namespace), str(name)
 
 
-def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, tuple[str, Entity]]:
+def load_by_refs(store: CatalogReader, requested: Sequence[str]) -> dict[str, tuple[str, Entity]]:
     """Requested ref (lower-cased) -> (stored ref, body), for the requested refs that exist."""
     wanted = list(dict.fromkeys(ref.lower() for ref in requested))
     probe = list(dict.fromkeys([*requested, *wanted]))
@@ -57,7 +57,7 @@ def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, tuple
 
 
 def by_refs(
-    store: StateStore, requested: Sequence[str], fields: list[str] | None, alternatives: Alternatives | None
+    store: CatalogReader, requested: Sequence[str], fields: list[str] | None, alternatives: Alternatives | None
 ) -> bytes:
     """``{"items": [...]}`` in request order, ``null`` for refs that do not exist or fail the filter."""
     found = load_by_refs(store, requested)
@@ -72,7 +72,7 @@ def by_refs(
     return b'{"items":[' + b",".join(parts) + b"]}"
 
 
-def by_name(store: StateStore, kind: str, namespace: str, name: str) -> bytes:
+def by_name(store: CatalogReader, kind: str, namespace: str, name: str) -> bytes:
     refs = sorted(store.match_refs([_name_conditions(kind, namespace, name)]) or [])
     bodies = store.load_bodies(refs[:1])
     if not refs or refs[0] not in bodies:
@@ -80,7 +80,7 @@ def by_name(store: StateStore, kind: str, namespace: str, name: str) -> bytes:
     return entity_json(with_identity(refs[0], bodies[refs[0]]), None)
 
 
-def by_uid(store: StateStore, uid: str) -> bytes:
+def by_uid(store: CatalogReader, uid: str) -> bytes:
     """Uids are derived from refs (see ``identity``), so finding one is a scan over refs, not bodies."""
     wanted = uid.lower()
     for ref in store.load_index():

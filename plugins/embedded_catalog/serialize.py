@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .identity import with_identity
 from .projection import project
@@ -22,7 +22,7 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def served_entities(store: StateStore, refs: Sequence[str]) -> Iterator[dict[str, Any]]:
+def served_entities(store: CatalogReader, refs: Sequence[str]) -> Iterator[dict[str, Any]]:
     """The served entities of ``refs``, in that order (refs without a body are skipped)."""
     for start in range(0, len(refs), CHUNK):
         chunk = refs[start : start + CHUNK]
@@ -37,6 +37,6 @@ def entity_json(entity: dict[str, Any], fields: Sequence[str] | None) -> bytes:
     return dumps(project(entity, fields) if fields else entity)
 
 
-def entities_array(store: StateStore, refs: Sequence[str], fields: Sequence[str] | None) -> bytes:
+def entities_array(store: CatalogReader, refs: Sequence[str], fields: Sequence[str] | None) -> bytes:
     """A JSON array of the served entities of ``refs``, projected to ``fields`` if given."""
     return b"[" + b",".join(entity_json(entity, fields) for entity in served_entities(store, refs)) + b"]"
