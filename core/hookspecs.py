@@ -3,7 +3,7 @@
 A *family* plugin (one OpenChoreo kind family) implements ``plugin_info``, ``fetch``,
 ``map_resource`` and ``relate``, and usually ``refetch`` for events. An *output* plugin implements
 ``plugin_info`` and ``emit`` (and may add HTTP routes). Import ``hookimpl`` from
-``openchoreo_sync`` to implement one. Every hook receives keyword arguments by name, so an
+``openchoreo_sync.kit`` (the plugin kit, everything a plugin may use) to implement one. Every hook receives keyword arguments by name, so an
 implementation may accept any subset of a hook's parameters.
 """
 
@@ -52,7 +52,8 @@ def on_startup(ctx: SyncContext) -> Awaitable[None] | None:
     """The daemon is starting (after config validation, before the first run). May be async.
 
     Use it to open connections or check a remote system. All implementations are called; one that
-    raises stops the daemon with the plugin's name in the error.
+    raises stops the daemon with a ``PluginError`` naming the plugin (a ``ConfigError`` is passed
+    on as it is, since it already names the key to change).
     """
 
 
@@ -128,10 +129,11 @@ def relate(entities: EntityIndex, ctx: SyncContext) -> Iterable[Relation] | None
 def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> Awaitable[None] | None:
     """Write a finished snapshot to an output. May be async.
 
-    Called after every run whose snapshot was committed to the state store, and after every
-    event delta. ``changes`` lists the refs added, changed and removed against the previous
-    snapshot; ``changes.full`` is True when the output must reconcile everything (first run, or
-    after a failed emit). Outputs run concurrently; one that raises is recorded as failed for the
+    Called after a committed run or event delta that changed something for this output: when
+    ``changes`` would be empty (nothing added, changed or removed and no full reconcile pending)
+    the output is not called. ``changes`` lists the refs added, changed and removed against the
+    previous snapshot; ``changes.full`` is True when the output must reconcile everything (first
+    run, or after a failed emit). Outputs run concurrently; one that raises is recorded as failed for the
     run and gets a full reconcile next time. All implementations are called.
     """
 
