@@ -120,9 +120,6 @@ class HookRunner:
         impls = getattr(self.pm.hook, hook).get_hookimpls()
         return [Implementation(impl.plugin_name, hook, impl, self.trace) for impl in reversed(impls)]
 
-    def plugins_implementing(self, hook: str) -> list[str]:
-        return [implementation.plugin for implementation in self.each(hook)]
-
     async def first_async(self, hook: str, **available: Any) -> tuple[str, Any] | None:
         """The first implementation's non-None result, awaiting each answer that is awaitable.
 

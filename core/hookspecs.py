@@ -3,8 +3,9 @@
 A *family* plugin (one OpenChoreo kind family) implements ``plugin_info``, ``fetch``,
 ``map_resource`` and ``relate``, and usually ``refetch`` for events. An *output* plugin implements
 ``plugin_info`` and ``emit`` (and may add HTTP routes). Import ``hookimpl`` from
-``openchoreo_sync.kit`` (the plugin kit, everything a plugin may use) to implement one. Every hook receives keyword arguments by name, so an
-implementation may accept any subset of a hook's parameters.
+``openchoreo_sync.kit`` (the plugin kit, everything a plugin may use) to implement one. Every
+hook receives keyword arguments by name, so an implementation may accept any subset of a hook's
+parameters. The core calls them through one runner, ``openchoreo_sync.hooks``.
 """
 
 from __future__ import annotations
