@@ -21,3 +21,14 @@ class PluginError(SyncError):
 
 class StoreError(SyncError):
     """The state store cannot be opened or written."""
+
+
+class ResourceSkipped(ValueError):
+    """Raised by a mapper to leave one resource out on purpose, without holding its collection.
+
+    A plain exception from a mapper means "this resource could not be read": it is reported and
+    what it produced before is carried forward (its collection counts as incomplete). This one
+    means "this resource deliberately produces nothing now" (a hand-written template that is
+    unreadable, say): it is reported in the run's problems the same way, but the collection stays
+    complete, so what the resource produced before goes like any entity that is no longer made.
+    """
