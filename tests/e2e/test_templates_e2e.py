@@ -24,6 +24,7 @@ async def test_every_template_is_ingested_by_a_real_backstage(
     backstage_backend: BackstageBackend, sync_harness_factory
 ):
     bs = backstage_backend
+    log_start = len(await asyncio.to_thread(bs.log_text))  # the backend is shared: only our lines count
     with MockOpenChoreo(world=World()) as mock:
         load_golden_world(mock)
         config = {
@@ -39,21 +40,28 @@ async def test_every_template_is_ingested_by_a_real_backstage(
             for e in golden_expected(f"{mock.url}/scaffolder-templates")
         }
 
-        def listed() -> set[tuple[str, str]] | None:
-            found = {
-                (e["metadata"]["namespace"], e["metadata"]["name"]) for e in bs.entities("kind=template")
-            } & expected
-            return found if found == expected else None
+        refs = {f"template:{namespace}/{name}" for namespace, name in expected}
+
+        def rejections() -> list[str]:
+            lines = bs.log_text()[log_start:].splitlines()
+            return [line for line in lines if "error" in line.lower() and any(ref in line for ref in refs)]
+
+        def settled() -> str | None:
+            """``listed`` once every Template is listed; ``rejected`` as soon as Backstage rejects one."""
+            if rejections():
+                return "rejected"
+            found = {(e["metadata"]["namespace"], e["metadata"]["name"]) for e in bs.entities("kind=template")}
+            return "listed" if expected <= found else None
 
         try:
-            await asyncio.to_thread(bs.wait_for, listed, INGEST_TIMEOUT_S, "every Template listed by kind=template")
+            outcome = await asyncio.to_thread(bs.wait_for, settled, INGEST_TIMEOUT_S, "every Template listed")
+            assert outcome == "listed", await asyncio.to_thread(rejections)
             web = await asyncio.to_thread(bs.entity_by_name, "template", "acme", "template-web-application")
             assert web is not None and web["spec"]["steps"][0]["action"] == "openchoreo:component:create"
             assert web["spec"]["parameters"][2]["properties"]["workloadDetails"]["ui:options"]["ctdSchema"][
                 "required"
             ] == ["port"]
-            log = await asyncio.to_thread(bs.log_text)
-            assert not [line for line in log.splitlines() if "template-" in line and "error" in line.lower()]
+            assert not await asyncio.to_thread(rejections)
         finally:
             for location in await asyncio.to_thread(bs.locations):
                 if location["target"].startswith(url):

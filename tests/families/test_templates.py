@@ -157,3 +157,36 @@ async def test_events_regenerate_a_types_template(golden_mock, sync_harness_fact
     golden_mock.world.delete("resourcetypes", "acme", "postgres")
     await apoll(lambda: stored(ref) is None, timeout=5, what="Template removed with its type")
     await harness.close()
+
+
+async def test_templates_reach_the_files_output_the_embedded_catalog_and_export(
+    golden_mock, sync_harness_factory, tmp_path
+):
+    import httpx
+    import yaml
+
+    directory = tmp_path / "files"
+    config = {
+        "openchoreo": {**OWNER["openchoreo"], "plugins": {"files": {"enabled": True, "directory": str(directory)}}}
+    }
+    harness = sync_harness_factory(golden_mock.url, config)
+    url = await harness.serve()
+    result = await harness.run()
+    expected = {entity_ref(e) for e in golden_expected(f"{golden_mock.url}/scaffolder-templates")}
+    assert set(templates(result.entities)) == expected
+
+    written = {
+        entity_ref(doc)
+        for path in directory.rglob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "Template"
+    }
+    assert written == expected, "files output"
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        listed = (await http.get("/api/catalog/entities", params={"filter": "kind=template"})).json()
+    assert {entity_ref(e) for e in listed} == expected, "embedded catalog"
+
+    exported, _ = await harness.engine.export()
+    assert set(templates(exported)) == expected, "export"
+    await harness.close()
