@@ -21,8 +21,9 @@ from typing import Any
 from ..model import Entity, EntityRef
 from ..search import search_rows
 from .base import Commit, IndexEntry, RunRecord
+from .served import served_etag
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SEARCH_INDEXES: dict[str, str] = {
     "search_key_value": "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
@@ -53,6 +54,14 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS outputs (
             name TEXT PRIMARY KEY, last_run_id TEXT, needs_full INTEGER NOT NULL DEFAULT 0)""",
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
+    2: [
+        # The read API's etag, computed at commit (``served.served_etag``); NULL for rows written
+        # before this migration, which the read API then decorates the long way.
+        "ALTER TABLE entities ADD COLUMN etag TEXT",
+        # by-name by index, case-insensitively (Backstage compares whole refs lower-cased; kind and
+        # namespace are stored lower-cased already, entity names are ASCII by Backstage's rules).
+        "CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, namespace, lower(name))",
     ],
 }
 
@@ -210,6 +219,27 @@ class SqlStore(ABC):
                 out[ref] = json.loads(body)
         return out
 
+    def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
+        """Stored JSON text and precomputed etag of ``refs``: the read API serves them undecoded."""
+        out: dict[EntityRef, tuple[str, str | None]] = {}
+        for chunk in _chunks(list(refs)):
+            marks = ",".join("?" * len(chunk))
+            for ref, body, etag in self._query(f"SELECT ref, body, etag FROM entities WHERE ref IN ({marks})", chunk):
+                out[ref] = (body, etag)
+        return out
+
+    def find_by_name(self, kind: str, namespace: str, name: str) -> tuple[EntityRef, str, str | None] | None:
+        """(ref, JSON text, etag) of the entity with this kind, namespace and name, compared
+        case-insensitively through the ``entities_name`` index; the lowest ref if several differ in case."""
+        rows = self._query(
+            "SELECT ref, body, etag FROM entities WHERE kind = ? AND namespace = ? AND lower(name) = ?",
+            (kind.lower(), namespace.lower(), name.lower()),
+        )
+        if not rows:
+            return None
+        ref, body, etag = min(rows)
+        return str(ref), str(body), etag
+
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         out: dict[EntityRef, Entity] = {}
         for chunk in _chunks(list(collections)):
@@ -244,11 +274,12 @@ class SqlStore(ABC):
                 cur.executemany(
                     sql(
                         "INSERT INTO entities "
-                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
-                        "namespace = excluded.namespace, name = excluded.name, collection = excluded.collection, "
+                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source, etag) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET "
+                        "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
+                        "collection = excluded.collection, "
                         "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
-                        "source = excluded.source"
+                        "source = excluded.source, etag = excluded.etag"
                     ),
                     [
                         (
@@ -262,6 +293,7 @@ class SqlStore(ABC):
                             w.body,
                             int(w.stale),
                             w.source,
+                            served_etag(w.entity, w.body),
                         )
                         for w in chunk
                     ],
@@ -453,6 +485,30 @@ class SqlStore(ABC):
             params,
         )
         return {**out, **_group_facets(rows, lowered)}
+
+    def facet_counts(
+        self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
+    ) -> list[tuple[str, str, int, EntityRef]]:
+        """(key, lower-cased value, entities, one entity having it) per distinct value, grouped in SQL.
+
+        Search rows are distinct per (ref, key, value), so a row count is an entity count.
+        """
+        if not keys:
+            return []
+        lowered = sorted({key.lower() for key in keys})
+        marks = ",".join("?" * len(lowered))
+        params: list[Any] = list(lowered)
+        scope = ""
+        if alternatives:
+            sub, sub_params = self._filter_sql(alternatives)
+            scope = f" AND ref IN ({sub})"
+            params.extend(sub_params)
+        rows = self._query(
+            f"SELECT key, value, COUNT(*), MIN(ref) FROM search WHERE key IN ({marks}) "
+            f"AND value IS NOT NULL{scope} GROUP BY key, value",
+            params,
+        )
+        return [(str(k), str(v), int(n), str(r)) for k, v, n, r in rows]
 
     def original_values(self, refs: list[EntityRef]) -> list[Entity]:
         return list(self.load_bodies(refs).values())
