@@ -109,6 +109,7 @@ async def test_large_snapshot_queries_load_only_what_they_return(
     harness.store.commit(Commit(RunRecord("bulk-load", utcnow(), utcnow(), "ok"), writes=synthetic(count)))
     loaded: list[int] = []
     store = harness.store
+
     def counting(real_load: Any) -> Any:
         def counting_load(refs: Any) -> Any:
             refs = list(refs)
