@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..model import Entity, EntityRef
+from .changelog import ChangeBatch, ChangePosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,12 @@ class StateStore(Protocol):
     def snapshot_version(self) -> str | None: ...
 
     def count(self) -> int: ...
+
+    def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]: ...
+
+    def change_position(self) -> ChangePosition: ...
+
+    def changes_since(self, since: int, limit: int = 1000) -> ChangeBatch: ...
 
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]: ...
 

@@ -20,10 +20,12 @@ from typing import Any
 
 from ..model import Entity, EntityRef
 from ..search import search_rows
+from . import changelog
 from .base import Commit, IndexEntry, RunRecord
+from .changelog import ChangeBatch, ChangePosition
 from .served import served_etag
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SEARCH_INDEXES: dict[str, str] = {
     "search_key_value": "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
@@ -55,7 +57,8 @@ MIGRATIONS: dict[int, list[str]] = {
             name TEXT PRIMARY KEY, last_run_id TEXT, needs_full INTEGER NOT NULL DEFAULT 0)""",
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ],
-    2: [
+    2: changelog.MIGRATION,
+    3: [
         # The read API's etag, computed at commit (``served.served_etag``); NULL for rows written
         # before this migration, which the read API then decorates the long way.
         "ALTER TABLE entities ADD COLUMN etag TEXT",
@@ -266,7 +269,10 @@ class SqlStore(ABC):
             if bulk:
                 for index in SEARCH_INDEXES:
                     cur.execute(f"DROP INDEX IF EXISTS {index}")
+            written: list[EntityRef] = []
             for chunk in _chunks(commit.writes):
+                if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                    written.extend(w.ref for w in chunk)
                 if not bulk:  # each ref is written once per commit, so an empty table needs no delete
                     refs = [w.ref for w in chunk]
                     marks = ",".join("?" * len(refs))
@@ -332,6 +338,7 @@ class SqlStore(ABC):
             if commit.before_run_record is not None:
                 commit.before_run_record()
             self._write_run(cur, commit.run)
+            changelog.record(cur, self._sql, written, len(written) > changelog.COMMIT_ROW_LIMIT, commit.removals)
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
     def _insert_search_rows(self, cur: Any, rows: list[tuple[str, str, str | None]]) -> None:
@@ -413,6 +420,17 @@ class SqlStore(ABC):
     def snapshot_version(self) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = 'snapshot_run_id'")
         return rows[0][0] if rows else None
+
+    def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
+        """Up to ``limit`` entities with refs above ``after``, in ref order: keyset pages of the snapshot."""
+        rows = self._query("SELECT ref, body FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", (after, limit))
+        return [(ref, json.loads(body)) for ref, body in rows]
+
+    def change_position(self) -> ChangePosition:
+        return changelog.position(self._query)
+
+    def changes_since(self, since: int, limit: int = 1000) -> ChangeBatch:
+        return changelog.since(self._query, since, limit)
 
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM entities")[0][0])

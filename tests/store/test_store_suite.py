@@ -301,14 +301,14 @@ def test_served_etag_is_stored_only_for_bodies_the_read_api_can_splice(store: Sq
     assert "x:y/z" not in served
 
 
-def test_migration_2_keeps_version_1_rows_servable(store_factory: StoreFactory) -> None:
+def test_migration_3_keeps_earlier_rows_servable(store_factory: StoreFactory) -> None:
     """Rows written before the etag column existed get NULL there (served by decoding)."""
     store = store_factory()
     store.commit(commit_of("r1", component("old")))
     with store._transaction() as cur:
         cur.execute("DROP INDEX entities_name")
         cur.execute("ALTER TABLE entities DROP COLUMN etag")
-        cur.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store.close()
     again = store_factory()
     again.migrate()
