@@ -26,7 +26,8 @@ def spliceable(entity: dict[str, Any], body: str) -> bool:
     ``METADATA_OPENING``, and the served entity needs nothing but the two spliced fields.
 
     The engine stores canonical JSON (sorted keys, no spaces): only the few small values sorting
-    before ``metadata`` (``apiVersion``, ``kind``) are re-encoded to check the opening.
+    before ``metadata`` (``apiVersion``, ``kind``) are re-encoded to check the opening, and the
+    splice point must be the first occurrence (an object sorting before ``metadata`` may hold one).
     """
     metadata = entity.get("metadata")
     if type(metadata) is not dict or not metadata or "uid" in metadata or "etag" in metadata:
@@ -35,7 +36,7 @@ def spliceable(entity: dict[str, Any], body: str) -> bool:
         return False
     before = sorted(key for key in entity if key < "metadata")
     opening = "{" + "".join(f"{_dumps(key)}:{_dumps(entity[key])}," for key in before) + METADATA_OPENING
-    return body.startswith(opening)
+    return body.startswith(opening) and body.find(METADATA_OPENING) == len(opening) - len(METADATA_OPENING)
 
 
 def served_etag(entity: dict[str, Any], body: str) -> str | None:
