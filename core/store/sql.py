@@ -28,13 +28,16 @@ from .served import served_etag
 SCHEMA_VERSION = 3
 
 SEARCH_INDEXES: dict[str, str] = {
-    "search_key_value": "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+    "search_key_value_ref": "CREATE INDEX IF NOT EXISTS search_key_value_ref ON search (key, value, ref)",
     "search_ref": "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
 }
 """The search table's indexes as the latest migration leaves them: a first commit into an empty
 table builds them after its rows are in (one sort instead of ~30 index inserts per entity). On
 PostgreSQL the dropped index locks the table until that commit: readers of the still-empty catalog
-wait for the first snapshot instead of seeing none, which they could not use anyway."""
+wait for the first snapshot instead of seeing none, which they could not use anyway.
+
+``(key, value, ref)`` covers every read of the table: filters, sort values and facets are read
+from the index alone, never from the table's rows (scattered: one entity's rows lie together)."""
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -45,7 +48,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS entities_collection ON entities (collection)",
         "CREATE INDEX IF NOT EXISTS entities_source ON entities (source)",
         "CREATE TABLE IF NOT EXISTS search (ref TEXT NOT NULL, key TEXT NOT NULL, value TEXT)",
-        *SEARCH_INDEXES.values(),
+        "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+        "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
         """CREATE TABLE IF NOT EXISTS collections (
             key TEXT PRIMARY KEY, last_ok_at TEXT, last_error TEXT, last_error_at TEXT)""",
         """CREATE TABLE IF NOT EXISTS runs (
@@ -65,6 +69,9 @@ MIGRATIONS: dict[int, list[str]] = {
         # by-name by index, case-insensitively (Backstage compares whole refs lower-cased; kind and
         # namespace are stored lower-cased already, entity names are ASCII by Backstage's rules).
         "CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, namespace, lower(name))",
+        # A covering index for the read API (see SEARCH_INDEXES) in place of (key, value).
+        "DROP INDEX IF EXISTS search_key_value",
+        SEARCH_INDEXES["search_key_value_ref"],
     ],
 }
 
@@ -439,21 +446,26 @@ class SqlStore(ABC):
         return [(ref, json.loads(body)) for ref, body in self._query("SELECT ref, body FROM entities")]
 
     def _filter_sql(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> tuple[str, list[Any]]:
-        """SQL selecting the refs that match any alternative (each an AND of key conditions)."""
+        """SQL selecting the refs that match any alternative (each an AND of key conditions).
+
+        A UNION of INTERSECTs of index range scans (``search_key_value_ref``): every condition is
+        read from the covering index alone, and no entity row is visited to match.
+        """
         ors: list[str] = []
         params: list[Any] = []
         for conditions in alternatives:
             ands: list[str] = []
             for key, values in conditions:
                 if values is None:
-                    ands.append("ref IN (SELECT ref FROM search WHERE key = ?)")
+                    ands.append("SELECT ref FROM search WHERE key = ?")
                     params.append(key)
                 else:
                     marks = ",".join("?" * len(values))
-                    ands.append(f"ref IN (SELECT ref FROM search WHERE key = ? AND value IN ({marks}))")
+                    ands.append(f"SELECT ref FROM search WHERE key = ? AND value IN ({marks})")
                     params.extend([key, *values])
-            ors.append("(" + " AND ".join(ands or ["1 = 1"]) + ")")
-        return "SELECT ref FROM entities WHERE " + " OR ".join(ors), params
+            ors.append(" INTERSECT ".join(ands or ["SELECT ref FROM entities"]))
+        parts = [f"SELECT ref FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
+        return " UNION ".join(parts), params
 
     def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None:
         """Refs matching Backstage-style filters (OR of ANDs); None means no filter (everything)."""

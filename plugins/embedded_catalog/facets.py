@@ -5,11 +5,16 @@ count is a number of entities), which also names the lowest ref having each valu
 holds lower-cased values; Backstage answers with the value as written, so the sample entity of
 each value is loaded and the original spelling read from it. Values that differ only in case are
 therefore one facet value here, where Backstage would list each spelling.
+
+Answers are cached per committed snapshot (:class:`FacetCache`): a UI asks for the same facets
+over and over, and the answer can only change when a commit lands.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,3 +42,32 @@ def entity_facets(store: StateStore, facets: Sequence[str], alternatives: Altern
         values = sorted(by_key.get(facet.lower(), []))
         out[facet] = [{"value": value, "count": count} for value, count in values]
     return dumps({"facets": out})
+
+
+class FacetCache:
+    """The last ``size`` facet answers, keyed by snapshot version and query; thread-safe."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._answers: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(self, store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
+        """The cached answer for the current snapshot, else a fresh one (cached only if no commit
+        landed while it was computed, so an entry always holds its own version's answer)."""
+        version = store.snapshot_version()
+        if version is None:
+            return entity_facets(store, facets, alternatives)
+        key = (version, json.dumps([list(facets), alternatives]))
+        with self._lock:
+            cached = self._answers.get(key)
+            if cached is not None:
+                self._answers.move_to_end(key)
+                return cached
+        body = entity_facets(store, facets, alternatives)
+        if store.snapshot_version() == version:
+            with self._lock:
+                self._answers[key] = body
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
+        return body

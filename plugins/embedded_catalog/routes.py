@@ -28,7 +28,7 @@ from openchoreo_sync.store.base import StateStore
 from . import cursor
 from .cursor import QueryState
 from .errors import CatalogError, InputError
-from .facets import entity_facets
+from .facets import FacetCache
 from .listing import ListQuery, list_entities
 from .lookup import by_name, by_refs, by_uid
 from .params import (
@@ -123,6 +123,7 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
 def catalog_routes(store: StateStore, base_path: str = "/api/catalog") -> list[Route]:
     """The read API's routes under ``base_path``."""
 
+    facet_cache = FacetCache()
     limiter: list[CapacityLimiter] = []  # made on first use, inside the serving event loop
 
     async def read(compute: Callable[[], T]) -> T:
@@ -163,7 +164,7 @@ def catalog_routes(store: StateStore, base_path: str = "/api/catalog") -> list[R
     async def facets(request: Request) -> Response:
         q = request.query_params
         keys, alternatives = parse_facets(q.getlist("facet")), parse_filters(q.getlist("filter"))
-        return _json(await read(lambda: entity_facets(store, keys, alternatives)))
+        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives)))
 
     base = base_path.rstrip("/")
     return [

@@ -16,6 +16,7 @@ import pytest
 
 from openchoreo_sync.engine import serialize
 from openchoreo_sync.model import entity_ref
+from openchoreo_sync.plugins.embedded_catalog.facets import FacetCache
 from openchoreo_sync.plugins.embedded_catalog.identity import with_identity
 from openchoreo_sync.plugins.embedded_catalog.lookup import by_name, by_refs
 from openchoreo_sync.plugins.embedded_catalog.serialize import entities_array
@@ -72,3 +73,26 @@ def test_spliced_and_decoded_entities_are_the_same(store: Any) -> None:
     assert json.loads(by_name(store, "COMPONENT", "Default", "mixed-case")) == expected(ENTITIES[1])
     projected = json.loads(entities_array(store, refs[:1], ["metadata.etag", "metadata.uid"]))
     assert projected == [{"metadata": {k: expected(ENTITIES[0])["metadata"][k] for k in ("etag", "uid")}}]
+
+
+def test_facet_answers_are_cached_per_snapshot(store: Any) -> None:
+    """The same facets twice cost one query; a commit in between gives the new snapshot's answer."""
+    cache = FacetCache()
+    counted: list[int] = []
+    real = store.facet_counts
+    store.facet_counts = lambda *args: counted.append(1) or real(*args)
+    first = json.loads(cache.answer(store, ["kind", "metadata.name"], None))
+    assert first["facets"]["kind"] == [{"value": "Component", "count": len(ENTITIES)}]
+    assert json.loads(cache.answer(store, ["kind", "metadata.name"], None)) == first and len(counted) == 1
+    scoped = json.loads(cache.answer(store, ["kind"], [[("metadata.name", ["plain"])]]))
+    assert scoped["facets"]["kind"] == [{"value": "Component", "count": 1}] and len(counted) == 2
+    api = {**entity("svc-api"), "kind": "API"}
+    store.commit(
+        Commit(
+            RunRecord("r2", utcnow(), utcnow(), "ok"),
+            writes=[EntityWrite("api:default/svc-api", api, *serialize(api), "c", "f", False)],
+        )
+    )
+    after = json.loads(cache.answer(store, ["kind", "metadata.name"], None))
+    assert after["facets"]["kind"] == [{"value": "API", "count": 1}, {"value": "Component", "count": len(ENTITIES)}]
+    assert len(counted) == 3
