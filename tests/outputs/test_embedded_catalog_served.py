@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from openchoreo_sync.engine import serialize
+from openchoreo_sync.serialization import serialize
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.plugins.embedded_catalog.facets import FacetCache
 from openchoreo_sync.plugins.embedded_catalog.identity import with_identity
