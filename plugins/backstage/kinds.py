@@ -17,9 +17,10 @@ from openchoreo_sync import Entity, entity_ref
 
 CustomKindsMode = Literal["auto", "native", "resource", "skip"]
 
-BUILTIN_KINDS: frozenset[str] = frozenset(
-    k.lower() for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
-)
+BUILTIN_NAMES: dict[str, str] = {
+    k.lower(): k for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
+}
+BUILTIN_KINDS: frozenset[str] = frozenset(BUILTIN_NAMES)
 
 ORIGINAL_KIND_ANNOTATION = "openchoreo.io/original-kind"
 ORIGINAL_NAME_ANNOTATION = "openchoreo.io/original-name"

@@ -28,7 +28,7 @@ from openchoreo_sync.config import AppConfig
 
 from .api import CatalogApi, Registration
 from .graph import express_relations, is_forward
-from .kinds import convert_kinds, is_builtin
+from .kinds import BUILTIN_NAMES, convert_kinds, is_builtin
 from .layout import (
     Publication,
     build_publication,
@@ -96,6 +96,8 @@ class BackstageSink:
         self.kind_verdicts: dict[str, str | None] = {}
         """lower-case custom kind -> None (Backstage accepts it as is) or Backstage's reason not to"""
         self.kind_names: dict[str, str] = {}
+        self.learned: dict[str, str] = {}
+        """custom kinds validate-entity accepted but a real read refused (catalog.rules): now Resource"""
         self.held_expected: int | None = None
         """entities our location owned in Backstage at the last verification (the per-run check)"""
         self.rejected: dict[str, str] = {}
@@ -252,10 +254,7 @@ class BackstageSink:
             return self._report(verdict)
 
     async def _registered(self, api: CatalogApi, root: str, log: Any) -> bool:
-        """Whether our index is among Backstage's locations now; register it when it is not.
-
-        Returns False when this call registered it (Backstage then reads everything by itself).
-        """
+        """Whether our index is among Backstage's locations now (one call, every run)."""
         index_url = f"{root}/index.yaml"
         for location in await api.locations():
             if location.get("type") == "url" and location.get("target") == index_url:
@@ -267,14 +266,20 @@ class BackstageSink:
                 "unregistered); registering it again",
                 target=index_url,
             )
+            self.registration = None
             self.kind_verdicts.clear()  # a restarted Backstage may have other processors or rules
-        self.registration = await api.register(index_url)
+            self.learned.clear()
         self.held_expected = None
+        return False
+
+    async def _register(self, api: CatalogApi, publication: Publication, log: Any) -> bool:
+        """Register the index (after the publication it will read is served); False when it was there."""
+        self.registration = await api.register(publication.index_url)
         log.info(
             "backstage: index location registered"
             if self.registration.created
             else "backstage: index location already registered",
-            target=index_url,
+            target=publication.index_url,
             location_id=self.registration.location_id,
         )
         return not self.registration.created
@@ -316,7 +321,7 @@ class BackstageSink:
         self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any
     ) -> bool:
         """Refresh what changed (everything when Backstage holds less than it did); True if told anything."""
-        if not registered:
+        if not registered and not await self._register(api, publication, log):
             self.announced = digests(publication)  # a fresh registration: Backstage reads everything itself
             return True
         if self.held_expected is not None and not full:
@@ -384,33 +389,49 @@ class BackstageSink:
         for ref, reason in verdict.rejected.items():
             kind = ref.split(":", 1)[0]
             if kind in self.kind_verdicts and self.kind_verdicts[kind] is None:
-                self.kind_verdicts[kind] = reason
+                self.kind_verdicts[kind] = self.learned[kind] = reason
                 learned = True
             elif ref.startswith("location:") and "not of an allowed kind" in reason:
                 for lower in self.kind_verdicts:
                     if f"entity {lower}:" in reason.lower() and self.kind_verdicts[lower] is None:
-                        self.kind_verdicts[lower] = reason
+                        self.kind_verdicts[lower] = self.learned[lower] = reason
                         learned = True
         if learned:
             self._advise(log)
         return learned
 
+    def kind_name(self, lower: str) -> str:
+        return BUILTIN_NAMES.get(lower) or self.kind_names.get(lower, lower)
+
     def _report(self, verdict: Verdict | None) -> OutputReport:
         prepared = self.last_prepared
         problems: list[str] = []
         by_reason: dict[tuple[str, str], list[str]] = {}
+        index = location_ref(self.registration.target) if self.registration is not None else None
         for ref, reason in sorted(self.rejected.items()):
-            by_reason.setdefault((ref.split(":", 1)[0], reason), []).append(ref)
+            if ref == index:
+                problems.append(
+                    f"Backstage cannot read our index {self.registration.target if self.registration else ''}: "
+                    f"{reason}; fix: {fix_for(reason, 'Location', custom=False)}"
+                )
+            elif not ref.startswith("location:"):  # a file's own Location: its entities say why
+                by_reason.setdefault((ref.split(":", 1)[0], reason), []).append(ref)
         for (kind, reason), refs in sorted(by_reason.items()):
-            name = self.kind_names.get(kind, kind)
+            name = self.kind_name(kind)
             custom = not is_builtin(kind)
             problems.append(
                 f"Backstage rejected {len(refs)} {name} entit{'y' if len(refs) == 1 else 'ies'} "
                 f"(e.g. {refs[0]}): {reason}; fix: {fix_for(reason, name, custom=custom)}"
             )
+        for kind, reason in sorted(self.learned.items()):
+            name = self.kind_name(kind)
+            problems.append(
+                f"Backstage refused {name} as its own kind: {reason}; published as Resource instead; "
+                f"fix: {fix_for(reason, name, custom=False)} to keep it as {name}"
+            )
         details: dict[str, Any] = {"rejected": {}, "pending": len(self.pending)}
         for ref in self.rejected:
-            kind = self.kind_names.get(ref.split(":", 1)[0], ref.split(":", 1)[0])
+            kind = self.kind_name(ref.split(":", 1)[0])
             details["rejected"][kind] = details["rejected"].get(kind, 0) + 1
         if verdict is not None:
             details.update(published=verdict.expected, in_backstage=verdict.present, verify_seconds=verdict.seconds)
