@@ -65,6 +65,8 @@ class Prepared:
     """What one build made of the snapshot, for the run record and the log."""
 
     entities: list[Entity]
+    ref_map: dict[str, str] = field(default_factory=dict)
+    """original ref -> published ref (converted entities get a new name)"""
     converted_kinds: dict[str, int] = field(default_factory=dict)
     owner_groups: list[str] = field(default_factory=list)
     relations: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -142,7 +144,7 @@ class BackstageSink:
         native = self.native_kinds()
         default_owner = self.config.openchoreo.default_owner_ref
         conversion = convert_kinds(entities, mode, default_owner, native)
-        prepared = Prepared([], problems=list(conversion.problems))
+        prepared = Prepared([], ref_map=conversion.ref_map, problems=list(conversion.problems))
         published = conversion.entities
         if mode in ("auto", "resource"):
             no_processors = mode == "resource" or not native
@@ -436,7 +438,8 @@ class BackstageSink:
         if verdict is not None:
             details.update(published=verdict.expected, in_backstage=verdict.present, verify_seconds=verdict.seconds)
         if prepared is not None:
-            problems.extend(p for p in prepared.problems if p.startswith("backstage preflight"))
+            # Held back by this daemon's own catalog.rules: a configured choice, warned about, not a refusal.
+            details["not_published"] = prepared.problems[:MAX_PROBLEMS]
             details.update(
                 as_resource=prepared.converted_kinds,
                 owner_groups=len(prepared.owner_groups),
