@@ -125,7 +125,17 @@ class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
+        # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self.host = host
