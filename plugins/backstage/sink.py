@@ -239,11 +239,11 @@ class BackstageSink:
                 self.announced = digests(publication)
                 return self._report(None)
             api = self.api()
-            registered = await self._registered(api, root, log)
             if self.settings.custom_kinds == "auto":
                 await self._detect_kinds(api, entities, root, log)
             publication = await asyncio.to_thread(self.build, entities, root, log=log)
-            self._set_served(publication, snapshot.run_id)
+            self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
+            registered = await self._registered(api, root, log)
             told = await self._announce(api, publication, registered=registered, full=changes.full, log=log)
             verdict = None
             if (told or self.pending) and self.settings.verify_timeout > 0:
