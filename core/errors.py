@@ -23,6 +23,10 @@ class StoreError(SyncError):
     """The state store cannot be opened or written."""
 
 
+class NoStoreError(StoreError):
+    """A command that only reads or approves found no state store where the config points."""
+
+
 class ResourceSkipped(ValueError):
     """Raised by a mapper to leave one resource out on purpose, without holding its collection.
 

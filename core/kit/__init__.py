@@ -40,6 +40,7 @@ from ..model import (
     parse_ref,
     source_id,
 )
+from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
 from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs
@@ -56,6 +57,7 @@ __all__ = [
     "Entity",
     "EntityIndex",
     "EntityRef",
+    "OutputReport",
     "PluginInfo",
     "Refetched",
     "Relation",
