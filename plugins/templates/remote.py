@@ -27,7 +27,7 @@ class TemplateUnreadable(Exception):
     """The override URL cannot be used; the message says why and names the URL."""
 
 
-def allowed_hosts(settings: TemplatesSettings, api_url: str, server_url: str | None) -> frozenset[str]:
+def allowed_hosts(settings: TemplatesSettings, api_url: str | None, server_url: str | None) -> frozenset[str]:
     """The configured hosts, or the API's and the daemon's own hosts when none are configured."""
     if settings.template_url_hosts is not None:
         return frozenset(host.strip().lower() for host in settings.template_url_hosts if host.strip())
