@@ -6,10 +6,12 @@ redactor, so a secret that reached a log call by accident is still masked.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import structlog
@@ -43,6 +45,51 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+MAX_HELD_LINES = 1000
+"""Lines one held-back run may keep; past that they are dropped (a run failing the same way again)."""
+
+HeldLines = list[tuple[Any, str]]
+_held: contextvars.ContextVar[HeldLines | None] = contextvars.ContextVar("openchoreo_sync_held_lines", default=None)
+
+
+class _HoldOrPrint:
+    """The last processor: render the line, then print it, or hold it while a run is held back.
+
+    A run that may only repeat the previous run's failure is logged into a list; the daemon then
+    prints that list if the run turned out different (see ``openchoreo_sync.quiet``), else drops it.
+    """
+
+    def __init__(self, renderer: Any) -> None:
+        self.renderer = renderer
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
+        line = self.renderer(logger, name, event)
+        held = _held.get()
+        if held is None:
+            return line
+        if len(held) < MAX_HELD_LINES:
+            held.append((logger, line))
+        raise structlog.DropEvent
+
+
+@contextlib.contextmanager
+def holding_lines() -> Iterator[HeldLines]:
+    """Hold every line logged in this context (tasks started from it included) in the list yielded."""
+    held: HeldLines = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+def release(held: HeldLines) -> None:
+    """Print held lines, in order, where they would have gone."""
+    for logger, line in held:
+        logger.msg(line)
+    held.clear()
+
+
 def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Set up structlog once for the process; ``fmt`` is ``auto``, ``console`` or ``json``."""
     stream = stream or sys.stderr
@@ -59,7 +106,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
             structlog.processors.format_exc_info,
-            renderer,
+            _HoldOrPrint(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric if isinstance(numeric, int) else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(stream),
