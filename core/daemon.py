@@ -25,7 +25,7 @@ from .engine import ClientFactory, Engine, RunResult
 from .errors import StoreError
 from .events import EventIngress
 from .hookcall import call_impl
-from .logs import HeldLines, holding_lines
+from .logs import HeldLines, configured_level, holding_lines
 from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
@@ -75,7 +75,10 @@ class Daemon:
         self.ctx = engine.context("daemon")
         self.ctx.extras.update(daemon=self, engine=engine, store=store)
         self.quiet = RepeatedFailureLog(
-            self.log, repeat_every=config.openchoreo.logging.repeat_every, base_url=config.openchoreo.base_url
+            self.log,
+            repeat_every=config.openchoreo.logging.repeat_every,
+            base_url=config.openchoreo.base_url,
+            hold_first=configured_level() != "debug",
         )
         self.metrics = SyncMetrics(store)
         self.metrics.watch_flag("ready", lambda: self.state.ready)

@@ -90,6 +90,14 @@ def release(held: HeldLines) -> None:
     held.clear()
 
 
+_level = {"name": "info"}
+
+
+def configured_level() -> str:
+    """The level ``configure_logging`` set (``info`` until it is called)."""
+    return _level["name"]
+
+
 def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Set up structlog once for the process; ``fmt`` is ``auto``, ``console`` or ``json``."""
     stream = stream or sys.stderr
@@ -98,6 +106,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None
     renderer: Any = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
+    _level["name"] = level.lower()
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[

@@ -11,6 +11,10 @@ failing run is logged in full, as it happens. While runs keep failing, each run'
   have been), followed, on success, by one line saying how many runs had failed.
 
 "Exactly as before" compares the run's status and its failure messages, not its timings.
+
+The first run of a daemon is held too (unless logging at debug level): when every failure in it
+has one well-known cause (the API cannot be reached, the token endpoint refuses the credentials),
+one line naming the cause and what to do replaces the dozens of per-collection lines.
 """
 
 from __future__ import annotations
@@ -58,11 +62,22 @@ def what_to_do(message: str | None, base_url: str | None) -> str | None:
     """A hint for the failures users meet first; the messages themselves carry the others."""
     if not message:
         return None
+    if "Token request to" in message:
+        return "the token endpoint did not issue a token: check openchoreo.auth (clientId, clientSecret, tokenUrl)"
     if "connection failed" in message or "ConnectError" in message:
         return f"cannot reach the OpenChoreo API at {base_url}: check openchoreo.baseUrl and that the API is up"
-    if "timed out" in message.lower() and "Token" not in message:
+    if "timed out" in message.lower():
         return "the API answers too slowly: check its health, or raise openchoreo.client.timeout"
     return None
+
+
+def common_cause(summary: Mapping[str, Any], base_url: str | None) -> str | None:
+    """The hint shared by every failure of a run that fetched nothing, or None."""
+    failures = {**(summary.get("failed_families") or {}), **(summary.get("failed_collections") or {})}
+    hints = {what_to_do(str(message), base_url) for message in failures.values()}
+    if len(hints) != 1 or summary.get("counts"):
+        return None
+    return hints.pop()
 
 
 @dataclass
@@ -75,16 +90,17 @@ class _Streak:
 class RepeatedFailureLog:
     """Decides, run by run, whether a run's held lines are printed (see the module docstring)."""
 
-    def __init__(self, log: Any, *, repeat_every: int, base_url: str | None) -> None:
+    def __init__(self, log: Any, *, repeat_every: int, base_url: str | None, hold_first: bool = True) -> None:
         self.log = log
         self.repeat_every = repeat_every
         self.base_url = base_url
         self._streak: _Streak | None = None
+        self._first = hold_first
 
     @property
     def holding(self) -> bool:
-        """Hold the next run's lines: the last one failed, so this one may well repeat it."""
-        return self._streak is not None
+        """Hold the next run's lines: the first run, or the last one failed and this one may repeat it."""
+        return self._first or self._streak is not None
 
     @property
     def failing_runs(self) -> int:
@@ -92,6 +108,14 @@ class RepeatedFailureLog:
 
     def settle(self, run_id: str, status: str, summary: Mapping[str, Any], held: HeldLines | None) -> None:
         signature = failure_signature(status, summary)
+        first, self._first = self._first, False
+        if first and signature is not None and (cause := common_cause(summary, self.base_url)):
+            if held is not None:
+                held.clear()
+            failures = {**(summary.get("failed_families") or {}), **(summary.get("failed_collections") or {})}
+            self.log.error(cause, status=status, failure=first_failure(summary), failed=len(failures), run_id=run_id)
+            self._streak = _Streak(signature, 1, run_id)
+            return
         streak = self._streak
         if streak is not None and signature == streak.signature:
             streak.runs += 1

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -96,3 +99,44 @@ async def test_a_changed_failure_is_logged_at_once_and_recovery_says_how_long(
     recovered = lines(log_stream)[recovered_from:]
     assert [line["event"] for line in recovered] == ["sync run finished", "sync recovered"]
     assert recovered[-1]["failed_runs"] == 1
+
+
+# --- start-up failures: one clear line, no traceback -------------------------------------------------
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "openchoreo_sync.cli", *args, "--log-format", "console"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_start_up_failures_print_one_clear_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "app-config.yaml").write_text(
+            "openchoreo:\n  baseUrl: http://127.0.0.1:9\n  client: {retries: 1, backoffBase: 0.01}\n"
+            f"  server: {{port: {port}}}\n"
+        )
+        run = cli("run", cwd=tmp_path)
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in run.stderr
+    assert "openchoreo.server.port" in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.splitlines()) <= 2, run.stderr
+
+    once = cli("once", cwd=tmp_path)
+    assert once.returncode == 1
+    assert "cannot reach the OpenChoreo API at http://127.0.0.1:9" in once.stderr
+    assert "Traceback" not in once.stderr and len(once.stderr.splitlines()) <= 2, once.stderr
+
+    (tmp_path / "app-config.yaml").write_text(
+        "openchoreo:\n  baseUrl: http://x\n  schedule: {frequency: {minutes: 1}}\n"
+    )
+    check = cli("check", cwd=tmp_path)
+    assert check.returncode == 2 and "openchoreo.schedule.frequency" in check.stderr
+    assert "Traceback" not in check.stderr
