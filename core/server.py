@@ -141,11 +141,19 @@ class HttpServer:
         self._task: asyncio.Task[None] | None = None
         self.host = host
 
-    def _listen(self) -> socket.socket:
-        """Bind here rather than in uvicorn, whose bind failure is a SystemExit and a traceback."""
+    def _check_port(self) -> None:
+        """Try the address before uvicorn does: its bind failure is a SystemExit and a traceback.
+
+        The probe socket is closed at once (with SO_REUSEADDR, as uvicorn binds); uvicorn still
+        binds its own socket, which serves requests faster than one handed to it.
+        """
         port = self._server.config.port
+        if port == 0:
+            return
         try:
-            return socket.create_server((self.host, port), family=_family(self.host), backlog=2048)
+            with socket.socket(_family(self.host), socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, port))
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             hint = (
@@ -156,8 +164,8 @@ class HttpServer:
             raise ServerStartError(f"cannot listen on {self.host}:{port}: {reason.lower()}; {hint}") from None
 
     async def start(self) -> None:
-        sock = self._listen()
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        self._check_port()
+        self._task = asyncio.create_task(self._server.serve())
         deadline = asyncio.get_running_loop().time() + 30
         while not self._server.started:
             if self._task.done():
