@@ -46,7 +46,9 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
 
 
 MAX_HELD_LINES = 1000
-"""Lines one held-back run may keep; past that they are dropped (a run failing the same way again)."""
+"""Lines one held-back run may keep; past that they are printed after all, and the rest live (a run
+that logs so much is news, whether or not it fails as the one before)."""
+_OVERFLOWED = object()
 
 HeldLines = list[tuple[Any, str]]
 _held: contextvars.ContextVar[HeldLines | None] = contextvars.ContextVar("openchoreo_sync_held_lines", default=None)
@@ -65,10 +67,13 @@ class _HoldOrPrint:
     def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
         line = self.renderer(logger, name, event)
         held = _held.get()
-        if held is None:
+        if held is None or (held and held[-1][0] is _OVERFLOWED):
             return line
-        if len(held) < MAX_HELD_LINES:
-            held.append((logger, line))
+        if len(held) >= MAX_HELD_LINES:
+            release(held)
+            held.append((_OVERFLOWED, ""))
+            return line
+        held.append((logger, line))
         raise structlog.DropEvent
 
 
@@ -86,7 +91,8 @@ def holding_lines() -> Iterator[HeldLines]:
 def release(held: HeldLines) -> None:
     """Print held lines, in order, where they would have gone."""
     for logger, line in held:
-        logger.msg(line)
+        if logger is not _OVERFLOWED:
+            logger.msg(line)
     held.clear()
 
 

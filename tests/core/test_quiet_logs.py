@@ -14,7 +14,7 @@ import pytest
 import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
-from openchoreo_sync.logs import configure_logging
+from openchoreo_sync.logs import MAX_HELD_LINES, configure_logging, holding_lines, release
 
 
 @pytest.fixture
@@ -140,3 +140,17 @@ def test_start_up_failures_print_one_clear_line(tmp_path):
     check = cli("check", cwd=tmp_path)
     assert check.returncode == 2 and "openchoreo.schedule.frequency" in check.stderr
     assert "Traceback" not in check.stderr
+
+
+def test_a_held_run_that_logs_too_much_is_printed_after_all(log_stream):
+    log = structlog.get_logger("test")
+    with holding_lines() as held:
+        for i in range(MAX_HELD_LINES + 5):
+            log.warning("line", n=i)
+        assert held, "the first lines were held"
+    assert [line["n"] for line in lines(log_stream)] == list(range(MAX_HELD_LINES + 5)), "none lost, in order"
+    with holding_lines() as held:
+        log.warning("held")
+    assert len(lines(log_stream)) == MAX_HELD_LINES + 5
+    release(held)
+    assert lines(log_stream)[-1]["event"] == "held"
