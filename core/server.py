@@ -27,6 +27,10 @@ from .errors import PluginError, SyncError
 
 PUBLIC_ATTR = "openchoreo_sync_public"
 
+SHUTTING_DOWN = "openchoreo_sync_shutting_down"
+"""Set to True on ``request.app.state`` when the server stops: a handler that waits (a long poll)
+checks it and answers at once instead of being cancelled."""
+
 
 def public(route: BaseRoute) -> BaseRoute:
     """Mark a route as readable without the server token."""
@@ -136,7 +140,19 @@ class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
+        # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
+        # Long polls end on their own before that when they watch ``app.state`` (see ``stop``).
+        self._app = app
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self.host = host
@@ -184,6 +200,7 @@ class HttpServer:
         return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
+        setattr(self._app.state, SHUTTING_DOWN, True)
         self._server.should_exit = True
         if self._task is not None:
             with contextlib.suppress(Exception):
