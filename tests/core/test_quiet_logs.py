@@ -69,6 +69,7 @@ async def test_fifty_runs_with_bad_credentials_log_fewer_than_twenty_lines(
     for _ in range(50):
         assert (await harness.run()).status == "failed"
     logged = lines(log_stream)
+    print(f"50 runs with bad credentials logged {len(logged)} lines, {len(log_stream.getvalue())} bytes")
     assert len(logged) < 20, [line["event"] for line in logged]
     assert any("invalid_client" in json.dumps(line) for line in logged), "the first failure is logged in full"
     repeats = [line for line in logged if line["event"].startswith("sync still failing")]
