@@ -59,7 +59,7 @@ async def test_metrics_follow_runs_entities_and_failures(mock_openchoreo, sync_h
         samples = scrape((await client.get("/metrics")).text)
         assert runs(samples, "failed") == 1
         assert samples[("openchoreo_sync_api_requests_total", (("code", "503"),))] >= 1
-        assert samples[("openchoreo_sync_api_retries_total", ())] >= 1
+        assert samples[("openchoreo_sync_api_retries_total", (("outcome", "503"),))] >= 1
 
 
 async def test_metrics_token_is_configurable(mock_openchoreo, sync_harness_factory):
