@@ -12,6 +12,7 @@ tests pin the fake's behaviour to what backstage.md measured.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import threading
@@ -74,6 +75,9 @@ class FakeBackstage:
     processor_kinds: set[str] = field(default_factory=set)
     """lower-case custom kinds a processor recognizes; ``{"*"}``: all (OpenChoreo's processors installed)"""
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _ingests_requested: int = 0
+    _ingests_covered: int = 0
+    _ingest_lock: asyncio.Lock | None = None
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     url: str = ""
@@ -231,8 +235,26 @@ class FakeBackstage:
         if ref not in self.entities:
             error = {"name": "NotFoundError", "message": f"Entity {ref} not found"}
             return JSONResponse({"error": error}, status_code=404)
-        await self._ingest()
+        await self._ingest_after_now()
         return Response(status_code=200)
+
+    async def _ingest_after_now(self) -> None:
+        """An ingest that starts after this call, shared by every refresh waiting at that time.
+
+        Refreshes come in bursts (one per changed file, several at once); re-reading every file once
+        per refresh made a full refresh quadratic in the number of files. Backstage itself queues
+        refreshed entities for its processing loop rather than re-reading on each call.
+        """
+        if self._ingest_lock is None:
+            self._ingest_lock = asyncio.Lock()
+        self._ingests_requested += 1
+        ticket = self._ingests_requested
+        async with self._ingest_lock:
+            if self._ingests_covered >= ticket:
+                return  # an ingest that started after this request has finished
+            covers = self._ingests_requested
+            await self._ingest()
+            self._ingests_covered = covers
 
     # --- lifecycle ------------------------------------------------------------------------------
 
