@@ -5,6 +5,7 @@ data types hooks receive and return, and ``relations`` for relation names.
 """
 
 from . import relations
+from .client.probe import ProbeResult
 from .context import SyncContext
 from .hookspecs import hookimpl
 from .model import (
@@ -36,6 +37,7 @@ __all__ = [
     "EntityRef",
     "OutputReport",
     "PluginInfo",
+    "ProbeResult",
     "Refetched",
     "Relation",
     "Resource",

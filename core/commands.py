@@ -91,8 +91,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("configuration is valid", file=sys.stderr)
         return EXIT_OK
     from .client import format_probe, probe
+    from .plugin_probe import probe_plugins
 
-    results = asyncio.run(probe(config.openchoreo))
+    async def everything() -> list[Any]:
+        return [*await probe(config.openchoreo), *await probe_plugins(config, plugins)]
+
+    results = asyncio.run(everything())
     print(format_probe(results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 

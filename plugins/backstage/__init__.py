@@ -13,12 +13,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openchoreo_sync import ChangeSet, OutputReport, PluginInfo, SnapshotView, SyncContext, hookimpl
+from openchoreo_sync import ChangeSet, OutputReport, PluginInfo, ProbeResult, SnapshotView, SyncContext, hookimpl
 from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.logs import register_secret
 from openchoreo_sync.server import public
 
 from .kinds import is_builtin
+from .layout import INDEX_FILE
+from .probe import probe_backstage
 from .rules import kind_problems
 from .settings import BackstageSettings
 from .sink import ROUTE_PREFIX, BackstageSink
@@ -66,7 +68,7 @@ def get_sink(ctx: SyncContext) -> BackstageSink:
 
 def _published_kinds(ctx: SyncContext, mode: str, *, owner_groups: bool) -> set[str]:
     """The kinds enabled families declare, as they will be published under ``customKinds``."""
-    plugins = getattr(ctx.extras.get("engine"), "plugins", None)
+    plugins = getattr(ctx.extras.get("engine"), "plugins", None) or ctx.extras.get("plugins")
     declared: set[str] = set()
     if plugins is not None:
         for record in plugins.enabled():
@@ -112,6 +114,26 @@ async def on_startup(ctx: SyncContext) -> None:
                 base_url=settings.base_url,
                 error=f"{type(exc).__name__}: {exc}",
             )
+
+
+@hookimpl
+async def probe(ctx: SyncContext) -> list[ProbeResult]:
+    settings: BackstageSettings = ctx.settings(NAME)
+    register_secret(settings.token.get_secret_value())
+    server = ctx.config.openchoreo.server
+    local = None if server.host in WILDCARD_HOSTS else f"http://{server.host}:{server.port}"
+    sink = BackstageSink(settings, ctx.config, ctx.log.bind(output=NAME), server_url=lambda: local)
+    root = sink.publish_root()
+    try:
+        return await probe_backstage(
+            sink.api(),
+            settings.base_url,
+            f"{root}/{INDEX_FILE}" if root else None,
+            _published_kinds(ctx, "native", owner_groups=False),
+            settings.custom_kinds,
+        )
+    finally:
+        await sink.close()
 
 
 @hookimpl
