@@ -20,7 +20,6 @@ from .api import BackstageApiError, CatalogApi
 from .kinds import BUILTIN_NAMES, CustomKindsMode, is_builtin
 from .verify import fix_for
 
-
 REFUSED_KIND = re.compile(r"Entity ([A-Za-z0-9_-]+):")
 
 
@@ -66,12 +65,13 @@ async def probe_backstage(
     else:
         errors = await api.dry_run(index_url)
         if errors:
+            fix = fix_for(errors[0], _refused_kind(errors[0], kinds), custom=False)
             results.append(
                 ProbeResult(
                     "backstage reads us",
                     False,
                     f"Backstage cannot read or accept {index_url}: {errors[0]}; "
-                    f"fix: {fix_for(errors[0], _refused_kind(errors[0], kinds), custom=False)} (the daemon must be running at publishUrl "
+                    f"fix: {fix} (the daemon must be running at publishUrl "
                     "for this check)",
                 )
             )

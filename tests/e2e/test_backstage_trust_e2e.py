@@ -90,9 +90,9 @@ async def test_vanilla_backstage_gets_everything_heals_itself_and_names_what_it_
             update={"publish_url": harness.daemon.http.url}
         )
         probes = {r.name: r for r in await probe_plugins(harness.engine.config, plugins)}
-        assert all(probes[n].ok for n in ("backstage token", "backstage reads us", "backstage processors")), (
-            probes["backstage reads us"]
-        )
+        assert all(probes[n].ok for n in ("backstage token", "backstage reads us", "backstage processors")), probes[
+            "backstage reads us"
+        ]
         assert "published as Resource" in probes["backstage processors"].detail
 
         # Each OpenChoreo relation between two synced entities, in its built-in form.
