@@ -167,6 +167,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"    {summary['error']}")
         if summary.get("skipped"):
             print(f"    skipped {summary['skipped']} bad item(s); see the run log")
+        for name, outcome in (summary.get("outputs") or {}).items():
+            if outcome not in ("ok", "full"):
+                print(f"    output {name}: {outcome}")
+        for name, problems in (summary.get("output_problems") or {}).items():
+            for problem in problems:
+                print(f"    output {name}: {problem}")
     return EXIT_OK
 
 

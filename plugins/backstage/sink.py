@@ -103,6 +103,8 @@ class BackstageSink:
         self.held_expected: int | None = None
         """entities our location owned in Backstage at the last verification (the per-run check)"""
         self.rejected: dict[str, str] = {}
+        self.groups_elsewhere: set[str] = set()
+        """owner groups Backstage already holds from another origin (identity sync): not published"""
         self.pending: set[str] = set()
         self.last_prepared: Prepared | None = None
         self._dangling_logged: dict[str, int] | None = None
@@ -157,7 +159,7 @@ class BackstageSink:
                 kind = entity["metadata"]["annotations"]["openchoreo.io/original-kind"]
                 prepared.converted_kinds[kind] = prepared.converted_kinds.get(kind, 0) + 1
         if self.settings.owner_groups:
-            groups = missing_owner_groups(published, default_owner)
+            groups = missing_owner_groups(published, default_owner, provided_elsewhere=self.groups_elsewhere)
             prepared.owner_groups = [entity_ref(g) for g in groups]
             published = [*published, *groups]
         preflight = filter_allowed(published, self.config)
@@ -271,6 +273,7 @@ class BackstageSink:
             self.registration = None
             self.kind_verdicts.clear()  # a restarted Backstage may have other processors or rules
             self.learned.clear()
+            self.groups_elsewhere.clear()
         self.held_expected = None
         return False
 
@@ -367,7 +370,14 @@ class BackstageSink:
             self.rejected.setdefault(
                 ref, "not in Backstage a whole run after it was published, and Backstage gave no reason"
             )
-        self.held_expected = verdict.present
+        self.held_expected = await api.count_from_origin(publication.index_url)
+        elsewhere = {ref for ref in verdict.foreign if ref.startswith("group:")}
+        if elsewhere - self.groups_elsewhere:
+            log.info(
+                "backstage: owner groups Backstage already has from another source are not published",
+                groups=sorted(elsewhere),
+            )
+        self.groups_elsewhere |= elsewhere
         if self.rejected or verdict.pending:
             log.warning(
                 "backstage: not everything published is in Backstage",
