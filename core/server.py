@@ -24,6 +24,10 @@ from .errors import PluginError
 
 PUBLIC_ATTR = "openchoreo_sync_public"
 
+SHUTTING_DOWN = "openchoreo_sync_shutting_down"
+"""Set to True on ``request.app.state`` when the server stops: a handler that waits (a long poll)
+checks it and answers at once instead of being cancelled."""
+
 
 def public(route: BaseRoute) -> BaseRoute:
     """Mark a route as readable without the server token."""
@@ -127,6 +131,8 @@ class HttpServer:
     def __init__(self, app: Starlette, host: str, port: int) -> None:
         # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
         # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
+        # Long polls end on their own before that when they watch ``app.state`` (see ``stop``).
+        self._app = app
         config = uvicorn.Config(
             app,
             host=host,
@@ -160,6 +166,7 @@ class HttpServer:
         return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
+        setattr(self._app.state, SHUTTING_DOWN, True)
         self._server.should_exit = True
         if self._task is not None:
             with contextlib.suppress(Exception):

@@ -5,7 +5,7 @@ the e2e backend, which adds it with its one ``backend.add(import(...))`` line. T
 ``backstage`` output: Backstage ingests the embedded catalog's snapshot and change feed itself.
 One Backstage process for the whole story (plus one restart): full ingest with custom kinds and
 relations, deletes and adds through events and through a scheduled run, the daemon down and back
-with the world changed, a guarded run, and Backstage restarted on an empty database.
+with the world changed, a guarded and a failed run, and Backstage restarted on an empty database.
 
 Backstage calls block and the daemon serves on this test's event loop, so each Backstage call runs
 in a thread. Timings are printed (``-s``).
@@ -168,8 +168,14 @@ async def test_the_module_mirrors_the_daemon_into_backstage(
     await wait_for(bs, lambda: "was guarded" in bs.log_text(), FREQUENCY_S * 3, "a full read after the guarded run")
     assert await asyncio.to_thread(lambda: len(bs.entities())) == full_count
 
+    # So does a failed run (OpenChoreo answering 500 to everything).
+    mock_openchoreo.faults.set_failure_rate(1.0)
+    assert (await daemon.run()).status == "failed"
+    await wait_for(bs, lambda: "was failed" in bs.log_text(), FREQUENCY_S * 3, "a full read after the failed run")
+    assert await asyncio.to_thread(lambda: len(bs.entities())) == full_count
+
     # Backstage restarted (empty in-memory database): its first full read restores everything,
-    # the stored snapshot being the last good one although the last run was guarded.
+    # the stored snapshot being the last good one although the last run failed.
     await asyncio.to_thread(bs.stop)
     started = time.monotonic()
     await asyncio.to_thread(bs.start)
