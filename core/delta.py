@@ -121,5 +121,6 @@ async def apply_refetched(
         from .store_snapshot import StoreSnapshot
 
         snapshot = StoreSnapshot(store, run_id, preloaded=inside)
+        changes.event = True
         await engine.emit(snapshot, changes, ctx)  # type: ignore[arg-type]
         return DeltaResult(changes, build.problems)

@@ -106,6 +106,8 @@ class BackstageSink:
         self.groups_elsewhere: set[str] = set()
         """owner groups Backstage already holds from another origin (identity sync): not published"""
         self.pending: set[str] = set()
+        self.verify_due = False
+        """an event delta told Backstage something: the next full run verifies"""
         self.last_prepared: Prepared | None = None
         self._dangling_logged: dict[str, int] | None = None
         self._api: CatalogApi | None = None
@@ -245,10 +247,17 @@ class BackstageSink:
                 await self._detect_kinds(api, entities, root, log)
             publication = await asyncio.to_thread(self.build, entities, root, log=log)
             self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
+            if changes.event and self.registration is not None and not changes.full:
+                # An event delta: refresh what changed and nothing more; the next full run checks
+                # that Backstage still holds everything and verifies what this delta published.
+                told = await self._announce(api, publication, registered=True, full=False, log=log, quick=True)
+                self.verify_due = self.verify_due or told
+                return self._report(None)
             registered = await self._registered(api, root, log)
             told = await self._announce(api, publication, registered=registered, full=changes.full, log=log)
             verdict = None
-            if (told or self.pending) and self.settings.verify_timeout > 0:
+            if (told or self.pending or self.verify_due) and self.settings.verify_timeout > 0:
+                self.verify_due = False
                 verdict = await self._verify(api, publication, log)
                 if verdict is not None and self._learn_from(verdict, publication, log):
                     publication = await asyncio.to_thread(self.build, entities, root, log=log)
@@ -323,13 +332,13 @@ class BackstageSink:
         )
 
     async def _announce(
-        self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any
+        self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any, quick: bool = False
     ) -> bool:
         """Refresh what changed (everything when Backstage holds less than it did); True if told anything."""
         if not registered and not await self._register(api, publication, log):
             self.announced = digests(publication)  # a fresh registration: Backstage reads everything itself
             return True
-        if self.held_expected is not None and not full:
+        if self.held_expected is not None and not full and not quick:
             held = await api.count_from_origin(publication.index_url)
             if held < self.held_expected:
                 log.warning(
