@@ -5,7 +5,6 @@ data types hooks receive and return, and ``relations`` for relation names.
 """
 
 from . import relations
-from .client.probe import ProbeResult
 from .context import SyncContext
 from .hookspecs import hookimpl
 from .model import (
@@ -24,6 +23,7 @@ from .model import (
 )
 from .output_report import OutputReport
 from .plugin_info import PluginInfo
+from .probe_result import ProbeResult
 from .snapshot import ChangeSet, EntityIndex, SnapshotView
 
 __version__ = "0.1.0"

@@ -13,11 +13,10 @@ from typing import Any
 import structlog
 
 from .build import describe_error
-from .client.probe import ProbeResult
 from .config import AppConfig
-from .context import SyncContext
-from .hookcall import call_impl
+from .context import Services, SyncContext
 from .plugins_manager import LoadedPlugins
+from .probe_result import ProbeResult
 
 
 async def probe_plugins(config: AppConfig, plugins: LoadedPlugins, *, log: Any = None) -> list[ProbeResult]:
@@ -26,15 +25,15 @@ async def probe_plugins(config: AppConfig, plugins: LoadedPlugins, *, log: Any =
         config=config,
         log=log or structlog.get_logger("openchoreo_sync.probe"),
         plugin_settings=plugins.settings,
-        extras={"plugins": plugins},  # which plugins are enabled (and the kinds they declare)
+        services=Services(enabled_kinds=plugins.enabled_kinds()),
     )
     results: list[ProbeResult] = []
-    for impl in plugins.impls("probe"):
+    for impl in plugins.each("probe"):
         try:
-            outcome = call_impl(impl, ctx=ctx)
+            outcome = impl(ctx=ctx)
             if inspect.isawaitable(outcome):
                 outcome = await outcome
             results.extend(outcome or ())
         except Exception as exc:  # one plugin's broken probe must not hide the others' answers
-            results.append(ProbeResult(impl.plugin_name, False, f"the probe itself failed: {describe_error(exc)}"))
+            results.append(ProbeResult(impl.plugin, False, f"the probe itself failed: {describe_error(exc)}"))
     return results

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from openchoreo_sync import ProbeResult
+from openchoreo_sync.kit import ProbeResult
 
 from .api import BackstageApiError, CatalogApi
 from .kinds import BUILTIN_NAMES, CustomKindsMode, is_builtin

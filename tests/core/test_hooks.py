@@ -81,8 +81,8 @@ class Widgets:
 
     @hookimpl
     async def probe(self, ctx):
-        if ctx.client is not None or ctx.store is not None:
-            raise AssertionError("a probe gets neither a client nor a store")
+        if ctx.client is not None or ctx.catalog is not None:
+            raise AssertionError("a probe gets neither a client nor the catalog")
         return [ProbeResult("widgets", True, f"{len(self.items)} widgets configured")]
 
     @hookimpl
@@ -253,7 +253,7 @@ async def test_hook_refetch(mock_openchoreo, sync_harness_factory):
     ctx = harness.engine.context("ev-test")
     refetched = await plugin.refetch(event, ctx)
     assert refetched.gone
-    result = await apply_refetched(harness.engine, "widgets", event, refetched, ctx, "ev-test")
+    result = await apply_refetched(harness.engine.writer, "widgets", event, refetched, ctx, "ev-test")
     assert result.changes.removed == ["widget:default/a"]
     assert result.changes.changed == ["widget:default/b"]  # lost its inverse relation
     assert harness.entities()["widget:default/b"]["relations"] == []
