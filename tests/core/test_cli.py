@@ -11,7 +11,19 @@ import yaml
 
 from openchoreo_sync.cli import build_parser
 
-COMMANDS = ["run", "once", "export", "check", "plugins", "status", "approve-deletions", "mock-api", "demo"]
+COMMANDS = [
+    "run",
+    "once",
+    "plan",
+    "explain",
+    "export",
+    "check",
+    "plugins",
+    "status",
+    "approve-deletions",
+    "mock-api",
+    "demo",
+]
 
 
 def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
