@@ -93,6 +93,7 @@ class Daemon:
             if self.config.openchoreo.events.enabled:
                 self.events = EventIngress(self.engine, self.request_run)
                 self.events.start()
+                self.engine.services.event_queue = self.events
                 contributed.append(("events", self.events.routes()))
             token = server.token.get_secret_value() if server.token else None
             app = build_app(contributed, token=lambda: token, ready=self._ready)

@@ -64,6 +64,7 @@ def print_banner(mock_url: str, url: str, token: str | None) -> None:
 openchoreo-sync demo is running (Ctrl-C to stop)
   mock OpenChoreo API : {mock_url}
   catalog API         : {url}/api/catalog
+  web UI (browser)    : {url}/ui
 
 Try:
   curl -s '{url}/api/catalog/entities?filter=kind=domain'{auth}

@@ -13,6 +13,7 @@ built-in depends on nothing internal. The modules, each with an example in its d
 - :mod:`~openchoreo_sync.kit.table`: :class:`TableFamily`, a family declared as a table.
 - :mod:`~openchoreo_sync.kit.publishing`: clean, dump and rules-filter entities for a Backstage.
 - :mod:`~openchoreo_sync.kit.catalog`: the read-only committed catalog (``ctx.catalog``).
+- :mod:`~openchoreo_sync.kit.sync_status`: the sync's own health, read-only (``ctx.sync_status``).
 - :mod:`~openchoreo_sync.kit.http`: serving routes on the daemon's server.
 
 The names below are re-exported for convenience (``from openchoreo_sync.kit import hookimpl, cr``).
@@ -42,8 +43,9 @@ from ..model import (
 )
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
-from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs
+from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs, sync_status
 from .catalog import CatalogReader
+from .sync_status import EventQueueState, RunRecord, SyncStatusReader
 from .table import TableFamily
 
 __all__ = [
@@ -56,13 +58,16 @@ __all__ = [
     "Entity",
     "EntityIndex",
     "EntityRef",
+    "EventQueueState",
     "PluginInfo",
     "Refetched",
     "Relation",
     "Resource",
     "ResourceEvent",
+    "RunRecord",
     "SnapshotView",
     "SyncContext",
+    "SyncStatusReader",
     "TableFamily",
     "catalog",
     "cr",
@@ -80,4 +85,5 @@ __all__ = [
     "register_secret",
     "relations",
     "source_id",
+    "sync_status",
 ]
