@@ -69,6 +69,7 @@ def main() -> None:
             return harness, await harness.serve()
 
         harness, url = call(start())
+        time.sleep(3)  # let the pages warm their unfiltered catalog answer, as after any commit
         index = harness.store.load_index()
         kinds: dict[str, int] = {}
         for ref in index:
@@ -91,7 +92,9 @@ def main() -> None:
         rows = []
         with httpx.Client(base_url=url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as client:
             for name, path in pages.items():
-                response = client.get(path)  # warm-up
+                t0 = time.perf_counter()
+                response = client.get(path)  # the first answer: computes what the page caches per snapshot
+                cold = (time.perf_counter() - t0) * 1000
                 assert response.status_code == 200, (path, response.status_code)
                 times = []
                 for _ in range(args.requests):
@@ -100,13 +103,14 @@ def main() -> None:
                     times.append((time.perf_counter() - t0) * 1000)
                 times.sort()
                 p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-                rows.append((name, statistics.median(times), p95, len(response.content)))
+                rows.append((name, cold, statistics.median(times), p95, len(response.content)))
         call(harness.close())
     loop.call_soon_threadsafe(loop.stop)
 
-    print(f"\n| page | median ms | p95 ms | bytes | < {TARGET_MS} ms |\n| --- | --- | --- | --- | --- |")
-    for name, median, p95, size in rows:
-        print(f"| {name} | {median:.1f} | {p95:.1f} | {size} | {'yes' if p95 < TARGET_MS else 'NO'} |")
+    print(f"\n| page | first ms | median ms | p95 ms | bytes | p95 < {TARGET_MS} ms |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, cold, median, p95, size in rows:
+        print(f"| {name} | {cold:.0f} | {median:.1f} | {p95:.1f} | {size} | {'yes' if p95 < TARGET_MS else 'NO'} |")
 
 
 if __name__ == "__main__":

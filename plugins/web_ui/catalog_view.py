@@ -14,6 +14,7 @@ from typing import Any
 from openchoreo_sync.kit import CatalogReader
 from openchoreo_sync.kit.catalog import Alternatives
 
+from .cache import SnapshotCache
 from .links import catalog_url, entity_url
 
 FACETS: tuple[tuple[str, str], ...] = (
@@ -158,10 +159,14 @@ def _matching_refs(catalog: CatalogReader, query: CatalogQuery) -> list[str]:
     return sorted(refs if refs is not None else catalog.load_index())
 
 
-def _facets(catalog: CatalogReader, query: CatalogQuery, base_path: str) -> list[Facet]:
+def _facet_counts(catalog: CatalogReader, query: CatalogQuery) -> FacetCounts:
     counts = catalog.facets([key for key, _ in FACETS], query.alternatives())
     for key in query.filters:  # a filtered facet still offers its other values, as Backstage's do
         counts[key] = catalog.facets([key], query.alternatives(without=key)).get(key, [])
+    return counts
+
+
+def _facets(counts: FacetCounts, query: CatalogQuery, base_path: str) -> list[Facet]:
     facets = []
     for key, label in FACETS:
         selected = query.filters.get(key, [])
@@ -182,16 +187,53 @@ def _facets(catalog: CatalogReader, query: CatalogQuery, base_path: str) -> list
     return facets
 
 
-def catalog_page(catalog: CatalogReader, query: CatalogQuery, *, base_path: str, page_size: int) -> CatalogPage:
+FacetCounts = dict[str, list[tuple[str, int]]]
+
+
+@dataclass(frozen=True)
+class Matched:
+    refs: list[str]
+    counts: FacetCounts
+
+
+def _match(catalog: CatalogReader, query: CatalogQuery) -> Matched:
+    return Matched(_matching_refs(catalog, query), _facet_counts(catalog, query))
+
+
+def _cache_key(version: str | None, query: CatalogQuery) -> tuple[object, ...]:
+    filters = tuple((key, tuple(sorted(values))) for key, values in sorted(query.filters.items()))
+    return (version, filters, query.text)
+
+
+def warm(catalog: CatalogReader, cache: SnapshotCache[Matched]) -> None:
+    """Compute the unfiltered page's answer for the committed snapshot before anyone asks."""
+    version = catalog.snapshot_version()
+    cache.forget_other_versions(version)
+    query = CatalogQuery()
+    cache.get(_cache_key(version, query), lambda: _match(catalog, query))
+
+
+def catalog_page(
+    catalog: CatalogReader,
+    query: CatalogQuery,
+    *,
+    base_path: str,
+    page_size: int,
+    cache: SnapshotCache[Matched] | None = None,
+) -> CatalogPage:
     """One page of the catalog, all of it read from one committed snapshot."""
     for _ in range(READ_ATTEMPTS):
         version = catalog.snapshot_version()
-        refs = _matching_refs(catalog, query)
+        if cache is not None:
+            matched = cache.get(_cache_key(version, query), lambda: _match(catalog, query))
+        else:
+            matched = _match(catalog, query)
+        refs = matched.refs
         pages = max(1, -(-len(refs) // page_size))
         page = min(query.page, pages)
         shown = refs[(page - 1) * page_size : page * page_size]
         bodies = catalog.load_bodies(shown)
-        facets = _facets(catalog, query, base_path)
+        facets = _facets(matched.counts, query, base_path)
         if catalog.snapshot_version() == version:
             break
     return CatalogPage(

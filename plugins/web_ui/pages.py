@@ -7,6 +7,7 @@ work offline, and a Content-Security-Policy forbids loading anything from elsewh
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,7 +23,8 @@ from openchoreo_sync.kit import SyncContext, make_ref
 from openchoreo_sync.kit.http import public
 
 from .access import COOKIE, authorized, safe_next, server_token, submitted_token
-from .catalog_view import CatalogQuery, catalog_page
+from .cache import SnapshotCache
+from .catalog_view import CatalogQuery, Matched, catalog_page, warm
 from .entity_view import entity_page
 from .settings import WebUiSettings
 from .sync_view import sync_page
@@ -54,6 +56,12 @@ class Pages:
         self.settings = settings
         self.base = settings.base_path
         self.env = _environment()
+        self.cache: SnapshotCache[Matched] = SnapshotCache()
+        self.warming: set[asyncio.Task[None]] = set()
+
+    def warm(self) -> None:
+        """Precompute the unfiltered catalog page of the committed snapshot (in a worker thread)."""
+        warm(self.catalog, self.cache)
 
     def render(self, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(base=self.base, **values)
@@ -73,7 +81,12 @@ class Pages:
     async def catalog_view(self, request: Request) -> Response:
         query = CatalogQuery.parse(request.query_params.multi_items())
         page = await run_in_threadpool(
-            catalog_page, self.catalog, query, base_path=self.base, page_size=self.settings.page_size
+            catalog_page,
+            self.catalog,
+            query,
+            base_path=self.base,
+            page_size=self.settings.page_size,
+            cache=self.cache,
         )
         return self.render("catalog.html", data=page, query=query, page="catalog")
 

@@ -20,6 +20,8 @@ from .links import entity_url
 PHASES = ("fetch", "map", "relate", "commit")
 REFS_SHOWN = 50
 APPLIED = frozenset({"ok", "partial"})
+STALE_KEY = "metadata.annotations.openchoreo-sync.io/stale-since"
+"""the search key of the stale mark the core puts on carried-forward entities"""
 
 
 @dataclass
@@ -169,8 +171,8 @@ def sync_page(
             )
         )
 
-    index = catalog.load_index()
-    stale_by_collection = Counter(entry.collection for entry in index.values() if entry.stale)
+    stale_refs = {ref for ref, _, _ in catalog.search_values([STALE_KEY])}
+    stale_by_collection = Counter(entry.collection for entry in catalog.index_entries(stale_refs).values())
     times = status.collection_times()
     latest_summary = latest.summary if latest is not None else {}
     failures: dict[str, str] = {
@@ -202,7 +204,7 @@ def sync_page(
     pending = sorted(status.pending_removals().items())
     return SyncPage(
         version=catalog.snapshot_version(),
-        entities=len(index),
+        entities=catalog.count(),
         latest=rows[0] if rows else None,
         last_applied=last_applied,
         guarded=guarded,

@@ -139,3 +139,13 @@ def test_sync_page_shows_a_guarded_run_after_a_mass_deletion(browser, served):
     assert "fetch" in first.find_element(By.CSS_SELECTOR, ".phases").text
     section.find_element(By.CSS_SELECTOR, "button.copy").click()
     assert console_errors(browser) == []
+
+    served.harness.store.approve(guarded.run_id)  # what approve-deletions does
+    applied = served.call(served.harness.run())
+    assert applied.status == "ok" and applied.changes.removed, applied.summary
+    open_page(browser, served, "/ui", "catalog-after-removals")
+    assert refs_on_page(browser) == set(served.harness.entities()), "a commit shows at the next page load"
+    assert browser.find_element(By.ID, "total").text == f"{len(served.harness.entities())} entities"
+    open_page(browser, served, "/ui/sync", "sync-applied")
+    assert browser.find_element(By.ID, "last-status").text == "ok"
+    assert browser.find_elements(By.CSS_SELECTOR, "section.guarded") == []
