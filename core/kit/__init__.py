@@ -41,6 +41,7 @@ from ..model import (
     parse_ref,
     source_id,
 )
+from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
 from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs, sync_status
@@ -59,6 +60,7 @@ __all__ = [
     "EntityIndex",
     "EntityRef",
     "EventQueueState",
+    "OutputReport",
     "PluginInfo",
     "Refetched",
     "Relation",
