@@ -57,7 +57,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             overrides = {
                 "openchoreo": {
                     "server": {"token": TOKEN},
-                    "safety": {"deletionGraceRuns": 1, "maxDeletionRatio": 0.25},
+                    "safety": {"deletionGraceRuns": 1, "maxDeletionRatio": 0.1},
                     "plugins": {"web_ui": {"pageSize": 1000}},
                 }
             }
