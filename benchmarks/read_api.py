@@ -230,17 +230,24 @@ async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
+    reconnects = 0
+
     async def worker(offset: int) -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        """One keep-alive connection; reopened if the server closes it (Node does, now and then)."""
+        nonlocal reconnects
         index = offset
-        try:
-            while (now := time.perf_counter()) < deadline:
-                writer.write(requests[index % len(requests)])
-                index += concurrency
-                await _response(reader)
-                latencies.append(time.perf_counter() - now)
-        finally:
-            writer.close()
+        while time.perf_counter() < deadline:
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            try:
+                while (now := time.perf_counter()) < deadline:
+                    writer.write(requests[index % len(requests)])
+                    index += concurrency
+                    await _response(reader)
+                    latencies.append(time.perf_counter() - now)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                reconnects += 1
+            finally:
+                writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
@@ -250,6 +257,7 @@ async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -
         "rps": len(latencies) / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "reconnects": reconnects,
     }
 
 
