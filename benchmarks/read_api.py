@@ -141,6 +141,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any, Callable[[], None]]:
     """A real Backstage catalog that has ingested ``entities`` (as YAML from a local HTTP server)."""
+    import httpx
     import yaml
 
     from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend
@@ -167,7 +168,10 @@ def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any,
             expected[e["kind"]] = expected.get(e["kind"], 0) + 1
         started = time.monotonic()
         while True:
-            resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
+            try:
+                resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
+            except httpx.TransportError:  # a busy Node closes keep-alive connections now and then
+                continue
             counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]} if resp.status_code == 200 else {}
             counts.pop("Location", None)
             if counts == expected:
@@ -223,8 +227,11 @@ async def fetch(url: str, path: str) -> Any:
         writer.close()
 
 
-async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -> dict[str, float]:
-    """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections."""
+async def hammer(
+    url: str, paths: list[str], concurrency: int, seconds: float, sink: list[float] | None = None
+) -> dict[str, float]:
+    """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections
+    (each latency, in seconds, also appended to ``sink`` when given)."""
     parts = urlsplit(url)
     requests = [_request(parts.netloc, p) for p in paths]
     latencies: list[float] = []
@@ -252,6 +259,8 @@ async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
+    if sink is not None:
+        sink.extend(latencies)
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
