@@ -168,11 +168,13 @@ def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any,
             expected[e["kind"]] = expected.get(e["kind"], 0) + 1
         started = time.monotonic()
         while True:
+            counts: dict[str, int] = {}
             try:
                 resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
+                if resp.status_code == 200:
+                    counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]}
             except httpx.TransportError:  # a busy Node closes keep-alive connections now and then
-                continue
-            counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]} if resp.status_code == 200 else {}
+                pass
             counts.pop("Location", None)
             if counts == expected:
                 break
