@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 TOKEN = "bench-static-token-0123456789"
 CATALOG = "/api/catalog"
 INGEST_TIMEOUT_S = 900.0
+RESPONSE_TIMEOUT_S = 60.0
 
 
 # --- the snapshot ------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ async def fetch(url: str, path: str) -> Any:
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     try:
         writer.write(_request(parts.netloc, path))
-        return json.loads(await _response(reader))
+        return json.loads(await asyncio.wait_for(_response(reader), RESPONSE_TIMEOUT_S))
     finally:
         writer.close()
 
@@ -251,9 +252,9 @@ async def hammer(
                 while (now := time.perf_counter()) < deadline:
                     writer.write(requests[index % len(requests)])
                     index += concurrency
-                    await _response(reader)
+                    await asyncio.wait_for(_response(reader), RESPONSE_TIMEOUT_S)
                     latencies.append(time.perf_counter() - now)
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
                 reconnects += 1
             finally:
                 writer.close()
@@ -310,7 +311,11 @@ async def compare(ours: str, theirs: str, plan: dict[str, list[str]]) -> list[st
     problems = []
     for name, paths in plan.items():
         for path in paths[:3]:
-            mine, other = _shape(name, await fetch(ours, path)), _shape(name, await fetch(theirs, path))
+            try:
+                mine, other = _shape(name, await fetch(ours, path)), _shape(name, await fetch(theirs, path))
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, RuntimeError) as exc:
+                problems.append(f"{name} {path}: no answer to compare ({exc!r})")
+                continue
             if name == "filter=kind=component&limit=100":  # both page the same set; orders may differ
                 mine, other = len(mine), len(other)
             if mine != other:
@@ -345,6 +350,7 @@ def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[d
                     samples: dict[str, list[dict[str, float]]] = {"ours": [], "backstage": []}
                     for _ in range(rounds):
                         for who, url in (("ours", ours.url), ("backstage", backstage.url)):
+                            print(f"    {name} c{level} {who}", end="\r", file=sys.stderr, flush=True)
                             asyncio.run(hammer(url, paths, level, min(0.3, seconds)))  # warm
                             samples[who].append(asyncio.run(hammer(url, paths, level, seconds)))
                     for who in ("ours", "backstage"):
