@@ -274,6 +274,8 @@ async def hammer(
     elapsed = time.perf_counter() - started
     if sink is not None:
         sink.extend(latencies)
+    if not latencies:  # nothing answered within the window (a stalled server)
+        return {"rps": 0.0, "p50_ms": float("inf"), "p99_ms": float("inf"), "reconnects": reconnects}
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
