@@ -378,11 +378,15 @@ def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[d
             stop_backstage()
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.1f}x" if theirs > 0 else "n/a (Backstage answered nothing)"
+
+
 def fmt_row(r: dict[str, Any], levels: list[int]) -> str:
     cells = [f"{r['size']:,}", r["query"]]
     cells += [f"{r[f'backstage_c{c}']:,.0f}" for c in levels]
     cells += [f"{r[f'ours_c{c}']:,.0f}" for c in levels]
-    cells.append(" / ".join(f"{r[f'ours_c{c}'] / max(r[f'backstage_c{c}'], 1e-9):.1f}x" for c in levels))
+    cells.append(" / ".join(_ratio(r[f"ours_c{c}"], r[f"backstage_c{c}"]) for c in levels))
     cells.append(f"{r['backstage_p50']:.1f} / {r['ours_p50']:.1f}")
     anchor = ANCHORS.get(r["query"])
     cells.append(f"{anchor[0]:,} / {anchor[1]:,}" if anchor and r["size"] == 2000 else "-")

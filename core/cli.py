@@ -175,9 +175,7 @@ _SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 def dump_entities(entities: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(entities, indent=2, ensure_ascii=False) + "\n"
-    text: str = yaml.dump_all(
-        entities, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, explicit_start=True
-    )
+    text: str = yaml.dump_all(entities, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, explicit_start=True)
     return text
 
 
