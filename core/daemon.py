@@ -25,9 +25,11 @@ from .engine import ClientFactory, Engine, RunResult
 from .errors import StoreError
 from .events import EventIngress
 from .hookcall import call_impl
+from .logs import HeldLines, configured_level, holding_lines
 from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
+from .quiet import RepeatedFailureLog
 from .server import HttpServer, build_app, public
 from .store.base import StateStore
 
@@ -72,6 +74,12 @@ class Daemon:
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
         self.ctx.extras.update(daemon=self, engine=engine, store=store)
+        self.quiet = RepeatedFailureLog(
+            self.log,
+            repeat_every=config.openchoreo.logging.repeat_every,
+            base_url=config.openchoreo.base_url,
+            hold_first=configured_level() != "debug",
+        )
         self.metrics = SyncMetrics(store)
         self.metrics.watch_flag("ready", lambda: self.state.ready)
         self.metrics.watch_flag("leader", lambda: self.state.leading)
@@ -132,14 +140,21 @@ class Daemon:
 
     async def run_once(self, trigger: str = "schedule") -> RunResult:
         started = time.monotonic()
+        held: HeldLines | None = None
         try:
-            result = await self.engine.run(trigger=trigger)
+            if self.quiet.holding:  # the last run failed: hold this one's lines until we know it differs
+                with holding_lines() as held:
+                    result = await self.engine.run(trigger=trigger)
+            else:
+                result = await self.engine.run(trigger=trigger)
         except Exception as exc:
+            self.quiet.abandon(held)
             self.metrics.observe_run("error", {}, time.monotonic() - started)
             if isinstance(exc, StoreError):
                 self.metrics.store_errors.inc()
             raise
         self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
+        self.quiet.settle(result.run_id, result.status, result.summary, held)
         self.state.runs += 1
         # Keep the outcome, not the run's entities nor its lists of changed refs: they live in the
         # store, and tens of thousands of surviving ref strings would pin the allocator's arenas

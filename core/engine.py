@@ -174,7 +174,7 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         log = self.log.bind(run_id=run_id)
         timeout = self.config.openchoreo.schedule.timeout
-        log.info("sync run started", trigger=trigger)
+        log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would

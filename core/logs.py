@@ -6,10 +6,12 @@ redactor, so a secret that reached a log call by accident is still masked.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import structlog
@@ -43,6 +45,65 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+MAX_HELD_LINES = 1000
+"""Lines one held-back run may keep; past that they are printed after all, and the rest live (a run
+that logs so much is news, whether or not it fails as the one before)."""
+_OVERFLOWED = object()
+
+HeldLines = list[tuple[Any, str]]
+_held: contextvars.ContextVar[HeldLines | None] = contextvars.ContextVar("openchoreo_sync_held_lines", default=None)
+
+
+class _HoldOrPrint:
+    """The last processor: render the line, then print it, or hold it while a run is held back.
+
+    A run that may only repeat the previous run's failure is logged into a list; the daemon then
+    prints that list if the run turned out different (see ``openchoreo_sync.quiet``), else drops it.
+    """
+
+    def __init__(self, renderer: Any) -> None:
+        self.renderer = renderer
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
+        line = self.renderer(logger, name, event)
+        held = _held.get()
+        if held is None or (held and held[-1][0] is _OVERFLOWED):
+            return line
+        if len(held) >= MAX_HELD_LINES:
+            release(held)
+            held.append((_OVERFLOWED, ""))
+            return line
+        held.append((logger, line))
+        raise structlog.DropEvent
+
+
+@contextlib.contextmanager
+def holding_lines() -> Iterator[HeldLines]:
+    """Hold every line logged in this context (tasks started from it included) in the list yielded."""
+    held: HeldLines = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
+
+
+def release(held: HeldLines) -> None:
+    """Print held lines, in order, where they would have gone."""
+    for logger, line in held:
+        if logger is not _OVERFLOWED:
+            logger.msg(line)
+    held.clear()
+
+
+_level = {"name": "info"}
+
+
+def configured_level() -> str:
+    """The level ``configure_logging`` set (``info`` until it is called)."""
+    return _level["name"]
+
+
 def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None) -> None:
     """Set up structlog once for the process; ``fmt`` is ``auto``, ``console`` or ``json``."""
     stream = stream or sys.stderr
@@ -51,6 +112,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None
     renderer: Any = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
+    _level["name"] = level.lower()
     numeric = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[
@@ -59,7 +121,7 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: Any = None
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _redact,
             structlog.processors.format_exc_info,
-            renderer,
+            _HoldOrPrint(renderer),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric if isinstance(numeric, int) else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(stream),

@@ -166,7 +166,7 @@ class Requester:
     async def _backoff(self, path: str, retry_number: int, retry_after: float | None, reason: str) -> None:
         delay = self._retry.delay(retry_number, retry_after)
         self._stats.retries += 1
-        self._log.warning(
+        self._log.debug(  # counted in openchoreo_sync_api_retries_total; a final failure is logged by the run
             "request retry",
             method="GET",
             path=path,
