@@ -13,23 +13,24 @@ import inspect
 import signal
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from .build import describe_error
 from .client.stats import ClientStats
 from .config import AppConfig
 from .context import ApiClient, SyncContext
-from .engine import ClientFactory, Engine, RunResult
-from .errors import StoreError
+from .engine import ClientFactory, Engine
+from .errors import ConfigError, PluginError, StoreError
 from .events import EventIngress
-from .hookcall import call_impl
 from .logs import HeldLines, configured_level, holding_lines
 from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
 from .quiet import RepeatedFailureLog
+from .run_records import RunResult
 from .server import HttpServer, build_app, public
 from .store.base import StateStore
 
@@ -40,14 +41,19 @@ class DaemonState:
     runs: int = 0
     last: RunResult | None = None
     leading: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
-    for impl in plugins.impls(hook_name):
-        result = call_impl(impl, ctx=ctx)
-        if inspect.isawaitable(result):
-            await result
+    """Call every plugin's ``on_startup`` / ``on_shutdown``; a failure names the plugin."""
+    for implementation in plugins.each(hook_name):
+        try:
+            result = implementation(ctx=ctx)
+            if inspect.isawaitable(result):
+                await result
+        except ConfigError:
+            raise  # already names the key to change
+        except Exception as exc:
+            raise PluginError(f"plugin {implementation.plugin!r} failed in {hook_name}: {describe_error(exc)}") from exc
 
 
 class Daemon:
@@ -73,7 +79,6 @@ class Daemon:
         self.http: HttpServer | None = None
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
-        self.ctx.extras.update(daemon=self, engine=engine, store=store)
         self.quiet = RepeatedFailureLog(
             self.log,
             repeat_every=config.openchoreo.logging.repeat_every,
@@ -114,8 +119,7 @@ class Daemon:
         if self.serve_http:
             server = self.config.openchoreo.server
             contributed = [
-                (impl.plugin_name, list(call_impl(impl, ctx=self.ctx) or []))
-                for impl in self.plugins.impls("http_routes")
+                (routes.plugin, list(routes(ctx=self.ctx) or [])) for routes in self.plugins.each("http_routes")
             ]
             if self.config.openchoreo.events.enabled:
                 events = self.events = EventIngress(self.engine, self.request_run)
@@ -128,6 +132,7 @@ class Daemon:
             app = build_app(contributed, token=lambda: token, ready=self._ready)
             self.http = HttpServer(app, server.host, server.port)
             await self.http.start()
+            self.engine.services.server_url = self.http.url
             self.log.info("serving", url=self.http.url)
 
     async def stop(self) -> None:

@@ -48,9 +48,18 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
 MAX_HELD_LINES = 1000
 """Lines one held-back run may keep; past that they are printed after all, and the rest live (a run
 that logs so much is news, whether or not it fails as the one before)."""
-_OVERFLOWED = object()
 
-HeldLines = list[tuple[Any, str]]
+
+class HeldLines(list[tuple[Any, str]]):
+    """Rendered lines held back, with the logger each would have gone to.
+
+    ``open`` turns false when the held context ends (or overflows): a task that outlives the run
+    but inherited its context (a plugin's background task, say) then logs live again.
+    """
+
+    open = True
+
+
 _held: contextvars.ContextVar[HeldLines | None] = contextvars.ContextVar("openchoreo_sync_held_lines", default=None)
 
 
@@ -67,11 +76,11 @@ class _HoldOrPrint:
     def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
         line = self.renderer(logger, name, event)
         held = _held.get()
-        if held is None or (held and held[-1][0] is _OVERFLOWED):
+        if held is None or not held.open:
             return line
         if len(held) >= MAX_HELD_LINES:
+            held.open = False
             release(held)
-            held.append((_OVERFLOWED, ""))
             return line
         held.append((logger, line))
         raise structlog.DropEvent
@@ -80,19 +89,19 @@ class _HoldOrPrint:
 @contextlib.contextmanager
 def holding_lines() -> Iterator[HeldLines]:
     """Hold every line logged in this context (tasks started from it included) in the list yielded."""
-    held: HeldLines = []
+    held = HeldLines()
     token = _held.set(held)
     try:
         yield held
     finally:
+        held.open = False
         _held.reset(token)
 
 
 def release(held: HeldLines) -> None:
     """Print held lines, in order, where they would have gone."""
     for logger, line in held:
-        if logger is not _OVERFLOWED:
-            logger.msg(line)
+        logger.msg(line)
     held.clear()
 
 

@@ -8,7 +8,7 @@ Everything a run changes is committed in one transaction, so readers always see 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -140,6 +140,3 @@ class StateStore(Protocol):
     ) -> list[tuple[str, str, int, EntityRef]]: ...
 
     def try_lead(self) -> bool: ...
-
-
-JsonMapping = Mapping[str, Any]

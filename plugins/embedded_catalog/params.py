@@ -18,7 +18,7 @@ from .errors import InputError
 Condition = tuple[str, list[str] | None]
 """(lower-cased key, lower-cased accepted values) or (key, None) for "the key exists"."""
 Alternatives = list[list[Condition]]
-"""OR of ANDs: the shape ``StateStore.match_refs`` takes."""
+"""OR of ANDs: the shape ``CatalogReader.match_refs`` takes."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,20 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl (with its built-in kustomize) is not installed")
+
+
+def _kustomize_major() -> int:
+    """The major version of kubectl's built-in kustomize (0 when unknown: kubectl < 1.21 had v2)."""
+    if KUBECTL is None:
+        return 0
+    out = subprocess.run([KUBECTL, "version", "--client"], capture_output=True, text=True, timeout=30).stdout
+    match = re.search(r"Kustomize Version: v(\d+)", out)
+    return int(match.group(1)) if match else 0
+
+
+needs_kubectl = pytest.mark.skipif(
+    _kustomize_major() < 4, reason="needs kubectl with a built-in kustomize v4+ (the manifests use `labels`)"
+)
 
 
 # --- the image -----------------------------------------------------------------------------------
