@@ -14,6 +14,8 @@ built-in depends on nothing internal. The modules, each with an example in its d
 - :mod:`~openchoreo_sync.kit.publishing`: clean, dump and rules-filter entities for a Backstage.
 - :mod:`~openchoreo_sync.kit.catalog`: the read-only committed catalog (``ctx.catalog``).
 - :mod:`~openchoreo_sync.kit.http`: serving routes on the daemon's server.
+- :mod:`~openchoreo_sync.kit.httpapi`: a careful client for a second HTTP API (offset paging too).
+- :mod:`~openchoreo_sync.kit.schedule`: collections refreshed on their own schedule.
 
 The names below are re-exported for convenience (``from openchoreo_sync.kit import hookimpl, cr``).
 See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugins sit.
@@ -42,7 +44,7 @@ from ..model import (
 )
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
-from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs
+from . import catalog, cr, endpoints, entities, fetching, http, httpapi, publishing, refs, schedule
 from .catalog import CatalogReader
 from .table import TableFamily
 
@@ -72,6 +74,7 @@ __all__ = [
     "fetching",
     "hookimpl",
     "http",
+    "httpapi",
     "make_ref",
     "normalize_ref",
     "parse_ref",
@@ -79,5 +82,6 @@ __all__ = [
     "refs",
     "register_secret",
     "relations",
+    "schedule",
     "source_id",
 ]

@@ -31,6 +31,7 @@ from .kinds import CONTROL_PLANE_LABEL, KINDS, KindInfo
 from .labels import SelectorError, parse_selector
 from .pagination import CursorError, LimitError, decode_cursor, encode_cursor, paginate, parse_limit
 from .state import MockState
+from .thunder import thunder_routes
 from .world import CursorExpired, Obj
 
 _AUTH_MESSAGES = {
@@ -244,6 +245,7 @@ def create_app(state: MockState) -> ASGIApp:
         Route("/api/v1/namespaces/{ns}/{collection}/{name}", api.get_namespaced, methods=get),
         Route("/api/v1/{collection}", api.list_cluster, methods=get),
         Route("/api/v1/{collection}/{name}", api.get_cluster, methods=get),
+        *thunder_routes(state),
         *control_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
