@@ -73,6 +73,7 @@ Try:
   curl -s '{url}/api/catalog/entities?filter=kind=component,spec.system=url-shortener'{auth}
   curl -s '{url}/api/catalog/entities/by-name/component/default/api-service'{auth}
   curl -s '{url}/api/catalog/entity-facets?facet=kind'{auth}
+  curl -s '{url}/api/catalog/entities/by-name/group/default/openchoreo-users'{auth}   # from the mock Thunder
 """,
         flush=True,
     )

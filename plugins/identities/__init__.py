@@ -56,6 +56,6 @@ async def fetch(ctx: SyncContext) -> AsyncIterator[Collection]:
 def map_resource(resource: Resource, ctx: SyncContext) -> list[Entity] | None:
     if resource.kind not in (USER_KIND, GROUP_KIND):
         return None
-    settings = load_settings(ctx.config)
+    settings = ctx.instance("identities.settings", lambda: load_settings(ctx.config))  # once, not per user
     namespace = settings.default_namespace if settings is not None else "default"
     return map_directory(resource, ctx, namespace)

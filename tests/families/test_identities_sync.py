@@ -228,3 +228,19 @@ async def test_a_bad_thunder_block_stops_the_daemon_at_start(mock: MockOpenChore
             await h.start()
     finally:
         await h.close()
+
+
+async def test_a_directory_read_past_its_timeout_is_kept_stale(mock: MockOpenChoreo, tmp_path: Path) -> None:
+    h = harness(mock, tmp_path, schedule={"timeout": 1})
+    try:
+        first = await h.run()
+        mock.faults.add(path=r"^/thunder/groups$", action="timeout", hang_seconds=30)
+        age_directory(tmp_path)
+        result = await h.run()
+        kept = h.entities()
+    finally:
+        await h.close()
+    assert first.status == "ok" and result.status == "partial"
+    reason = result.summary["failed_collections"]["identities:cluster/thunder-groups"]
+    assert "thunder.schedule.timeout (1 s)" in reason
+    assert people(first.entities) <= people(kept)
