@@ -10,17 +10,19 @@ from typing import Any
 
 import yaml
 
-from .cli import EXIT_FAILED, EXIT_OK, dump_entities
+from .cli import EXIT_FAILED, EXIT_OK, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
 from .logs import get_logger
-from .runtime import open_runtime
+from .quiet import first_failure, what_to_do
+from .runtime import open_runtime, register_config_secrets
+from .store import StateStore, open_existing_store
 
 log = get_logger("openchoreo_sync.cli")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         events = runtime.config.openchoreo.events.enabled
         log.info(
@@ -38,26 +40,31 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=False)
 
-        async def once() -> str:
+        async def once() -> tuple[str, dict[str, Any]]:
             await daemon.start()
             try:
-                return (await daemon.run_once(trigger="once")).status
+                result = await daemon.run_once(trigger="once")
+                return result.status, result.summary
             finally:
                 await daemon.stop()
 
-        status = asyncio.run(once())
+        status, summary = asyncio.run(once())
     finally:
         runtime.close()
-    print(f"run finished: {status}", file=sys.stderr)
+    failure = first_failure(summary) if status not in ("ok", "unchanged") else None
+    hint = what_to_do(failure, runtime.config.openchoreo.base_url)
+    print(
+        f"run finished: {status}" + (f": {failure}" if failure else "") + (f"; {hint}" if hint else ""), file=sys.stderr
+    )
     return EXIT_OK if status in ("ok", "unchanged") else EXIT_FAILED
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         entities, build = asyncio.run(runtime.engine.export())
     finally:
@@ -73,7 +80,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config, raw = load_config(args.config)
+    config, raw = load_config(config_paths(args), needs_api=args.probe)
+    print("config read from: " + ", ".join(raw.sources), file=sys.stderr)
     for note in raw.notes:
         print(f"note: {note}", file=sys.stderr)
     from .plugins_manager import load_plugins
@@ -96,7 +104,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    config, _ = load_config(args.config)
+    config, _ = load_config(config_paths(args), needs_api=False)
     from .plugins_manager import load_plugins
 
     plugins = load_plugins(config)
@@ -127,12 +135,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    store = _existing_store(args)
     try:
-        runs = runtime.store.recent_runs(args.limit)
-        total = runtime.store.count()
+        runs = store.recent_runs(args.limit)
+        total = store.count()
     finally:
-        runtime.close()
+        store.close()
     if args.json:
         print(json.dumps([r.__dict__ for r in runs], indent=2, default=str))
         return EXIT_OK
@@ -165,9 +173,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_approve_deletions(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    store = _existing_store(args)
     try:
-        run = runtime.store.get_run(args.run_id)
+        run = store.get_run(args.run_id)
         if run is None:
             print(
                 f"error: no run {args.run_id!r} in the state store; see 'openchoreo-sync status'",
@@ -180,12 +188,19 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        runtime.store.approve(args.run_id)
+        store.approve(args.run_id)
     finally:
-        runtime.close()
+        store.close()
     planned = len(run.summary.get("planned_removals", []))
     print(f"approved: the next run may remove up to these {planned} entities held back by run {args.run_id}")
     return EXIT_OK
+
+
+def _existing_store(args: argparse.Namespace) -> StateStore:
+    """The configured store for commands that read or approve; they need no baseUrl nor plugins."""
+    config, _ = load_config(config_paths(args), needs_api=False)
+    register_config_secrets(config)
+    return open_existing_store(config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

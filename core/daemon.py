@@ -11,21 +11,27 @@ import asyncio
 import contextlib
 import inspect
 import signal
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from .build import describe_error
+from .client.stats import ClientStats
 from .config import AppConfig
-from .context import SyncContext
-from .engine import Engine
+from .context import ApiClient, SyncContext
+from .engine import ClientFactory, Engine
 from .errors import ConfigError, PluginError, StoreError
 from .events import EventIngress
+from .logs import HeldLines, configured_level, holding_lines
 from .memory import release_free_memory
+from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
+from .quiet import RepeatedFailureLog
 from .run_records import RunResult
-from .server import HttpServer, build_app
+from .server import HttpServer, build_app, public
 from .store.base import StateStore
 
 
@@ -73,6 +79,31 @@ class Daemon:
         self.http: HttpServer | None = None
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
+        self.quiet = RepeatedFailureLog(
+            self.log,
+            repeat_every=config.openchoreo.logging.repeat_every,
+            base_url=config.openchoreo.base_url,
+            hold_first=configured_level() != "debug",
+        )
+        self.metrics = SyncMetrics(store)
+        self.metrics.watch_flag("ready", lambda: self.state.ready)
+        self.metrics.watch_flag("leader", lambda: self.state.leading)
+        engine.client_factory = self._observed_clients(engine.client_factory)
+
+    def _observed_clients(self, make: ClientFactory) -> ClientFactory:
+        """The engine's client factory, handing each client's request counters to the metrics on close."""
+
+        @contextlib.asynccontextmanager
+        async def observed() -> AsyncIterator[ApiClient]:
+            async with make() as client:
+                try:
+                    yield client
+                finally:
+                    stats = getattr(client, "stats", None)
+                    if isinstance(stats, ClientStats):
+                        self.metrics.observe_client(stats)
+
+        return observed
 
     def request_run(self) -> None:
         """Ask for a full sync as soon as possible (used by the events queue on overflow)."""
@@ -91,9 +122,12 @@ class Daemon:
                 (routes.plugin, list(routes(ctx=self.ctx) or [])) for routes in self.plugins.each("http_routes")
             ]
             if self.config.openchoreo.events.enabled:
-                self.events = EventIngress(self.engine, self.request_run)
-                self.events.start()
-                contributed.append(("events", self.events.routes()))
+                events = self.events = EventIngress(self.engine, self.request_run)
+                events.start()
+                contributed.append(("events", events.routes()))
+                self.metrics.watch_events(lambda: (events.stats, len(events.pending)))
+            metrics_route = self.metrics.route()
+            contributed.append(("metrics", [metrics_route if server.metrics_token else public(metrics_route)]))
             token = server.token.get_secret_value() if server.token else None
             app = build_app(contributed, token=lambda: token, ready=self._ready)
             self.http = HttpServer(app, server.host, server.port)
@@ -110,7 +144,22 @@ class Daemon:
             await call_lifecycle(self.plugins, "on_shutdown", self.ctx)
 
     async def run_once(self, trigger: str = "schedule") -> RunResult:
-        result = await self.engine.run(trigger=trigger)
+        started = time.monotonic()
+        held: HeldLines | None = None
+        try:
+            if self.quiet.holding:  # the last run failed: hold this one's lines until we know it differs
+                with holding_lines() as held:
+                    result = await self.engine.run(trigger=trigger)
+            else:
+                result = await self.engine.run(trigger=trigger)
+        except Exception as exc:
+            self.quiet.abandon(held)
+            self.metrics.observe_run("error", {}, time.monotonic() - started)
+            if isinstance(exc, StoreError):
+                self.metrics.store_errors.inc()
+            raise
+        self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
+        self.quiet.settle(result.run_id, result.status, result.summary, held)
         self.state.runs += 1
         # Keep the outcome, not the run's entities nor its lists of changed refs: they live in the
         # store, and tens of thousands of surviving ref strings would pin the allocator's arenas

@@ -22,10 +22,11 @@ from .build import Build, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, Services, SyncContext
 from .model import Entity, EntityRef
+from .output_report import OutputReport
 from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
 from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile, yield_to_deltas
-from .relate import relate_entities
+from .relate import RelateReport, relate_entities
 from .run_records import RunResult, applied_summary, new_run_id, timed_out_summary, unapplied_summary
 from .serialization import iter_writes
 from .snapshot import ChangeSet, MemorySnapshot
@@ -56,6 +57,8 @@ class Engine:
         self.writer = SnapshotWriter(store, plugins, self.outputs)
         self.services = Services(catalog=store, enabled_kinds=plugins.enabled_kinds())
         """Shared by every context this engine makes; the daemon adds its server's URL."""
+        self.dangling_logged: dict[str, int] = {}
+        """The dangling-reference counts last logged: logged again only when they change."""
 
     def context(self, run_id: str, client: ApiClient | None = None) -> SyncContext:
         return SyncContext(
@@ -91,7 +94,7 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         log = self.log.bind(run_id=run_id)
         timeout = self.config.openchoreo.schedule.timeout
-        log.info("sync run started", trigger=trigger)
+        log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
@@ -189,12 +192,37 @@ class Engine:
             failed_families=sorted(build.families_failed),
             skipped=build.skipped,
         )
+        self._log_dangling(relate_report, log)
+        reports: dict[str, OutputReport] = {}
         snapshot = MemorySnapshot(record.run_id, entities, relate_report.graph)
-        outputs = await self.outputs.emit(snapshot, changes, ctx)
+        outputs = await self.outputs.emit(snapshot, changes, ctx, reports=reports)
         if outputs:
             record.summary["outputs"] = outputs
+            problems = {name: list(r.problems) for name, r in reports.items() if r.problems}
+            details = {name: r.details for name, r in reports.items() if r.details}
+            if problems:
+                record.summary["output_problems"] = problems
+            if details:
+                record.summary["output_details"] = details
+            if status == "ok" and (problems or any(v.startswith("failed") for v in outputs.values())):
+                status = record.status = "partial"  # the catalog is committed, but an output lags behind
             await asyncio.to_thread(store.record_run, record)
         return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+
+    def _log_dangling(self, report: RelateReport, log: Any) -> None:
+        """Say once per change which references point at nothing (counts by relation and kind)."""
+        counts = dict(sorted(report.dangling.items()))
+        if counts == self.dangling_logged:
+            return
+        self.dangling_logged = counts
+        if counts:
+            log.warning(
+                "references to entities no source provides (Backstage shows them as dangling)",
+                total=sum(counts.values()),
+                by_relation=counts,
+            )
+        else:
+            log.info("no dangling references left")
 
     async def _finish_without_commit(
         self, record: RunRecord, build: Build, plan: Plan, status: str, log: Any

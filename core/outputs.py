@@ -13,6 +13,7 @@ import asyncio
 from .build import describe_error
 from .context import SyncContext
 from .hooks import Implementation
+from .output_report import OutputReport
 from .plugins_manager import LoadedPlugins
 from .snapshot import ChangeSet, SnapshotView
 from .store.base import StateStore
@@ -24,8 +25,19 @@ class Outputs:
         self.store = store
         self.timeout = timeout
 
-    async def emit(self, snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> dict[str, str]:
-        """``{output: "ok" | "full" | "failed: <reason>"}`` for every output that was called."""
+    async def emit(
+        self,
+        snapshot: SnapshotView,
+        changes: ChangeSet,
+        ctx: SyncContext,
+        *,
+        reports: dict[str, OutputReport] | None = None,
+    ) -> dict[str, str]:
+        """``{output: "ok" | "full" | "partial: ..." | "failed: <reason>"}`` for every output called.
+
+        An output returning an :class:`OutputReport` with problems is recorded as ``partial`` (it
+        published, its target refused part of it); its report lands in ``reports``.
+        """
         results: dict[str, str] = {}
 
         async def one(output: Implementation) -> None:
@@ -36,12 +48,14 @@ class Outputs:
                 if not needs_full
                 else ChangeSet(changes.added, changes.changed, changes.removed, changes.removed_entities, full=True)
             )
-            if own.empty:
+            record = self.plugins.records.get(name)
+            every_run = record is not None and record.info is not None and record.info.emit_every_run
+            if own.empty and not every_run:
                 return
             try:
                 outcome = output(snapshot=snapshot, changes=own, ctx=ctx)
                 if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
-                    await asyncio.wait_for(outcome, self.timeout)
+                    outcome = await asyncio.wait_for(outcome, self.timeout)
             except Exception as exc:  # the output catches up with a full reconcile next run
                 results[name] = f"failed: {describe_error(exc)}"
                 ctx.log.error(
@@ -50,6 +64,11 @@ class Outputs:
                 await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, True)
                 return
             results[name] = "full" if own.full else "ok"
+            if isinstance(outcome, OutputReport):
+                if reports is not None:
+                    reports[name] = outcome
+                if outcome.problems:
+                    results[name] = f"partial: {len(outcome.problems)} problem(s), see output_problems"
             await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, False)
 
         await asyncio.gather(*(one(output) for output in self.plugins.each("emit")))

@@ -46,6 +46,11 @@ class RunResult:
         entity = self.entities[ref]
         return entity if self.relations is None else self.relations.with_relations(ref, entity)
 
+    @property
+    def succeeded(self) -> bool:
+        """The run applied what it saw completely (``ok``) or there was nothing to apply."""
+        return self.status in ("ok", "unchanged")
+
 
 def timed_out_summary(timeout: float) -> dict[str, Any]:
     return {

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
+import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -20,9 +23,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import PluginError
+from .errors import PluginError, SyncError
 
 PUBLIC_ATTR = "openchoreo_sync_public"
+
+SHUTTING_DOWN = "openchoreo_sync_shutting_down"
+"""Set to True on ``request.app.state`` when the server stops: a handler that waits (a long poll)
+checks it and answers at once instead of being cancelled."""
 
 
 def public(route: BaseRoute) -> BaseRoute:
@@ -121,16 +128,59 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+class ServerStartError(SyncError):
+    """The daemon's HTTP server cannot listen where the config says."""
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+        # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
+        # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
+        # Long polls end on their own before that when they watch ``app.state`` (see ``stop``).
+        self._app = app
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self.host = host
 
+    def _check_port(self) -> None:
+        """Try the address before uvicorn does: its bind failure is a SystemExit and a traceback.
+
+        The probe socket is closed at once (with SO_REUSEADDR, as uvicorn binds); uvicorn still
+        binds its own socket, which serves requests faster than one handed to it.
+        """
+        port = self._server.config.port
+        if port == 0:
+            return
+        try:
+            with socket.socket(_family(self.host), socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, port))
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            hint = (
+                "stop whatever uses it, or set openchoreo.server.port (0 picks a free port)"
+                if exc.errno == errno.EADDRINUSE
+                else "check openchoreo.server.host"
+            )
+            raise ServerStartError(f"cannot listen on {self.host}:{port}: {reason.lower()}; {hint}") from None
+
     async def start(self) -> None:
+        self._check_port()
         self._task = asyncio.create_task(self._server.serve())
         deadline = asyncio.get_running_loop().time() + 30
         while not self._server.started:
@@ -150,6 +200,7 @@ class HttpServer:
         return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
+        setattr(self._app.state, SHUTTING_DOWN, True)
         self._server.should_exit = True
         if self._task is not None:
             with contextlib.suppress(Exception):

@@ -42,6 +42,7 @@ from ..model import (
     parse_ref,
     source_id,
 )
+from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
 from . import catalog, cr, endpoints, entities, fetching, http, httpapi, publishing, refs, schedule
@@ -58,6 +59,7 @@ __all__ = [
     "Entity",
     "EntityIndex",
     "EntityRef",
+    "OutputReport",
     "PluginInfo",
     "Refetched",
     "Relation",

@@ -22,9 +22,20 @@ from typing import Protocol
 
 from ..model import Entity, EntityRef
 from ..search import MAX_VALUE_LENGTH
-from ..store.base import IndexEntry
+from ..store.base import IndexEntry, RunRecord
+from ..store.changelog import DELETE, UPSERT, ChangeBatch, ChangePosition
 
-__all__ = ["MAX_VALUE_LENGTH", "Alternatives", "CatalogReader", "IndexEntry"]
+__all__ = [
+    "DELETE",
+    "MAX_VALUE_LENGTH",
+    "UPSERT",
+    "Alternatives",
+    "CatalogReader",
+    "ChangeBatch",
+    "ChangePosition",
+    "IndexEntry",
+    "RunRecord",
+]
 
 Alternatives = list[list[tuple[str, list[str] | None]]]
 """A filter as OR of ANDs: each inner list is ``(search key, accepted values or None for "exists")``.
@@ -55,6 +66,38 @@ class CatalogReader(Protocol):
         ...
 
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]: ...
+
+    def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
+        """Up to ``limit`` bodies in ref order after ``after`` (``""`` to start): paging a snapshot."""
+        ...
+
+    def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
+        """The stored JSON text of ``refs`` with its etag, ready to serve without decoding."""
+        ...
+
+    def find_by_name(self, kind: str, namespace: str, name: str) -> tuple[EntityRef, str, str | None] | None:
+        """One entity by kind, namespace and name (case-insensitive): its ref, stored JSON and etag."""
+        ...
+
+    def facet_counts(
+        self, keys: list[str], alternatives: Alternatives | None = None
+    ) -> list[tuple[str, str, int, EntityRef]]:
+        """``(key, value, count, sample ref)`` per distinct value, counted by the database."""
+        ...
+
+    def change_position(self) -> ChangePosition:
+        """Where the change log stands (newest sequence, oldest answerable position)."""
+        ...
+
+    def changes_since(self, since: int, limit: int = 1000) -> ChangeBatch:
+        """The committed changes after sequence ``since`` (whole commits), or ``resync`` when too old."""
+        ...
+
+    def recent_runs(self, limit: int = 20) -> list[RunRecord]:
+        """The newest run records first: what ``openchoreo-sync status`` shows."""
+        ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
 
     def match_refs(self, alternatives: Alternatives) -> list[EntityRef] | None:
         """Refs whose search rows satisfy ``alternatives``; None when the filter cannot be answered

@@ -18,6 +18,6 @@ Example::
 
 from __future__ import annotations
 
-from ..server import backstage_error, public, token_matches
+from ..server import SHUTTING_DOWN, backstage_error, public, token_matches
 
-__all__ = ["backstage_error", "public", "token_matches"]
+__all__ = ["SHUTTING_DOWN", "backstage_error", "public", "token_matches"]

@@ -88,6 +88,11 @@ class PostgresStore(SqlStore):
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
 
+    def has_state(self) -> bool:
+        """Whether the database (its search path) holds this daemon's tables, without creating any."""
+        rows = self._query("SELECT to_regclass('meta') IS NOT NULL")
+        return bool(rows and rows[0][0])
+
     # --- connections ---------------------------------------------------------------------------
 
     def _open(self, **options: Any) -> psycopg.Connection[Any]:
@@ -180,6 +185,13 @@ class PostgresStore(SqlStore):
             return {}
         rows = self._query("SELECT ref, body FROM entities WHERE ref = ANY(%s)", (wanted,))
         return {ref: _loads(body) for ref, body in rows}
+
+    def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        rows = self._query("SELECT ref, body, etag FROM entities WHERE ref = ANY(%s)", (wanted,))
+        return {ref: (body, etag) for ref, body, etag in rows}
 
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         wanted = list(collections)

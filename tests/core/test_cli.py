@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from openchoreo_sync.cli import build_parser
+from openchoreo_sync.store.sqlite import SqliteStore
 
 COMMANDS = ["run", "once", "export", "check", "plugins", "status", "approve-deletions", "mock-api", "demo"]
 
@@ -88,6 +89,16 @@ def test_check_redacts_and_probes(config_file, tmp_path, mock_openchoreo_factory
 
 
 def test_approve_deletions_refuses_unknown_runs(config_file):
+    # With no store yet, the command says so instead of creating one (issue 18); with a store, it
+    # names the unknown run as before.
+    proc = cli("approve-deletions", "--config", str(config_file), "no-such-run")
+    assert proc.returncode == 1
+    assert "no state store at" in proc.stderr
+    store_path = config_file.parent / "state.sqlite3"
+    assert not store_path.exists()
+    store = SqliteStore(store_path)
+    store.migrate()
+    store.close()
     proc = cli("approve-deletions", "--config", str(config_file), "no-such-run")
     assert proc.returncode == 1
     assert "no run 'no-such-run'" in proc.stderr
@@ -104,7 +115,19 @@ def test_run_stops_cleanly_on_sigterm_with_a_run_in_flight(tmp_path, mock_opench
         f"  sqlite: {{path: {tmp_path / 's.sqlite3'}}}\n  server: {{port: 0}}\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openchoreo_sync.cli", "run", "--config", str(cfg), "--log-format", "json"],
+        # "sync run started" is a debug line: a steady run logs one INFO line (issue 18)
+        [
+            sys.executable,
+            "-m",
+            "openchoreo_sync.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
