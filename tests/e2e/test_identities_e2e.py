@@ -61,6 +61,7 @@ async def test_backstage_relates_the_synced_users_and_groups(
         assert relation_targets(backend, "hasMember") == {"user:default/frank", "user:default/grace"}
         top = await asyncio.to_thread(bs.entity_by_name, "group", "default", "openchoreo-users")
         assert top is not None
+        assert "thunder.io/group-id" in top["metadata"]["annotations"]  # the directory's group, not a stand-in
         assert {"group:default/engineering", "group:default/platform-team"} <= relation_targets(top, "parentOf")
         assert {"user:default/alice", "user:default/bob-smith-example-com"} <= relation_targets(top, "hasMember")
 
