@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .context import SyncContext
+from .errors import ResourceSkipped
 from .hooks import Implementation
 from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
 from .plugins_manager import LoadedPlugins
@@ -102,6 +103,9 @@ class Mapper:
     def map_one(self, resource: Resource, build: Build) -> list[Entity]:
         try:
             produced = self._map(resource=resource, ctx=self._ctx)
+        except ResourceSkipped as exc:  # left out on purpose: reported, its collection stays complete
+            build.report(f"{_describe(resource)}: {exc}")
+            return []
         except Exception as exc:  # one bad resource is reported and skipped; the run goes on
             self._dropped += 1
             build.report(f"{_describe(resource)}: cannot be mapped: {describe_error(exc)}")

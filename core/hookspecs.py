@@ -148,12 +148,13 @@ def emit(
 # --- events --------------------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
+@hookspec
 def refetch(event: ResourceEvent, ctx: SyncContext) -> Awaitable[Refetched | None] | None:
     """Re-fetch the one resource an OpenChoreo event names, for a near-real-time update.
 
     Called for each (coalesced) event. Return None when ``event.kind`` (compare lower-case) is not
     one of yours; otherwise a :class:`Refetched` whose collection holds the re-fetched resources
     (with the same joins as a full sync) or ``gone=True`` on 404. Raise on any other error: the
-    event then changes nothing. Stops at the first non-None result.
+    event then changes nothing of yours. Every plugin's answer is applied, each as its own delta
+    (one kind may feed several families: a ComponentType is its own entity and a Template's source).
     """

@@ -24,7 +24,7 @@ See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugi
 from .. import relations
 from ..config import AppConfig
 from ..context import SyncContext
-from ..errors import ConfigError
+from ..errors import ConfigError, ResourceSkipped
 from ..hookspecs import hookimpl
 from ..logs import register_secret
 from ..model import (
@@ -65,6 +65,7 @@ __all__ = [
     "Relation",
     "Resource",
     "ResourceEvent",
+    "ResourceSkipped",
     "SnapshotView",
     "SyncContext",
     "TableFamily",

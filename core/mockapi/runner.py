@@ -24,6 +24,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .auth import Auth
 from .faults import Faults
 from .generate import WorldSpec, build_world
+from .scaffolder import showcase
 from .server import create_app
 from .state import MockState
 from .stats import Stats
@@ -129,6 +130,12 @@ class MockOpenChoreo:
     def add_webhook(self, url: str, token: str | None = None) -> None:
         """POST an event to ``url`` on every world mutation from now on."""
         self.state.events.add_webhook(url, token)
+
+    def add_scaffolder_showcase(self, namespace: str = "default") -> None:
+        """Put the types that exercise Template generation into the world (see ``scaffolder.showcase``):
+        two with a hand-written template served by this mock, one whose ``/schema`` fails."""
+        for collection, ns, body in showcase(self.url, namespace):
+            self.world.put(collection, ns, body)
 
     def token(self) -> str:
         """Fetch a fresh access token the way a client would (client_secret_post)."""

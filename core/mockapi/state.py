@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .auth import Auth
 from .events import EventDispatcher
 from .faults import Faults
+from .scaffolder import TEMPLATES
 from .stats import Stats
 from .thunder import Directory, build_directory, owner_groups_of
 from .world import World
@@ -27,6 +28,8 @@ class MockState:
     events: EventDispatcher = field(default_factory=EventDispatcher)
     base_url: str = "http://127.0.0.1:8080"
     version: str = "v0.0.0-mock"
+    templates: dict[str, str] = field(default_factory=lambda: dict(TEMPLATES))
+    """file name -> YAML text served under ``/scaffolder-templates/`` (hand-written Templates)"""
     directory: Directory | None = None
     """The Thunder-like user directory under ``/thunder``; built from the world's owners if None."""
 

@@ -11,7 +11,7 @@ from openchoreo_sync.server import public
 
 FAMILIES_OFF = {
     name: {"enabled": False}
-    for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes")
+    for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes", "templates")
 }
 
 
