@@ -167,10 +167,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     return int(result)
 
 
+_SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's safe dumper when PyYAML has it: the same text as ``yaml.safe_dump_all``, ~6x faster
+(at 2,000 components the pure-Python dumper took longer than the whole fetch)."""
+
+
 def dump_entities(entities: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(entities, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump_all(entities, sort_keys=False, allow_unicode=True, explicit_start=True)
+    text: str = yaml.dump_all(entities, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, explicit_start=True)
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover
