@@ -36,6 +36,8 @@ class Build:
     collections_failed: dict[str, str] = field(default_factory=dict)
     collections_incomplete: set[str] = field(default_factory=set)
     """fetched, but some resource of it could not be mapped: what is missing from it is kept"""
+    collections_unchanged: set[str] = field(default_factory=set)
+    """not read this run on purpose (``Collection.unchanged``): kept as committed, not stale"""
     families_failed: dict[str, str] = field(default_factory=dict)
     empty_roots: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
@@ -187,6 +189,9 @@ async def fetch_and_map(
         while (item := await queue.get()) is not None:
             family, collection = item
             key = CollectionKey(family, collection.name, collection.namespace)
+            if collection.unchanged:
+                build.collections_unchanged.add(str(key))
+                continue
             if collection.error is not None:
                 build.collections_failed[str(key)] = describe_error(collection.error)
                 ctx.log.warning(

@@ -15,6 +15,8 @@ built-in depends on nothing internal. The modules, each with an example in its d
 - :mod:`~openchoreo_sync.kit.catalog`: the read-only committed catalog (``ctx.catalog``).
 - :mod:`~openchoreo_sync.kit.sync_status`: the sync's own health, read-only (``ctx.sync_status``).
 - :mod:`~openchoreo_sync.kit.http`: serving routes on the daemon's server.
+- :mod:`~openchoreo_sync.kit.httpapi`: a careful client for a second HTTP API (offset paging too).
+- :mod:`~openchoreo_sync.kit.schedule`: collections refreshed on their own schedule.
 
 The names below are re-exported for convenience (``from openchoreo_sync.kit import hookimpl, cr``).
 See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugins sit.
@@ -44,7 +46,7 @@ from ..model import (
 from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
-from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs, sync_status
+from . import catalog, cr, endpoints, entities, fetching, http, httpapi, publishing, refs, schedule, sync_status
 from .catalog import CatalogReader
 from .sync_status import EventQueueState, RunRecord, SyncStatusReader
 from .table import TableFamily
@@ -80,6 +82,7 @@ __all__ = [
     "fetching",
     "hookimpl",
     "http",
+    "httpapi",
     "make_ref",
     "normalize_ref",
     "parse_ref",
@@ -87,6 +90,7 @@ __all__ = [
     "refs",
     "register_secret",
     "relations",
+    "schedule",
     "source_id",
     "sync_status",
 ]

@@ -52,6 +52,11 @@ class CatalogReader(Protocol):
 
     def count(self) -> int: ...
 
+    def collection_times(self) -> dict[str, str]:
+        """Collection key (``family:scope/name``) -> when it was last fetched completely and
+        committed (ISO 8601 UTC, the run's start); collections never complete are left out."""
+        ...
+
     def load_index(self) -> dict[EntityRef, IndexEntry]:
         """Every entity's ref with its content hash, collection, family and stale flag (no bodies)."""
         ...
