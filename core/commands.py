@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .cli import EXIT_FAILED, EXIT_OK, config_paths, dump_entities
+from .cli import EXIT_FAILED, EXIT_OK, EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
 from .logs import get_logger
@@ -77,6 +77,40 @@ def cmd_export(args: argparse.Namespace) -> int:
             log.error("fetch failed; the export is incomplete", collection=key, error=error)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .planning import plan_run
+
+    runtime = open_runtime(config_paths(args))
+    try:
+        plan = asyncio.run(plan_run(runtime.engine))
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(plan.lines()))
+    return {"failed": EXIT_FAILED, "guarded": EXIT_WOULD_GUARD, "changes": EXIT_WOULD_CHANGE}.get(plan.outcome, EXIT_OK)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain_entity
+
+    runtime = open_runtime(config_paths(args))
+    try:
+        try:
+            explanation = asyncio.run(explain_entity(runtime.engine, args.entity_ref))
+        except ValueError as exc:  # not an entity ref
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(explanation.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(explanation.lines()))
+    return EXIT_OK if explanation.in_catalog or explanation.in_live_api else EXIT_FAILED
 
 
 def cmd_check(args: argparse.Namespace) -> int:
