@@ -37,6 +37,11 @@ class SnapshotCache(Generic[V]):
                 self._values.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> V | None:
+        """The kept answer for ``key``, or None (nothing is computed)."""
+        with self._lock:
+            return self._values.get(key)
+
     def forget_other_versions(self, version: str | None) -> None:
         """Drop answers of older snapshots (after a commit) so they do not hold memory."""
         with self._lock:

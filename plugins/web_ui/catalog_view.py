@@ -7,8 +7,9 @@ so a 10,000-entity catalog costs an index read, one facet query and a hundred bo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from openchoreo_sync.kit import CatalogReader
@@ -159,10 +160,23 @@ def _matching_refs(catalog: CatalogReader, query: CatalogQuery) -> list[str]:
     return sorted(refs if refs is not None else catalog.load_index())
 
 
-def _facet_counts(catalog: CatalogReader, query: CatalogQuery) -> FacetCounts:
+def _facet_counts(
+    catalog: CatalogReader, query: CatalogQuery, known: Callable[[CatalogQuery], FacetCounts | None]
+) -> FacetCounts:
+    """Counts under the filter; a filtered facet counts under the other filters only (Backstage's way).
+
+    Facets ignore the text, so counts another cached query already holds (``known``) are reused:
+    the unfiltered counts, warmed after each commit, answer a search and a first facet click.
+    """
+    if query.text and not query.filters and (same := known(CatalogQuery())) is not None:
+        return same
     counts = catalog.facets([key for key, _ in FACETS], query.alternatives())
-    for key in query.filters:  # a filtered facet still offers its other values, as Backstage's do
-        counts[key] = catalog.facets([key], query.alternatives(without=key)).get(key, [])
+    for key in query.filters:
+        others = known(CatalogQuery({k: v for k, v in query.filters.items() if k != key}))
+        if others is not None and key in others:
+            counts[key] = others[key]
+        else:
+            counts[key] = catalog.facets([key], query.alternatives(without=key)).get(key, [])
     return counts
 
 
@@ -196,8 +210,14 @@ class Matched:
     counts: FacetCounts
 
 
-def _match(catalog: CatalogReader, query: CatalogQuery) -> Matched:
-    return Matched(_matching_refs(catalog, query), _facet_counts(catalog, query))
+def _match(
+    catalog: CatalogReader, query: CatalogQuery, cache: SnapshotCache[Matched] | None = None, version: str | None = None
+) -> Matched:
+    def known(other: CatalogQuery) -> FacetCounts | None:
+        kept = cache.peek(_cache_key(version, other)) if cache is not None else None
+        return kept.counts if kept is not None else None
+
+    return Matched(_matching_refs(catalog, query), _facet_counts(catalog, query, known))
 
 
 def _cache_key(version: str | None, query: CatalogQuery) -> tuple[object, ...]:
@@ -225,7 +245,7 @@ def catalog_page(
     for _ in range(READ_ATTEMPTS):
         version = catalog.snapshot_version()
         if cache is not None:
-            matched = cache.get(_cache_key(version, query), lambda: _match(catalog, query))
+            matched = cache.get(_cache_key(version, query), partial(_match, catalog, query, cache, version))
         else:
             matched = _match(catalog, query)
         refs = matched.refs
