@@ -139,10 +139,20 @@ class Mapper:
         return kept
 
 
-async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: Iterable[str] | None = None) -> Build:
-    """Run every enabled family's ``fetch`` concurrently and map what they yield."""
+async def fetch_and_map(
+    plugins: LoadedPlugins,
+    ctx: SyncContext,
+    *,
+    families: Iterable[str] | None = None,
+    mapper: Mapper | None = None,
+) -> Build:
+    """Run every enabled family's ``fetch`` concurrently and map what they yield.
+
+    ``mapper`` replaces the plain :class:`Mapper` (``explain`` passes one that records who mapped
+    and decorated one entity), so a normal run pays nothing for that bookkeeping.
+    """
     build = Build()
-    mapper = Mapper(plugins, ctx)
+    mapper = mapper or Mapper(plugins, ctx)
     queue: asyncio.Queue[tuple[str, Collection] | None] = asyncio.Queue(maxsize=16)
     wanted = set(families) if families is not None else None
     fetchers = [f for f in plugins.each("fetch") if wanted is None or f.plugin in wanted]

@@ -88,6 +88,7 @@ def print_banner(mock_url: str, url: str, token: str | None, *, store: Path, sta
 openchoreo-sync demo is running (Ctrl-C to stop)
   mock OpenChoreo API : {mock_url}
   catalog API         : {url}/api/catalog
+  web UI (browser)    : {url}/ui
   metrics             : {url}/metrics
   state store         : {store.resolve()}
 

@@ -61,6 +61,10 @@ class CatalogReader(Protocol):
         """Every entity's ref with its content hash, collection, family and stale flag (no bodies)."""
         ...
 
+    def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
+        """``load_index`` restricted to ``refs`` (unknown refs are left out): a page's origins."""
+        ...
+
     def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]:
         """The bodies of ``refs`` (relations included) as committed; unknown refs are left out."""
         ...
