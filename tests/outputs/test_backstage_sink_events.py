@@ -34,12 +34,7 @@ async def test_component_environment_and_cluster_kind_events_reach_the_sink(
     mock = mock_openchoreo_factory(namespaces=1, projects=1, components=2)
     fake.processor_kinds = {"*"}  # native kinds, each in a file of its own kind
     allow = STANDARD + ["Environment", "ClusterTraitType"]
-    config = overrides(fake, allow, customKinds="native")
-    # Each event's refresh makes the fake re-read every file before answering, and the next event
-    # waits for it: the templates family's large Template files pushed that past this test's 1 s
-    # bounds on a loaded machine. Component, Environment and cluster-kind events are the subject.
-    config["openchoreo"]["plugins"]["templates"] = {"enabled": False}
-    harness = sync_harness_factory(mock.url, config)
+    harness = sync_harness_factory(mock.url, overrides(fake, allow, customKinds="native"))
     url = await harness.serve()
     await harness.run()
     mock.add_webhook(url + EVENTS_PATH)
