@@ -55,7 +55,7 @@ class Engine:
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.outputs = Outputs(plugins, store, config.openchoreo.schedule.timeout)
         self.writer = SnapshotWriter(store, plugins, self.outputs)
-        self.services = Services(catalog=store, enabled_kinds=plugins.enabled_kinds())
+        self.services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds())
         """Shared by every context this engine makes; the daemon adds its server's URL."""
         self.dangling_logged: dict[str, int] = {}
         """The dangling-reference counts last logged: logged again only when they change."""
@@ -78,10 +78,15 @@ class Engine:
     # --- build without side effects (export) ---------------------------------------------------
 
     async def export(self, run_id: str | None = None) -> tuple[dict[EntityRef, Entity], Build]:
-        """fetch -> map -> relate, touching no store and no output."""
+        """fetch -> map -> relate, touching no store and no output.
+
+        Plugins see no catalog (``ctx.catalog`` is None): an export is a fresh read of everything,
+        so a collection on its own schedule (``kit.schedule``) is read too, never "unchanged".
+        """
         run_id = run_id or new_run_id()
         async with self.client_factory() as client:
             ctx = self.context(run_id, client)
+            ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
             build = await fetch_and_map(self.plugins, ctx)
         relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
         return build.entities, build

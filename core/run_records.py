@@ -92,6 +92,8 @@ def applied_summary(
         "counts": build.kind_counts(),
         "resources": build.resources,
         "carried": len(plan.carried),
+        "unchanged": len(plan.unchanged),
+        "unchanged_collections": sorted(build.collections_unchanged),
         "pending_removal": len(plan.pending),
         "failed_collections": build.collections_failed,
         "failed_families": build.families_failed,

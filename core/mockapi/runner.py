@@ -28,6 +28,8 @@ from .scaffolder import showcase
 from .server import create_app
 from .state import MockState
 from .stats import Stats
+from .thunder import PREFIX as THUNDER_PREFIX
+from .thunder import Directory
 from .world import World
 
 
@@ -66,11 +68,13 @@ class MockOpenChoreo:
         client_secret: str | None = None,
         latency_ms: int = 0,
         fault_seed: int = 0,
+        directory: Directory | None = None,
     ) -> None:
         self.state = MockState(
             world=world if world is not None else build_world(spec),
             faults=Faults(fault_seed),
             auth=Auth(enabled=auth, client_id=client_id, token_lifetime=token_lifetime),
+            directory=directory,
         )
         if client_secret is not None:
             self.state.auth.client_secret = client_secret
@@ -100,6 +104,16 @@ class MockOpenChoreo:
     @property
     def url(self) -> str:
         return self.state.base_url
+
+    @property
+    def directory(self) -> Directory:
+        """The Thunder-like user directory (``thunder.baseUrl`` is :attr:`thunder_url`)."""
+        assert self.state.directory is not None
+        return self.state.directory
+
+    @property
+    def thunder_url(self) -> str:
+        return self.url + THUNDER_PREFIX
 
     @property
     def client_id(self) -> str:
@@ -207,6 +221,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-secret", default=None, help="default: random, printed at start")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every API request")
+    parser.add_argument("--thunder-token", default=None, help="static bearer token the /thunder directory requires")
 
 
 def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
@@ -221,6 +236,7 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
         client_secret=args.client_secret,
         latency_ms=args.latency_ms,
     )
+    mock.directory.token = getattr(args, "thunder_token", None)
     stop = stop or threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -237,6 +253,7 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
         return 1
     try:
         print(f"Mock OpenChoreo API serving at {mock.url}", flush=True)
+        print(f"Thunder directory: {mock.thunder_url} (thunder.baseUrl)", flush=True)
         if args.auth:
             print(f"Token URL:     {mock.token_url}", flush=True)
             print(f"Client ID:     {mock.client_id}", flush=True)

@@ -32,6 +32,7 @@ from .labels import SelectorError, parse_selector
 from .pagination import CursorError, LimitError, decode_cursor, encode_cursor, paginate, parse_limit
 from .scaffolder import SCHEMA_COLLECTIONS, TEMPLATES_PATH, SchemaUnavailable, parameter_schema
 from .state import MockState
+from .thunder import thunder_routes
 from .world import CursorExpired, Obj
 
 _AUTH_MESSAGES = {
@@ -278,6 +279,7 @@ def create_app(state: MockState) -> ASGIApp:
         Route("/api/v1/{collection}/{name}", api.get_cluster, methods=get),
         Route("/api/v1/{collection}/{name}/schema", api.cluster_schema, methods=get),
         Route(TEMPLATES_PATH + "/{name}", api.scaffolder_template, methods=get),
+        *thunder_routes(state),
         *control_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
