@@ -129,6 +129,14 @@ class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=7007, ge=0, le=65535)
     token: SecretStr | None = None
+    header_timeout: float = Field(default=10.0, gt=0, le=300, description="seconds a client has to send its headers")
+    body_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds a client may pause sending a body")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="request bodies larger than this get 413")
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="open client connections at once; default: a quarter of the open-files limit, at most 1024",
+    )
 
 
 class SafetyConfig(_Model):
@@ -150,6 +158,9 @@ class EventsConfig(_Model):
 
 class SqliteConfig(_Model):
     path: Path = Path(".openchoreo-sync/state.sqlite3")
+    busy_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="seconds a write waits for another process's write lock"
+    )
 
 
 class PostgresConfig(_Model):

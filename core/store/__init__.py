@@ -20,7 +20,7 @@ def open_store(config: AppConfig) -> StateStore:
     else:
         from .sqlite import SqliteStore
 
-        store = SqliteStore(oc.sqlite.path)
+        store = SqliteStore(oc.sqlite.path, oc.sqlite.busy_timeout)
     store.migrate()
     return store
 

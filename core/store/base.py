@@ -126,5 +126,13 @@ class StateStore(Protocol):
 
     def try_lead(self) -> bool: ...
 
+    def health(self) -> str | None:
+        """What is degraded about the store (read-only, leader election failing), or None."""
+        ...
+
+    def recover(self) -> bool:
+        """Try to leave a degraded mode (reopen writable); True when the store can be written."""
+        ...
+
 
 JsonMapping = Mapping[str, Any]

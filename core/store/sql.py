@@ -462,6 +462,12 @@ class SqlStore(ABC):
     def try_lead(self) -> bool:
         return True
 
+    def health(self) -> str | None:
+        return None
+
+    def recover(self) -> bool:
+        return True
+
 
 def _group_facets(rows: list[Any], lowered: dict[str, str]) -> dict[str, list[tuple[str, int]]]:
     grouped: dict[str, list[tuple[str, int]]] = {}
