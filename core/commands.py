@@ -13,7 +13,7 @@ import yaml
 from .cli import EXIT_FAILED, EXIT_OK, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
-from .logs import get_logger
+from .logs import get_logger, redact_text, redact_value
 from .runtime import open_runtime
 
 log = get_logger("openchoreo_sync.cli")
@@ -91,7 +91,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .client import format_probe, probe
 
     results = asyncio.run(probe(config.openchoreo))
-    print(format_probe(results))
+    print(redact_text(format_probe(results)))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
@@ -133,14 +133,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         total = runtime.store.count()
     finally:
         runtime.close()
-    if args.json:
-        print(json.dumps([r.__dict__ for r in runs], indent=2, default=str))
+    if args.json:  # records written before scrubbing existed are scrubbed on the way out
+        print(json.dumps([redact_value(r.__dict__) for r in runs], indent=2, default=str))
         return EXIT_OK
     print(f"catalog: {total} entities")
     if not runs:
         print("no runs recorded yet")
     for run in runs:
-        summary = run.summary
+        summary = redact_value(run.summary)
         changes = summary.get("changes", {})
         print(
             f"{run.run_id}  {run.status:<9}  {run.started_at}  trigger={run.trigger}  "

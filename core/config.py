@@ -121,6 +121,12 @@ class ClientConfig(_Model):
     ca_bundle: Path | None = None
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_pages: int = Field(default=10_000, ge=1, description="pages per collection before a cursor loop is assumed")
+    collection_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds one collection's walk (all pages, retries included) may take before it fails alone; "
+        "default: a third of openchoreo.schedule.timeout",
+    )
 
 
 class ServerConfig(_Model):
@@ -221,6 +227,25 @@ class OpenChoreoConfig(_Lenient):
                     "openchoreo.features.auth.enabled: false if the cluster runs without auth"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _deadlines_fit(self) -> OpenChoreoConfig:
+        explicit = self.client.collection_timeout
+        if explicit is not None and 2 * explicit >= self.schedule.timeout:
+            raise ValueError(
+                f"openchoreo.client.collectionTimeout ({explicit:g} s) does not fit twice into "
+                f"openchoreo.schedule.timeout ({self.schedule.timeout} s): a namespaced collection waits for "
+                "the namespace list and then walks its own pages, so one slow collection would time the "
+                "whole run out and healthy ones would get nothing; lower collectionTimeout or raise "
+                "schedule.timeout"
+            )
+        return self
+
+    @property
+    def collection_deadline(self) -> float:
+        """Seconds one collection may take: a slow or endless one fails alone and is carried forward."""
+        explicit = self.client.collection_timeout
+        return explicit if explicit is not None else self.schedule.timeout / 3
 
     @property
     def auth_enabled(self) -> bool:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from ..logs import redact_value
 from ..model import Entity, EntityRef
 from ..search import search_rows
 from .base import Commit, IndexEntry, RunRecord
@@ -322,7 +323,7 @@ class SqlStore(ABC):
                 run.finished_at,
                 run.status,
                 run.trigger,
-                json.dumps(run.summary, default=str),
+                json.dumps(redact_value(run.summary), default=str),  # errors may quote upstream bodies
             ),
         )
 
