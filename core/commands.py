@@ -154,6 +154,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             **summary.get("failed_collections", {}),
         }.items():
             print(f"    failed {key}: {error}")
+        for collection, held in sorted((summary.get("empty_held") or {}).items()):
+            print(f"    empty, held: {collection} ({held} entities kept; the reader role may lack a :view)")
         for reason in summary.get("guard", []):
             print(f"    guarded: {reason}")
             print(f"    to apply: openchoreo-sync approve-deletions {run.run_id}")
@@ -174,7 +176,7 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        if run.status != "guarded":
+        if run.status != "guarded" and not run.summary.get("empty_held"):
             print(
                 f"error: run {args.run_id} was not guarded (status {run.status}); nothing to approve",
                 file=sys.stderr,
@@ -183,6 +185,10 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
         runtime.store.approve(args.run_id)
     finally:
         runtime.close()
+    if run.status != "guarded":
+        held = ", ".join(sorted(run.summary["empty_held"]))
+        print(f"approved: the next run may empty these collections held by run {args.run_id}: {held}")
+        return EXIT_OK
     planned = len(run.summary.get("planned_removals", []))
     print(f"approved: the next run may remove up to these {planned} entities held back by run {args.run_id}")
     return EXIT_OK

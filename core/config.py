@@ -151,6 +151,11 @@ class SafetyConfig(_Model):
     max_deletion_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     deletion_grace_runs: int = Field(default=1, ge=1)
     allow_mass_deletion: bool = False
+    empty_collection_runs: int = Field(
+        default=3,
+        ge=1,
+        description="consecutive runs a collection that held entities must list nothing before they are removed",
+    )
 
 
 class EventsConfig(_Model):

@@ -38,6 +38,8 @@ from .validation import forget_memos
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
 
 MAX_REFS_IN_RECORD = 1000
+EMPTY_STREAKS = "empty_streaks"
+"""Store meta key: collection -> consecutive runs it came back empty while holding entities."""
 
 
 def new_run_id() -> str:
@@ -213,6 +215,9 @@ class Engine:
         safety = self.config.openchoreo.safety
         previous = await asyncio.to_thread(store.load_index)
         pending_before = await asyncio.to_thread(store.pending_removals)
+        stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
+        streaks = json.loads(stored_streaks) if stored_streaks else {}
+        empty_approval, released = await asyncio.to_thread(self._released_empty_collections)
         plan = plan_reconcile(
             previous,
             build,
@@ -220,7 +225,12 @@ class Engine:
             pending_before=pending_before,
             grace_runs=safety.deletion_grace_runs,
             max_deletion_ratio=safety.max_deletion_ratio,
+            empty_streaks_before=streaks,
+            empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
+            released_empty=released,
         )
+        for reason in plan.empty_reasons:
+            log.warning("empty collection held; its entities are kept", reason=reason)
         # An event delta committed while this run was fetching is newer than what the run saw.
         newer = {ref for ref, at in self.delta_touched.items() if at >= fetch_started}
         for ref in newer:
@@ -271,7 +281,8 @@ class Engine:
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
 
-        status = "partial" if (build.families_failed or build.collections_failed or build.skipped) else "ok"
+        degraded = build.families_failed or build.collections_failed or build.skipped or plan.empty_held
+        status = "partial" if degraded else "ok"
         record.status = status
         record.finished_at = utcnow()
 
@@ -283,10 +294,11 @@ class Engine:
             writes=iter_writes(entities, previous, origin_of, changes, plan.carried, relate_report.graph),
             before_run_record=summarize,
             removals=changes.removed,
-            collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
+            collections_ok=dict.fromkeys(set(build.collections_ok) - set(plan.empty_held), record.started_at),
             collections_failed=dict(build.collections_failed),
             pending_removals=plan.pending,
-            consumed_approval=approval,
+            consumed_approval=approval or (empty_approval if released else None),
+            meta={EMPTY_STREAKS: json.dumps(plan.empty_streaks, sort_keys=True)},
         )
         t1 = time.perf_counter()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
@@ -307,6 +319,14 @@ class Engine:
             record.summary["outputs"] = outputs
             await asyncio.to_thread(store.record_run, record)
         return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+
+    def _released_empty_collections(self) -> tuple[str | None, set[str]]:
+        """An approved run that held empty collections, and those collections: they may be emptied now."""
+        for run_id in sorted(self.store.approvals()):
+            approved = self.store.get_run(run_id)
+            if approved is not None and approved.summary.get("empty_held"):
+                return run_id, set(approved.summary["empty_held"])
+        return None, set()
 
     def _matching_approval(self, removed: set[EntityRef]) -> str | None:
         """An approved guarded run whose planned removals cover this run's removals."""
@@ -363,6 +383,7 @@ class Engine:
             "counts": build.kind_counts(),
             "resources": build.resources,
             "carried": len(plan.carried),
+            "empty_held": plan.empty_held,
             "pending_removal": len(plan.pending),
             "failed_collections": build.collections_failed,
             "failed_families": build.families_failed,

@@ -69,6 +69,8 @@ class Commit:
     """the full new set of pending removals (ref -> consecutive complete runs absent)"""
     replace_pending: bool = True
     consumed_approval: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    """small named values kept with the snapshot (``empty_streaks``: the empty-collection counts)"""
 
 
 class StateStore(Protocol):
@@ -109,6 +111,8 @@ class StateStore(Protocol):
     def set_output_state(self, name: str, run_id: str, needs_full: bool) -> None: ...
 
     def snapshot_version(self) -> str | None: ...
+
+    def meta_value(self, key: str) -> str | None: ...
 
     def count(self) -> int: ...
 

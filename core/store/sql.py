@@ -298,6 +298,8 @@ class SqlStore(ABC):
                 )
             if commit.consumed_approval:
                 cur.execute(sql("DELETE FROM approvals WHERE run_id = ?"), (commit.consumed_approval,))
+            for key, value in commit.meta.items():
+                self._upsert_meta(cur, key, value)
             if commit.before_run_record is not None:
                 commit.before_run_record()
             self._write_run(cur, commit.run)
@@ -382,6 +384,10 @@ class SqlStore(ABC):
     def snapshot_version(self) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = 'snapshot_run_id'")
         return rows[0][0] if rows else None
+
+    def meta_value(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM entities")[0][0])
