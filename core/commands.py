@@ -126,17 +126,40 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def daemon_health(config: Any) -> dict[str, Any]:
+    """What the running daemon's /readyz says (what is degraded and why), or why it cannot be asked."""
+    import httpx
+
+    server = config.openchoreo.server
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+    headers = {"Authorization": f"Bearer {server.token.get_secret_value()}"} if server.token else {}
+    try:
+        response = httpx.get(f"http://{host}:{server.port}/readyz", headers=headers, timeout=3, trust_env=False)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": "unreachable", "reason": f"no daemon answered on {host}:{server.port} ({type(exc).__name__})"}
+    return body if isinstance(body, dict) else {"status": "unknown"}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     runtime = open_runtime(args.config)
     try:
         runs = runtime.store.recent_runs(args.limit)
         total = runtime.store.count()
+        store_health = runtime.store.health()
     finally:
         runtime.close()
+    daemon = redact_value(daemon_health(runtime.config)) if runtime.config.openchoreo.server.port else {}
     if args.json:  # records written before scrubbing existed are scrubbed on the way out
         print(json.dumps([redact_value(r.__dict__) for r in runs], indent=2, default=str))
         return EXIT_OK
     print(f"catalog: {total} entities")
+    if store_health:
+        print(f"store: {redact_text(store_health)}")
+    if daemon:
+        print(f"daemon: {daemon.get('status')}" + (f" ({daemon['reason']})" if daemon.get("reason") else ""))
+        for what, why in sorted((daemon.get("degraded") or {}).items()):
+            print(f"    degraded {what}: {why}")
     if not runs:
         print("no runs recorded yet")
     for run in runs:

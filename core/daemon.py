@@ -99,6 +99,8 @@ class Daemon:
     async def start(self) -> None:
         if self.store.snapshot_version() is not None:
             self.state.ready = True  # serve the stored snapshot at once, before the first new run
+        if health := self.store.health():  # e.g. opened read-only on a full disk
+            self.state.degraded["store"] = health
         await call_lifecycle(self.plugins, "on_startup", self.ctx)
         if self.serve_http:
             server = self.config.openchoreo.server
