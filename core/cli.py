@@ -1,7 +1,9 @@
 """``openchoreo-sync``: the command line.
 
 Every command that reads config takes ``--config FILE`` (repeatable; later files override earlier
-ones, as Backstage merges them). Exit codes: 0 success, 1 the work failed, 2 bad usage or config.
+ones, as Backstage merges them). Without it, as in Backstage, ``app-config.yaml`` and then
+``app-config.local.yaml`` (if present) are read from the working directory; any ``--config``
+replaces both. Exit codes: 0 success, 1 the work failed, 2 bad usage or config.
 """
 
 from __future__ import annotations
@@ -16,22 +18,22 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .errors import ConfigError, PluginError, StoreError, SyncError
+from .errors import ConfigError, NoStoreError, PluginError, StoreError, SyncError
 from .logs import configure_logging, get_logger, redact_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _common(parser: argparse.ArgumentParser, *, config_required: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         "-c",
         action="append",
         type=Path,
         default=[],
-        required=config_required,
         metavar="FILE",
-        help="an app-config.yaml; repeat to merge several (later files win)",
+        help="an app-config.yaml; repeat to merge several (later files win). Default: app-config.yaml "
+        "and app-config.local.yaml of the working directory",
     )
     parser.add_argument(
         "--log-format",
@@ -125,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_format, args.log_level)
     try:
         return int(_dispatch(args))
+    except NoStoreError as exc:
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     except ConfigError as exc:
         print(redact_text(str(exc)), file=sys.stderr)
         return EXIT_USAGE
@@ -136,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def config_paths(args: argparse.Namespace) -> list[Path]:
+    """The ``--config`` files, or Backstage's default files of the working directory."""
+    from .config_loader import default_config_paths
+
+    paths: list[Path] = args.config
+    return paths or default_config_paths(Path.cwd())
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -10,17 +10,18 @@ from typing import Any
 
 import yaml
 
-from .cli import EXIT_FAILED, EXIT_OK, dump_entities
+from .cli import EXIT_FAILED, EXIT_OK, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
 from .logs import get_logger, redact_text, redact_value
-from .runtime import open_runtime
+from .runtime import open_runtime, register_config_secrets
+from .store import StateStore, open_existing_store
 
 log = get_logger("openchoreo_sync.cli")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         events = runtime.config.openchoreo.events.enabled
         log.info(
@@ -38,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=False)
 
@@ -57,7 +58,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    runtime = open_runtime(config_paths(args))
     try:
         entities, build = asyncio.run(runtime.engine.export())
     finally:
@@ -73,7 +74,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config, raw = load_config(args.config)
+    config, raw = load_config(config_paths(args), needs_api=args.probe)
+    print("config read from: " + ", ".join(raw.sources), file=sys.stderr)
     for note in raw.notes:
         print(f"note: {note}", file=sys.stderr)
     from .plugins_manager import load_plugins
@@ -96,7 +98,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    config, _ = load_config(args.config)
+    config, _ = load_config(config_paths(args), needs_api=False)
     from .plugins_manager import load_plugins
 
     plugins = load_plugins(config)
@@ -142,14 +144,15 @@ def daemon_health(config: Any) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    store = _existing_store(args)
     try:
-        runs = runtime.store.recent_runs(args.limit)
-        total = runtime.store.count()
-        store_health = runtime.store.health()
+        runs = store.recent_runs(args.limit)
+        total = store.count()
+        store_health = store.health()
     finally:
-        runtime.close()
-    daemon = redact_value(daemon_health(runtime.config)) if runtime.config.openchoreo.server.port else {}
+        store.close()
+    config, _ = load_config(config_paths(args), needs_api=False)
+    daemon = redact_value(daemon_health(config)) if config.openchoreo.server.port else {}
     if args.json:  # records written before scrubbing existed are scrubbed on the way out
         print(json.dumps([redact_value(r.__dict__) for r in runs], indent=2, default=str))
         return EXIT_OK
@@ -190,9 +193,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_approve_deletions(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.config)
+    store = _existing_store(args)
     try:
-        run = runtime.store.get_run(args.run_id)
+        run = store.get_run(args.run_id)
         if run is None:
             print(
                 f"error: no run {args.run_id!r} in the state store; see 'openchoreo-sync status'",
@@ -205,9 +208,9 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        runtime.store.approve(args.run_id)
+        store.approve(args.run_id)
     finally:
-        runtime.close()
+        store.close()
     if run.status != "guarded":
         held = ", ".join(sorted(run.summary["empty_held"]))
         print(f"approved: the next run may empty these collections held by run {args.run_id}: {held}")
@@ -215,6 +218,13 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
     planned = len(run.summary.get("planned_removals", []))
     print(f"approved: the next run may remove up to these {planned} entities held back by run {args.run_id}")
     return EXIT_OK
+
+
+def _existing_store(args: argparse.Namespace) -> StateStore:
+    """The configured store for commands that read or approve; they need no baseUrl nor plugins."""
+    config, _ = load_config(config_paths(args), needs_api=False)
+    register_config_secrets(config)
+    return open_existing_store(config)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ left alone, so one file can serve both. Keys are camelCase like Backstage's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -143,6 +144,10 @@ class ServerConfig(_Model):
         ge=1,
         description="open client connections at once; default: a quarter of the open-files limit, at most 1024",
     )
+    metrics_token: bool = Field(
+        default=False,
+        description="whether /metrics needs the server token too; off by default, as Prometheus scrapes expect",
+    )
 
 
 class SafetyConfig(_Model):
@@ -167,6 +172,14 @@ class EventsConfig(_Model):
     max_delay_ms: int = Field(default=2000, ge=0, description="...or at the latest this long after its first event")
 
 
+class LoggingConfig(_Model):
+    """How loud a failure that repeats run after run is."""
+
+    repeat_every: int = Field(
+        default=20, ge=1, description="log a repeated, unchanged failure in full again every this many runs"
+    )
+
+
 class SqliteConfig(_Model):
     path: Path = Path(".openchoreo-sync/state.sqlite3")
     busy_timeout: float = Field(
@@ -179,7 +192,8 @@ class PostgresConfig(_Model):
 
 
 class OpenChoreoConfig(_Lenient):
-    base_url: str
+    base_url: str | None = None
+    """Required by every command that calls the API; ``validate_config(needs_api=False)`` skips it."""
     schedule: ScheduleConfig = ScheduleConfig()
     default_owner: str = "openchoreo-users"
     features: FeaturesConfig = FeaturesConfig()
@@ -188,6 +202,7 @@ class OpenChoreoConfig(_Lenient):
     server: ServerConfig = ServerConfig()
     safety: SafetyConfig = SafetyConfig()
     events: EventsConfig = EventsConfig()
+    logging: LoggingConfig = LoggingConfig()
     store: Literal["sqlite", "postgres"] = "sqlite"
     sqlite: SqliteConfig = SqliteConfig()
     postgres: PostgresConfig = PostgresConfig()
@@ -195,7 +210,9 @@ class OpenChoreoConfig(_Lenient):
 
     @field_validator("base_url")
     @classmethod
-    def _strip_api_prefix(cls, value: str) -> str:
+    def _strip_api_prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().rstrip("/")
         if value.endswith("/api/v1"):
             value = value[: -len("/api/v1")]
@@ -251,6 +268,13 @@ class OpenChoreoConfig(_Lenient):
         """Seconds one collection may take: a slow or endless one fails alone and is carried forward."""
         explicit = self.client.collection_timeout
         return explicit if explicit is not None else self.schedule.timeout / 3
+
+    @property
+    def api_url(self) -> str:
+        """``baseUrl``, for code that calls the API (``validate_config`` made sure it is set)."""
+        if self.base_url is None:
+            raise ConfigError(["openchoreo.baseUrl is required but not set"])
+        return self.base_url
 
     @property
     def auth_enabled(self) -> bool:
@@ -321,19 +345,30 @@ def format_validation_error(error: ValidationError, raw: RawConfig) -> list[str]
     return problems
 
 
-def validate_config(raw: RawConfig) -> AppConfig:
-    if "openchoreo" not in raw.data:
+def validate_config(raw: RawConfig, *, needs_api: bool = True) -> AppConfig:
+    """The validated config; ``needs_api=False`` for commands that never call OpenChoreo
+    (``plugins``, ``status``, ``approve-deletions``, ``check`` without ``--probe``), which then
+    accept a config with no ``openchoreo.baseUrl``."""
+    if "openchoreo" not in raw.data and needs_api:
         raise ConfigError(["no 'openchoreo' section found; at least openchoreo.baseUrl must be set"])
+    data = raw.data if "openchoreo" in raw.data else {**raw.data, "openchoreo": {}}
     try:
-        return AppConfig.model_validate(raw.data)
+        config = AppConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, raw)) from None
+    if needs_api and config.openchoreo.base_url is None:
+        raise ConfigError(
+            [f"{raw.origin_of('openchoreo')}: openchoreo.baseUrl is required but not set (the OpenChoreo API root)"]
+        )
+    return config
 
 
-def load_config(paths: list[Path], env: dict[str, str] | None = None) -> tuple[AppConfig, RawConfig]:
+def load_config(
+    paths: list[Path], env: Mapping[str, str] | None = None, *, needs_api: bool = True
+) -> tuple[AppConfig, RawConfig]:
     """Load, merge, substitute and validate; raises ConfigError listing every problem."""
     raw = load_raw_config(paths, env)
-    return validate_config(raw), raw
+    return validate_config(raw, needs_api=needs_api), raw
 
 
 def redacted(config: AppConfig) -> dict[str, Any]:

@@ -11,21 +11,25 @@ import asyncio
 import contextlib
 import inspect
 import signal
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from .build import describe_error
+from .client.stats import ClientStats
 from .config import AppConfig
-from .context import SyncContext
-from .engine import Engine, RunResult, new_run_id
+from .context import ApiClient, SyncContext
+from .engine import ClientFactory, Engine, RunResult, new_run_id
 from .errors import StoreError
 from .events import EventIngress
 from .hookcall import call_impl
 from .memory import release_free_memory
+from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
-from .server import HttpServer, build_app
+from .server import HttpServer, build_app, public
 from .snapshot import ChangeSet
 from .store.base import RunRecord, StateStore
 from .store.sql import utcnow
@@ -76,6 +80,25 @@ class Daemon:
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
         self.ctx.extras.update(daemon=self, engine=engine, store=store)
+        self.metrics = SyncMetrics(store)
+        self.metrics.watch_flag("ready", lambda: self.state.ready)
+        self.metrics.watch_flag("leader", lambda: self.state.leading)
+        engine.client_factory = self._observed_clients(engine.client_factory)
+
+    def _observed_clients(self, make: ClientFactory) -> ClientFactory:
+        """The engine's client factory, handing each client's request counters to the metrics on close."""
+
+        @contextlib.asynccontextmanager
+        async def observed() -> AsyncIterator[ApiClient]:
+            async with make() as client:
+                try:
+                    yield client
+                finally:
+                    stats = getattr(client, "stats", None)
+                    if isinstance(stats, ClientStats):
+                        self.metrics.observe_client(stats)
+
+        return observed
 
     def request_run(self) -> None:
         """Ask for a full sync as soon as possible (used by the events queue on overflow)."""
@@ -109,9 +132,12 @@ class Daemon:
                 for impl in self.plugins.impls("http_routes")
             ]
             if self.config.openchoreo.events.enabled:
-                self.events = EventIngress(self.engine, self.request_run)
-                self.events.start()
-                contributed.append(("events", self.events.routes()))
+                events = self.events = EventIngress(self.engine, self.request_run)
+                events.start()
+                contributed.append(("events", events.routes()))
+                self.metrics.watch_events(lambda: (events.stats, len(events.pending)))
+            metrics_route = self.metrics.route()
+            contributed.append(("metrics", [metrics_route if server.metrics_token else public(metrics_route)]))
             token = server.token.get_secret_value() if server.token else None
             app = build_app(
                 contributed,
@@ -141,11 +167,20 @@ class Daemon:
 
     async def run_once(self, trigger: str = "schedule") -> RunResult:
         """One run; a store that cannot be read or written fails the run, never the daemon."""
+        started = time.monotonic()
         run_id = new_run_id()
         try:
             result = await self.engine.run(trigger=trigger, run_id=run_id)
         except StoreError as exc:
+            self.metrics.store_errors.inc()
             result = await self._store_failed(run_id, trigger, exc)
+        except Exception:
+            self.metrics.observe_run("error", {}, time.monotonic() - started)
+            raise
+        if result.summary.get("store_error"):
+            self.metrics.observe_run("error", {}, time.monotonic() - started)
+        else:
+            self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
         health = result.summary.get("store_error") or await asyncio.to_thread(self.store.health)
         if health:
             self.state.degraded["store"] = str(health)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .config import validate_config
 from .config_loader import load_raw_config
@@ -28,6 +31,22 @@ def demo_config(mock_url: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def write_status_config(state: Path) -> Path:
+    """A config naming only the demo's store, so ``status -c`` that file shows the demo's runs.
+
+    The demo keeps its own store (not the default ``.openchoreo-sync/state.sqlite3``) so that its
+    sample world never mixes with a real catalog; this file is how to find it again.
+    """
+    path = state.with_name(state.stem + ".app-config.yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Written by 'openchoreo-sync demo': the demo's state store, for 'status' and 'approve-deletions'.\n"
+        + yaml.safe_dump({"openchoreo": {"sqlite": {"path": str(state.resolve())}}}, sort_keys=False),
+        encoding="utf-8",
+    )
+    return path
+
+
 def run_demo(args: argparse.Namespace) -> int:
     spec = WorldSpec(namespaces=args.namespaces, projects=args.projects, components=args.components)
     with MockOpenChoreo(spec) as mock:
@@ -46,6 +65,8 @@ def run_demo(args: argparse.Namespace) -> int:
                         mock.url,
                         f"http://127.0.0.1:{daemon.http.port if daemon.http else args.port}",
                         args.token,
+                        store=args.state,
+                        status_config=write_status_config(args.state),
                     )
                     await daemon.schedule()
                 finally:
@@ -57,13 +78,18 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_banner(mock_url: str, url: str, token: str | None) -> None:
+def print_banner(mock_url: str, url: str, token: str | None, *, store: Path, status_config: Path) -> None:
     auth = f' -H "Authorization: Bearer {token}"' if token else ""
     print(
         f"""
 openchoreo-sync demo is running (Ctrl-C to stop)
   mock OpenChoreo API : {mock_url}
   catalog API         : {url}/api/catalog
+  metrics             : {url}/metrics
+  state store         : {store.resolve()}
+
+Its runs, from another shell:
+  openchoreo-sync status --config {status_config}
 
 Try:
   curl -s '{url}/api/catalog/entities?filter=kind=domain'{auth}

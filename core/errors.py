@@ -21,3 +21,7 @@ class PluginError(SyncError):
 
 class StoreError(SyncError):
     """The state store cannot be opened or written."""
+
+
+class NoStoreError(StoreError):
+    """A command that only reads or approves found no state store where the config points."""

@@ -46,7 +46,7 @@ class OpenChoreoClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         settings = config.client
-        self.base_url = config.base_url
+        self.base_url = config.api_url
         self.auth_enabled = config.auth_enabled
         self.stats = ClientStats()
         self._log: BoundLogger = log if log is not None else structlog.get_logger("openchoreo_sync.client")
@@ -77,7 +77,7 @@ class OpenChoreoClient:
                 sleep=sleep,
             )
         self._requester = Requester(
-            base_url=config.base_url,
+            base_url=config.api_url,
             http=self._http,
             tokens=self.tokens,
             auth_enabled=self.auth_enabled,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import AppConfig
-from ..errors import StoreError
+from ..errors import NoStoreError, StoreError
 from .base import Commit, EntityWrite, IndexEntry, RunRecord, StateStore
 
 
@@ -25,4 +27,21 @@ def open_store(config: AppConfig) -> StateStore:
     return store
 
 
-__all__ = ["Commit", "EntityWrite", "IndexEntry", "RunRecord", "StateStore", "open_store"]
+def open_existing_store(config: AppConfig) -> StateStore:
+    """Open the store for reading and approving, never creating one.
+
+    ``status`` and ``approve-deletions`` pointed at the wrong file must say so, not report an empty
+    catalog from a store they just created. A PostgreSQL database is the operator's to create; its
+    tables are brought up to date as ``open_store`` does.
+    """
+    oc = config.openchoreo
+    if oc.store == "sqlite" and not oc.sqlite.path.is_file():
+        raise NoStoreError(
+            f"no state store at {oc.sqlite.path} (openchoreo.sqlite.path, relative to {Path.cwd()}): nothing "
+            "was synced with this configuration yet; run 'openchoreo-sync once' or point --config at the "
+            "daemon's configuration (the demo prints its own)"
+        )
+    return open_store(config)
+
+
+__all__ = ["Commit", "EntityWrite", "IndexEntry", "RunRecord", "StateStore", "open_existing_store", "open_store"]

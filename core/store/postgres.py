@@ -181,6 +181,13 @@ class PostgresStore(SqlStore):
         rows = self._query("SELECT ref, body FROM entities WHERE ref = ANY(%s)", (wanted,))
         return {ref: _loads(body) for ref, body in rows}
 
+    def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        rows = self._query("SELECT ref, body, etag FROM entities WHERE ref = ANY(%s)", (wanted,))
+        return {ref: (body, etag) for ref, body, etag in rows}
+
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         wanted = list(collections)
         if not wanted:

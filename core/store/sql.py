@@ -21,18 +21,24 @@ from typing import Any
 from ..logs import redact_value
 from ..model import Entity, EntityRef
 from ..search import search_rows
+from . import changelog
 from .base import Commit, IndexEntry, RunRecord
+from .changelog import ChangeBatch, ChangePosition
+from .served import served_etag
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
 SEARCH_INDEXES: dict[str, str] = {
-    "search_key_value": "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+    "search_key_value_ref": "CREATE INDEX IF NOT EXISTS search_key_value_ref ON search (key, value, ref)",
     "search_ref": "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
 }
 """The search table's indexes as the latest migration leaves them: a first commit into an empty
 table builds them after its rows are in (one sort instead of ~30 index inserts per entity). On
 PostgreSQL the dropped index locks the table until that commit: readers of the still-empty catalog
-wait for the first snapshot instead of seeing none, which they could not use anyway."""
+wait for the first snapshot instead of seeing none, which they could not use anyway.
+
+``(key, value, ref)`` covers every read of the table: filters, sort values and facets are read
+from the index alone, never from the table's rows (scattered: one entity's rows lie together)."""
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -43,7 +49,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS entities_collection ON entities (collection)",
         "CREATE INDEX IF NOT EXISTS entities_source ON entities (source)",
         "CREATE TABLE IF NOT EXISTS search (ref TEXT NOT NULL, key TEXT NOT NULL, value TEXT)",
-        *SEARCH_INDEXES.values(),
+        "CREATE INDEX IF NOT EXISTS search_key_value ON search (key, value)",
+        "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
         """CREATE TABLE IF NOT EXISTS collections (
             key TEXT PRIMARY KEY, last_ok_at TEXT, last_error TEXT, last_error_at TEXT)""",
         """CREATE TABLE IF NOT EXISTS runs (
@@ -54,6 +61,18 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS outputs (
             name TEXT PRIMARY KEY, last_run_id TEXT, needs_full INTEGER NOT NULL DEFAULT 0)""",
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ],
+    2: changelog.MIGRATION,
+    3: [
+        # The read API's etag, computed at commit (``served.served_etag``); NULL for rows written
+        # before this migration, which the read API then decorates the long way.
+        "ALTER TABLE entities ADD COLUMN etag TEXT",
+        # by-name by index, case-insensitively (Backstage compares whole refs lower-cased; kind and
+        # namespace are stored lower-cased already, entity names are ASCII by Backstage's rules).
+        "CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, namespace, lower(name))",
+        # A covering index for the read API (see SEARCH_INDEXES) in place of (key, value).
+        "DROP INDEX IF EXISTS search_key_value",
+        SEARCH_INDEXES["search_key_value_ref"],
     ],
 }
 
@@ -211,6 +230,27 @@ class SqlStore(ABC):
                 out[ref] = json.loads(body)
         return out
 
+    def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
+        """Stored JSON text and precomputed etag of ``refs``: the read API serves them undecoded."""
+        out: dict[EntityRef, tuple[str, str | None]] = {}
+        for chunk in _chunks(list(refs)):
+            marks = ",".join("?" * len(chunk))
+            for ref, body, etag in self._query(f"SELECT ref, body, etag FROM entities WHERE ref IN ({marks})", chunk):
+                out[ref] = (body, etag)
+        return out
+
+    def find_by_name(self, kind: str, namespace: str, name: str) -> tuple[EntityRef, str, str | None] | None:
+        """(ref, JSON text, etag) of the entity with this kind, namespace and name, compared
+        case-insensitively through the ``entities_name`` index; the lowest ref if several differ in case."""
+        rows = self._query(
+            "SELECT ref, body, etag FROM entities WHERE kind = ? AND namespace = ? AND lower(name) = ?",
+            (kind.lower(), namespace.lower(), name.lower()),
+        )
+        if not rows:
+            return None
+        ref, body, etag = min(rows)
+        return str(ref), str(body), etag
+
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         out: dict[EntityRef, Entity] = {}
         for chunk in _chunks(list(collections)):
@@ -237,7 +277,10 @@ class SqlStore(ABC):
             if bulk:
                 for index in SEARCH_INDEXES:
                     cur.execute(f"DROP INDEX IF EXISTS {index}")
+            written: list[EntityRef] = []
             for chunk in _chunks(commit.writes):
+                if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                    written.extend(w.ref for w in chunk)
                 if not bulk:  # each ref is written once per commit, so an empty table needs no delete
                     refs = [w.ref for w in chunk]
                     marks = ",".join("?" * len(refs))
@@ -245,11 +288,12 @@ class SqlStore(ABC):
                 cur.executemany(
                     sql(
                         "INSERT INTO entities "
-                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET kind = excluded.kind, "
-                        "namespace = excluded.namespace, name = excluded.name, collection = excluded.collection, "
+                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source, etag) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET "
+                        "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
+                        "collection = excluded.collection, "
                         "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
-                        "source = excluded.source"
+                        "source = excluded.source, etag = excluded.etag"
                     ),
                     [
                         (
@@ -263,6 +307,7 @@ class SqlStore(ABC):
                             w.body,
                             int(w.stale),
                             w.source,
+                            served_etag(w.entity, w.body),
                         )
                         for w in chunk
                     ],
@@ -303,6 +348,7 @@ class SqlStore(ABC):
             if commit.before_run_record is not None:
                 commit.before_run_record()
             self._write_run(cur, commit.run)
+            changelog.record(cur, self._sql, written, len(written) > changelog.COMMIT_ROW_LIMIT, commit.removals)
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
     def _insert_search_rows(self, cur: Any, rows: list[tuple[str, str, str | None]]) -> None:
@@ -389,6 +435,17 @@ class SqlStore(ABC):
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
+    def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
+        """Up to ``limit`` entities with refs above ``after``, in ref order: keyset pages of the snapshot."""
+        rows = self._query("SELECT ref, body FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", (after, limit))
+        return [(ref, json.loads(body)) for ref, body in rows]
+
+    def change_position(self) -> ChangePosition:
+        return changelog.position(self._query)
+
+    def changes_since(self, since: int, limit: int = 1000) -> ChangeBatch:
+        return changelog.since(self._query, since, limit)
+
     def count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM entities")[0][0])
 
@@ -396,21 +453,26 @@ class SqlStore(ABC):
         return [(ref, json.loads(body)) for ref, body in self._query("SELECT ref, body FROM entities")]
 
     def _filter_sql(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> tuple[str, list[Any]]:
-        """SQL selecting the refs that match any alternative (each an AND of key conditions)."""
+        """SQL selecting the refs that match any alternative (each an AND of key conditions).
+
+        A UNION of INTERSECTs of index range scans (``search_key_value_ref``): every condition is
+        read from the covering index alone, and no entity row is visited to match.
+        """
         ors: list[str] = []
         params: list[Any] = []
         for conditions in alternatives:
             ands: list[str] = []
             for key, values in conditions:
                 if values is None:
-                    ands.append("ref IN (SELECT ref FROM search WHERE key = ?)")
+                    ands.append("SELECT ref FROM search WHERE key = ?")
                     params.append(key)
                 else:
                     marks = ",".join("?" * len(values))
-                    ands.append(f"ref IN (SELECT ref FROM search WHERE key = ? AND value IN ({marks}))")
+                    ands.append(f"SELECT ref FROM search WHERE key = ? AND value IN ({marks})")
                     params.extend([key, *values])
-            ors.append("(" + " AND ".join(ands or ["1 = 1"]) + ")")
-        return "SELECT ref FROM entities WHERE " + " OR ".join(ors), params
+            ors.append(" INTERSECT ".join(ands or ["SELECT ref FROM entities"]))
+        parts = [f"SELECT ref FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
+        return " UNION ".join(parts), params
 
     def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None:
         """Refs matching Backstage-style filters (OR of ANDs); None means no filter (everything)."""
@@ -460,6 +522,30 @@ class SqlStore(ABC):
             params,
         )
         return {**out, **_group_facets(rows, lowered)}
+
+    def facet_counts(
+        self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
+    ) -> list[tuple[str, str, int, EntityRef]]:
+        """(key, lower-cased value, entities, one entity having it) per distinct value, grouped in SQL.
+
+        Search rows are distinct per (ref, key, value), so a row count is an entity count.
+        """
+        if not keys:
+            return []
+        lowered = sorted({key.lower() for key in keys})
+        marks = ",".join("?" * len(lowered))
+        params: list[Any] = list(lowered)
+        scope = ""
+        if alternatives:
+            sub, sub_params = self._filter_sql(alternatives)
+            scope = f" AND ref IN ({sub})"
+            params.extend(sub_params)
+        rows = self._query(
+            f"SELECT key, value, COUNT(*), MIN(ref) FROM search WHERE key IN ({marks}) "
+            f"AND value IS NOT NULL{scope} GROUP BY key, value",
+            params,
+        )
+        return [(str(k), str(v), int(n), str(r)) for k, v, n, r in rows]
 
     def original_values(self, refs: list[EntityRef]) -> list[Entity]:
         return list(self.load_bodies(refs).values())

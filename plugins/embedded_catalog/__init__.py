@@ -15,6 +15,7 @@ from openchoreo_sync import PluginInfo, SyncContext, hookimpl
 
 from .routes import catalog_routes
 from .settings import EmbeddedCatalogSettings
+from .sync_api import sync_routes
 
 PLUGIN_NAME = "embedded_catalog"
 
@@ -23,7 +24,8 @@ PLUGIN_NAME = "embedded_catalog"
 def plugin_info() -> PluginInfo:
     return PluginInfo(
         description="Backstage's catalog read API (entities, by-query, by-name, by-refs, facets) "
-        "served from the committed snapshot on the daemon's HTTP server",
+        "served from the committed snapshot on the daemon's HTTP server, and the pull contract "
+        "(snapshot pages, change feed, status) for a catalog that ingests it",
         settings=EmbeddedCatalogSettings,
         role="output",
     )
@@ -32,5 +34,7 @@ def plugin_info() -> PluginInfo:
 @hookimpl
 def http_routes(ctx: SyncContext) -> Sequence[Any]:
     settings = ctx.settings(PLUGIN_NAME)
-    base_path = settings.base_path if isinstance(settings, EmbeddedCatalogSettings) else "/api/catalog"
-    return catalog_routes(ctx.extras["store"], base_path)
+    if not isinstance(settings, EmbeddedCatalogSettings):
+        settings = EmbeddedCatalogSettings()
+    store = ctx.extras["store"]
+    return [*catalog_routes(store, settings.base_path), *sync_routes(store, settings.sync_base_path)]

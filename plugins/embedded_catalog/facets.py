@@ -1,13 +1,20 @@
 """``GET /entity-facets``: value counts of search keys over the (filtered) catalog.
 
-Counts come from the search table (one row per entity and distinct value, so a count is a number
-of entities). The table holds lower-cased values; Backstage answers with the value as written, so
-for each value one sample entity is loaded and the original spelling read from it. Values that
-differ only in case are therefore one facet value here, where Backstage would list each spelling.
+Counts are grouped in SQL over the search table (one row per entity and distinct value, so a
+count is a number of entities), which also names the lowest ref having each value. The table
+holds lower-cased values; Backstage answers with the value as written, so the sample entity of
+each value is loaded and the original spelling read from it. Values that differ only in case are
+therefore one facet value here, where Backstage would list each spelling.
+
+Answers are cached per committed snapshot (:class:`FacetCache`): a UI asks for the same facets
+over and over, and the answer can only change when a commit lands.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,26 +26,48 @@ from .serialize import CHUNK, dumps
 
 
 def entity_facets(store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
-    counts: dict[tuple[str, str], int] = {}
-    sample: dict[tuple[str, str], str] = {}
-    for ref, key, value in store.search_values([f.lower() for f in facets], alternatives):
-        if value is None:
-            continue
-        group = (key, value)
-        counts[group] = counts.get(group, 0) + 1
-        if group not in sample or ref < sample[group]:
-            sample[group] = ref
-    spelled: dict[tuple[str, str], str] = {}
-    groups = list(sample)
-    for start in range(0, len(groups), CHUNK):
-        chunk = groups[start : start + CHUNK]
-        bodies = store.load_bodies({sample[g] for g in chunk})
-        for group in chunk:
-            body = bodies.get(sample[group])
-            spelled[group] = original_case(body, *group) if body is not None else group[1]
+    groups = store.facet_counts([f.lower() for f in facets], alternatives)
+    samples = sorted({sample for _key, _value, _count, sample in groups})
+    bodies: dict[str, Any] = {}
+    for start in range(0, len(samples), CHUNK):
+        for ref, (body, _etag) in store.load_served(samples[start : start + CHUNK]).items():
+            bodies[ref] = json.loads(body)
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for key, value, count, sample in groups:
+        body = bodies.get(sample)
+        spelled = original_case(body, key, value) if body is not None else value
+        by_key.setdefault(key, []).append((spelled, count))
     out: dict[str, list[dict[str, Any]]] = {}
     for facet in facets:
-        key = facet.lower()
-        values = sorted((spelled[g], n) for g, n in counts.items() if g[0] == key)
+        values = sorted(by_key.get(facet.lower(), []))
         out[facet] = [{"value": value, "count": count} for value, count in values]
     return dumps({"facets": out})
+
+
+class FacetCache:
+    """The last ``size`` facet answers, keyed by snapshot version and query; thread-safe."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._answers: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(self, store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
+        """The cached answer for the current snapshot, else a fresh one (cached only if no commit
+        landed while it was computed, so an entry always holds its own version's answer)."""
+        version = store.snapshot_version()
+        if version is None:
+            return entity_facets(store, facets, alternatives)
+        key = (version, json.dumps([list(facets), alternatives]))
+        with self._lock:
+            cached = self._answers.get(key)
+            if cached is not None:
+                self._answers.move_to_end(key)
+                return cached
+        body = entity_facets(store, facets, alternatives)
+        if store.snapshot_version() == version:
+            with self._lock:
+                self._answers[key] = body
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
+        return body

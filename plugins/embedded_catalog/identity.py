@@ -7,7 +7,9 @@ by uid; ``by-uid`` looks entities up by it). We derive them instead of storing t
   replicas, and a deleted-then-recreated entity gets its old uid back (Backstage would mint a new
   one; nothing in this daemon can tell the two apart anyway).
 * ``etag`` is a SHA-1 of the entity's canonical JSON: it changes exactly when the entity's content
-  (relations included) changes, which is what Backstage's etag means to a client.
+  (relations included) changes, which is what Backstage's etag means to a client. The store
+  computes it at commit (the ``etag`` column); :func:`served_text` then serves the stored JSON
+  with both fields spliced into ``metadata``, without decoding it.
 
 An entity that already carries a uid or etag keeps it.
 """
@@ -25,6 +27,19 @@ UID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5b7e-9c3f-0e5a1d2b3c4d")
 def uid_for(ref: str) -> str:
     """The uid served for an entity ref (case-insensitive: refs compare lower-cased in Backstage)."""
     return str(uuid.uuid5(UID_NAMESPACE, ref.lower()))
+
+
+METADATA_OPENING = '"metadata":{'
+"""Where :func:`served_text` splices the two fields (the store only precomputes an etag for bodies
+whose first occurrence of it is the top-level ``metadata``, which has neither field of its own)."""
+
+
+def served_text(ref: str, body: str, etag: str | None) -> str:
+    """The JSON served for a stored body: spliced when the store precomputed its etag, else decoded."""
+    if etag is None:
+        return json.dumps(with_identity(ref, json.loads(body)), separators=(",", ":"), ensure_ascii=False)
+    at = body.index(METADATA_OPENING) + len(METADATA_OPENING)
+    return f'{body[:at]}"etag":"{etag}","uid":"{uid_for(ref)}",{body[at:]}'
 
 
 def etag_for(entity: dict[str, Any]) -> str:

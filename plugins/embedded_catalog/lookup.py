@@ -1,31 +1,25 @@
 """Single-entity and batch lookups: ``by-name``, ``by-uid`` and ``POST by-refs``.
 
 Refs compare case-insensitively, as in Backstage (it lower-cases whole refs). Stored refs keep the
-name's case, so a ref that is not found as written is looked up again through the search table
-(kind, namespace and name, all lower-cased). Only the entities asked for are ever loaded.
+name's case, so a ref that is not found as written is looked up again by kind, namespace and
+lower-cased name (an index of the entities table). Only the entities asked for are ever loaded,
+and served from their stored JSON text (see ``serialize``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openchoreo_sync.model import Entity, parse_ref
+from openchoreo_sync.model import parse_ref
 from openchoreo_sync.store.base import StateStore
 
 from .errors import NotFoundError
-from .identity import uid_for, with_identity
-from .params import Alternatives, Condition
-from .serialize import CHUNK, entity_json
+from .identity import uid_for
+from .params import Alternatives
+from .serialize import CHUNK, stored_json
 
-FALLBACK_BATCH = 100
-
-
-def _name_conditions(kind: str, namespace: str, name: str) -> list[Condition]:
-    return [
-        ("kind", [kind.lower()]),
-        ("metadata.namespace", [namespace.lower()]),
-        ("metadata.name", [name.lower()]),
-    ]
+StoredRow = tuple[str, str, str | None]
+"""(stored ref, JSON text, precomputed etag or None)."""
 
 
 def _split(ref: str) -> tuple[str, str, str] | None:
@@ -40,19 +34,19 @@ def _split(ref: str) -> tuple[str, str, str] | None:
     return str(kind), str(namespace), str(name)
 
 
-def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, tuple[str, Entity]]:
-    """Requested ref (lower-cased) -> (stored ref, body), for the requested refs that exist."""
+def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, StoredRow]:
+    """Requested ref (lower-cased) -> its stored row, for the requested refs that exist."""
     wanted = list(dict.fromkeys(ref.lower() for ref in requested))
     probe = list(dict.fromkeys([*requested, *wanted]))
-    found: dict[str, tuple[str, Entity]] = {}
+    found: dict[str, StoredRow] = {}
     for start in range(0, len(probe), CHUNK):
-        for ref, body in store.load_bodies(probe[start : start + CHUNK]).items():
-            found.setdefault(ref.lower(), (ref, body))
-    missing = [(ref, parts) for ref in wanted if ref not in found and (parts := _split(ref)) is not None]
-    for start in range(0, len(missing), FALLBACK_BATCH):
-        alternatives: Alternatives = [_name_conditions(*parts) for _, parts in missing[start : start + FALLBACK_BATCH]]
-        for ref, body in store.load_bodies(store.match_refs(alternatives) or []).items():
-            found.setdefault(ref.lower(), (ref, body))
+        for ref, (body, etag) in store.load_served(probe[start : start + CHUNK]).items():
+            found.setdefault(ref.lower(), (ref, body, etag))
+    for ref in wanted:
+        if ref not in found and (parts := _split(ref)) is not None:
+            hit = store.find_by_name(*parts)
+            if hit is not None:
+                found[ref] = hit
     return found
 
 
@@ -66,18 +60,19 @@ def by_refs(
     for ref in requested:
         hit = found.get(ref.lower())
         if hit is None or (allowed is not None and ref.lower() not in allowed):
-            parts.append(b"null")
+            parts.append("null")
         else:
-            parts.append(entity_json(with_identity(*hit), fields))
-    return b'{"items":[' + b",".join(parts) + b"]}"
+            parts.append(stored_json(hit[0], hit[1], hit[2], fields))
+    return ('{"items":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
 def by_name(store: StateStore, kind: str, namespace: str, name: str) -> bytes:
-    refs = sorted(store.match_refs([_name_conditions(kind, namespace, name)]) or [])
-    bodies = store.load_bodies(refs[:1])
-    if not refs or refs[0] not in bodies:
+    """One indexed query (kind, namespace, lower-cased name), served from the stored JSON text."""
+    hit = store.find_by_name(kind, namespace, name)
+    if hit is None:
         raise NotFoundError(f"No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'")
-    return entity_json(with_identity(refs[0], bodies[refs[0]]), None)
+    ref, body, etag = hit
+    return stored_json(ref, body, etag, None).encode("utf-8")
 
 
 def by_uid(store: StateStore, uid: str) -> bytes:
@@ -85,7 +80,7 @@ def by_uid(store: StateStore, uid: str) -> bytes:
     wanted = uid.lower()
     for ref in store.load_index():
         if uid_for(ref) == wanted:
-            body = store.load_bodies([ref]).get(ref)
-            if body is not None:
-                return entity_json(with_identity(ref, body), None)
+            row = store.load_served([ref]).get(ref)
+            if row is not None:
+                return stored_json(ref, row[0], row[1], None).encode("utf-8")
     raise NotFoundError(f"No entity with uid {uid}")

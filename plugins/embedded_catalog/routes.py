@@ -3,6 +3,10 @@
 Handlers only parse the request and format the answer; each query runs in a worker thread (the
 store is synchronous and must not block the event loop the engine runs on) inside
 :func:`view.consistent`, so one response always reflects one committed snapshot.
+
+The worker threads are a pool of their own, bounded at ``READERS``: on a small machine more
+concurrent readers only contend for the interpreter lock (and each holds a store connection),
+while the default pool would run up to 40 of them at once, next to the sync on the same loop.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
+from anyio import CapacityLimiter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,7 +28,7 @@ from openchoreo_sync.store.base import StateStore
 from . import cursor
 from .cursor import QueryState
 from .errors import CatalogError, InputError
-from .facets import entity_facets
+from .facets import FacetCache
 from .listing import ListQuery, list_entities
 from .lookup import by_name, by_refs, by_uid
 from .params import (
@@ -43,6 +48,8 @@ from .view import consistent
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 JSON = "application/json; charset=utf-8"
+READERS = 4
+"""Read queries running at once; more requests wait for a free reader (they queue, not fail)."""
 BODY_ERROR = "Malformed request body (did you remember to specify an application/json content type?), "
 
 
@@ -116,8 +123,13 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
 def catalog_routes(store: StateStore, base_path: str = "/api/catalog") -> list[Route]:
     """The read API's routes under ``base_path``."""
 
+    facet_cache = FacetCache()
+    limiter: list[CapacityLimiter] = []  # made on first use, inside the serving event loop
+
     async def read(compute: Callable[[], T]) -> T:
-        return await run_in_threadpool(consistent, store, compute)
+        if not limiter:
+            limiter.append(CapacityLimiter(READERS))
+        return await anyio.to_thread.run_sync(consistent, store, compute, limiter=limiter[0])
 
     async def entities(request: Request) -> Response:
         q = request.query_params
@@ -152,7 +164,7 @@ def catalog_routes(store: StateStore, base_path: str = "/api/catalog") -> list[R
     async def facets(request: Request) -> Response:
         q = request.query_params
         keys, alternatives = parse_facets(q.getlist("facet")), parse_filters(q.getlist("filter"))
-        return _json(await read(lambda: entity_facets(store, keys, alternatives)))
+        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives)))
 
     base = base_path.rstrip("/")
     return [

@@ -17,3 +17,5 @@ class EmbeddedCatalogSettings(BaseModel):
     )
 
     base_path: str = Field(default="/api/catalog", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    sync_base_path: str = Field(default="/api/sync/v1", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    """Where the pull contract for ingesting catalogs (snapshot pages, change feed, status) is served."""

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from openchoreo_sync.cli import build_parser
+from openchoreo_sync.store.sqlite import SqliteStore
 
 COMMANDS = ["run", "once", "export", "check", "plugins", "status", "approve-deletions", "mock-api", "demo"]
 
@@ -88,6 +89,16 @@ def test_check_redacts_and_probes(config_file, tmp_path, mock_openchoreo_factory
 
 
 def test_approve_deletions_refuses_unknown_runs(config_file):
+    # With no store yet, the command says so instead of creating one (issue 18); with a store, it
+    # names the unknown run as before.
+    proc = cli("approve-deletions", "--config", str(config_file), "no-such-run")
+    assert proc.returncode == 1
+    assert "no state store at" in proc.stderr
+    store_path = config_file.parent / "state.sqlite3"
+    assert not store_path.exists()
+    store = SqliteStore(store_path)
+    store.migrate()
+    store.close()
     proc = cli("approve-deletions", "--config", str(config_file), "no-such-run")
     assert proc.returncode == 1
     assert "no run 'no-such-run'" in proc.stderr

@@ -109,17 +109,20 @@ async def test_large_snapshot_queries_load_only_what_they_return(
     harness.store.commit(Commit(RunRecord("bulk-load", utcnow(), utcnow(), "ok"), writes=synthetic(count)))
     loaded: list[int] = []
     store = harness.store
-    real_load = store.load_bodies
 
-    def counting_load(refs: Any) -> Any:
-        refs = list(refs)
-        loaded.append(len(refs))
-        return real_load(refs)
+    def counting(real_load: Any) -> Any:
+        def counting_load(refs: Any) -> Any:
+            refs = list(refs)
+            loaded.append(len(refs))
+            return real_load(refs)
+
+        return counting_load
 
     def forbidden(*_: Any, **__: Any) -> Any:
         raise AssertionError("the read API must not load every body")
 
-    store.load_bodies = counting_load
+    store.load_bodies = counting(store.load_bodies)
+    store.load_served = counting(store.load_served)  # the stored JSON text, served undecoded
     store.all_bodies = forbidden
     store.load_collection_bodies = forbidden
     async with httpx.AsyncClient(base_url=await harness.serve(), timeout=60) as client:

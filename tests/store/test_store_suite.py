@@ -6,6 +6,8 @@ both backends must share so a deployment can switch ``openchoreo.store`` without
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 from typing import Any
@@ -262,6 +264,57 @@ def test_facets(catalog: SqlStore) -> None:
     scoped = catalog.facets(["spec.owner"], [[("kind", ["component"])]])
     assert sorted(scoped["spec.owner"]) == [("team-a", 2), ("team-b", 1)]
     assert catalog.facets([]) == {}
+
+
+def test_facet_counts_group_in_sql_and_name_the_lowest_ref(catalog: SqlStore) -> None:
+    rows = catalog.facet_counts(["Kind", "spec.owner"], [[("kind", ["component"])]])
+    assert sorted(rows) == [
+        ("kind", "component", 3, "component:default/a"),
+        ("spec.owner", "team-a", 2, "component:default/a"),
+        ("spec.owner", "team-b", 1, "component:default/b"),
+    ]
+    assert sorted(catalog.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 3, "api:default/a-api"),
+        ("spec.owner", "team-b", 1, "component:default/b"),
+    ]
+    assert catalog.facet_counts([]) == []
+
+
+def test_find_by_name_compares_kind_namespace_and_name_ignoring_case(catalog: SqlStore) -> None:
+    hit = catalog.find_by_name("COMPONENT", "Other", "C")
+    assert hit is not None and hit[0] == "component:other/c"
+    assert json.loads(hit[1])["metadata"]["name"] == "c"
+    assert catalog.find_by_name("component", "default", "c") is None
+    assert catalog.find_by_name("api", "default", "A-API") is not None
+
+
+def test_served_etag_is_stored_only_for_bodies_the_read_api_can_splice(store: SqlStore) -> None:
+    related = {**component("rel"), "relations": [{"type": "ownedBy", "targetRef": "group:default/team-a"}]}
+    own_uid = {**related, "metadata": {"name": "own", "uid": "u-1"}}
+    store.commit(commit_of("r1", related, own_uid, component("bare")))
+    served = store.load_served(["component:default/rel", "component:default/own", "component:default/bare", "x:y/z"])
+    body, etag = served["component:default/rel"]
+    assert body == serialize(related)[0]
+    assert etag == hashlib.sha1(body.encode()).hexdigest()
+    assert served["component:default/own"][1] is None, "an entity with a uid of its own keeps it: no splice"
+    assert served["component:default/bare"][1] is None, "no relations key: the read API must add one"
+    assert "x:y/z" not in served
+
+
+def test_migration_3_keeps_earlier_rows_servable(store_factory: StoreFactory) -> None:
+    """Rows written before the etag column existed get NULL there (served by decoding)."""
+    store = store_factory()
+    store.commit(commit_of("r1", component("old")))
+    with store._transaction() as cur:
+        cur.execute("DROP INDEX entities_name")
+        cur.execute("ALTER TABLE entities DROP COLUMN etag")
+        cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store.close()
+    again = store_factory()
+    again.migrate()
+    assert "entities_name" in index_names(again)
+    assert again.load_served(["component:default/old"])["component:default/old"][1] is None
+    assert again.find_by_name("component", "default", "OLD") is not None
 
 
 # --- isolation -------------------------------------------------------------------------------

@@ -1,0 +1,393 @@
+"""Read-API benchmark: the embedded catalog next to a real Backstage catalog, on the same entities.
+
+    python benchmarks/read_api.py [--sizes 2000,10000] [--concurrency 1,8,32] [--seconds 2] [--rounds 3]
+
+Per size it syncs a generated world from the mock API (its own process), keeps the entities of
+the kinds a plain Backstage catalog accepts (``tests/support/backstage_backend.STANDARD_KINDS``),
+and serves exactly those twice:
+
+* by the daemon's embedded catalog: committed to a fresh SQLite store, served by a daemon process
+  of its own (``SyncHarness.serve()``, no syncs running);
+* by the real Backstage backend of ``e2e/backstage`` (catalog plugin only), which ingests them as
+  one YAML location from a stdlib HTTP server; the benchmark waits until its kind counts match.
+
+Before timing, every query is asked of both and the answers compared (refs, or facet counts
+without Backstage's own Location entities); a mismatch is printed. Then each query is timed at
+each concurrency for ``--seconds``, ``--rounds`` times, alternating servers; the table shows the
+median req/s of each and the ratio embedded ÷ Backstage (above 1: the embedded catalog is faster),
+and p50/p99 latency at concurrency 1. The load generator is a keep-alive HTTP/1.1 client on raw
+asyncio streams in this process (httpx would saturate before either server does). All three
+processes share the machine: on 2 cores the figures are noisy; repeat and compare medians.
+
+Not part of pytest (minutes per size). Needs Node.js 20 and npm for Backstage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import http.server
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+TOKEN = "bench-static-token-0123456789"
+CATALOG = "/api/catalog"
+INGEST_TIMEOUT_S = 900.0
+
+
+# --- the snapshot ------------------------------------------------------------------------------
+
+
+def build_snapshot(size: int, workdir: Path) -> list[dict[str, Any]]:
+    """The standard-kind entities of a generated world of ``size`` components, as the daemon maps them."""
+    from sync_bench import MockProcess, spec_args
+
+    from openchoreo_sync.logs import configure_logging
+    from openchoreo_sync.testing.harness import SyncHarness
+    from tests.support.backstage_backend import STANDARD_KINDS
+
+    configure_logging(level="warning")
+    mock = MockProcess(spec_args(size), 0)
+    try:
+        harness = SyncHarness(mock.url, workdir / "source", {"openchoreo": {"schedule": {"timeout": 1800}}})
+
+        async def sync() -> list[dict[str, Any]]:
+            try:
+                result = await harness.run(trigger="bench")
+                assert result.status == "ok", result.summary
+                return [e for e in harness.entities().values() if e["kind"] in STANDARD_KINDS]
+            finally:
+                await harness.close()
+
+        return asyncio.run(sync())
+    finally:
+        mock.stop()
+
+
+def commit_snapshot(entities: list[dict[str, Any]], state_dir: Path) -> None:
+    """Commit exactly ``entities`` into a fresh store, as one run of the engine would."""
+    from openchoreo_sync.engine import serialize
+    from openchoreo_sync.model import entity_ref
+    from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
+    from openchoreo_sync.store.sql import utcnow
+    from openchoreo_sync.store.sqlite import SqliteStore
+
+    store = SqliteStore(state_dir / "state.sqlite3")
+    store.migrate()
+    writes = (EntityWrite(entity_ref(e), e, *serialize(e), "bench", "bench", False) for e in entities)
+    store.commit(Commit(RunRecord("bench", utcnow(), utcnow(), "ok"), writes=writes))
+    store.close()
+
+
+# --- the two servers -----------------------------------------------------------------------------
+
+
+def serve_child(state_dir: Path) -> None:
+    """``--serve``: run a daemon's HTTP server on the committed store until stdin closes."""
+    from openchoreo_sync.logs import configure_logging
+    from openchoreo_sync.testing.harness import SyncHarness
+
+    configure_logging(level="warning")
+
+    async def main() -> None:
+        harness = SyncHarness("http://127.0.0.1:9", state_dir)
+        url = await harness.serve()
+        print(url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        await harness.close()
+
+    asyncio.run(main())
+
+
+class OurServer:
+    def __init__(self, state_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(state_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError("the daemon did not start")
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any, Callable[[], None]]:
+    """A real Backstage catalog that has ingested ``entities`` (as YAML from a local HTTP server)."""
+    import yaml
+
+    from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend
+
+    root = workdir / "www"
+    root.mkdir()
+    documents = [{k: v for k, v in e.items() if k not in ("relations", "status")} for e in entities]
+    (root / "catalog.yaml").write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    backstage = BackstageBackend(token=TOKEN, allow_kinds=list(STANDARD_KINDS), startup_timeout=180).start()
+
+    def stop() -> None:
+        backstage.stop()
+        backstage.cleanup()
+        server.shutdown()
+        server.server_close()
+
+    try:
+        backstage.register_location(f"http://127.0.0.1:{server.server_address[1]}/catalog.yaml")
+        expected: dict[str, int] = {}
+        for e in entities:
+            expected[e["kind"]] = expected.get(e["kind"], 0) + 1
+        started = time.monotonic()
+        while True:
+            resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
+            counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]} if resp.status_code == 200 else {}
+            counts.pop("Location", None)
+            if counts == expected:
+                break
+            if time.monotonic() - started > INGEST_TIMEOUT_S:
+                raise RuntimeError(f"Backstage did not ingest the snapshot in time: {counts} vs {expected}")
+            time.sleep(2)
+        print(f"  backstage ingested {len(entities):,} entities in {time.monotonic() - started:.0f} s", flush=True)
+    except BaseException:
+        stop()
+        raise
+    return backstage, stop
+
+
+# --- the load generator --------------------------------------------------------------------------
+
+
+async def _response(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip().split(b";")[0], 16)
+            parts.append(await reader.readexactly(size + 2))
+            if size == 0:
+                break
+        body = b"".join(p[:-2] for p in parts)
+    else:
+        raise RuntimeError("a response without a length")
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {body[:300]!r}")
+    return body
+
+
+def _request(host: str, path: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\nAccept: application/json\r\n\r\n"
+    ).encode()
+
+
+async def fetch(url: str, path: str) -> Any:
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(_request(parts.netloc, path))
+        return json.loads(await _response(reader))
+    finally:
+        writer.close()
+
+
+async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -> dict[str, float]:
+    """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections."""
+    parts = urlsplit(url)
+    requests = [_request(parts.netloc, p) for p in paths]
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        index = offset
+        try:
+            while (now := time.perf_counter()) < deadline:
+                writer.write(requests[index % len(requests)])
+                index += concurrency
+                await _response(reader)
+                latencies.append(time.perf_counter() - now)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+# --- the queries -----------------------------------------------------------------------------------
+
+
+def queries(entities: list[dict[str, Any]]) -> dict[str, list[str]]:
+    rng = random.Random(7)
+    components = [e for e in entities if e["kind"] == "Component"]
+    picked = rng.sample(components, min(200, len(components)))
+    systems = sorted({str(e["spec"]["system"]) for e in components if e.get("spec", {}).get("system")})
+    return {
+        "by-name": [
+            f"{CATALOG}/entities/by-name/component/{e['metadata'].get('namespace', 'default')}/{e['metadata']['name']}"
+            for e in picked
+        ],
+        "filter=kind=component&limit=100": [f"{CATALOG}/entities?filter=kind=component&limit=100"],
+        "filter=kind=component,spec.system=…": [
+            f"{CATALOG}/entities?filter=kind=component,spec.system={s}"
+            for s in rng.sample(systems, min(50, len(systems)))
+        ],
+        "by-query kind=api&limit=50": [f"{CATALOG}/entities/by-query?filter=kind=api&limit=50"],
+        "entity-facets?facet=kind": [f"{CATALOG}/entity-facets?facet=kind"],
+    }
+
+
+def _shape(name: str, body: Any) -> Any:
+    """What both servers must agree on for a query's answer."""
+    if name.startswith("entity-facets"):
+        return sorted((f["value"], f["count"]) for f in body["facets"]["kind"] if f["value"] != "Location")
+    items = body if isinstance(body, list) else body.get("items", [body])
+    refs = [f"{e['kind']}:{e['metadata'].get('namespace', 'default')}/{e['metadata']['name']}".lower() for e in items]
+    if name.startswith("by-query"):  # without orderField each side pages in an order of its own
+        return len(refs), body.get("totalItems")
+    return sorted(refs)
+
+
+async def compare(ours: str, theirs: str, plan: dict[str, list[str]]) -> list[str]:
+    problems = []
+    for name, paths in plan.items():
+        for path in paths[:3]:
+            mine, other = _shape(name, await fetch(ours, path)), _shape(name, await fetch(theirs, path))
+            if name == "filter=kind=component&limit=100":  # both page the same set; orders may differ
+                mine, other = len(mine), len(other)
+            if mine != other:
+                problems.append(f"{name} {path}: embedded {str(mine)[:200]} vs Backstage {str(other)[:200]}")
+    return problems
+
+
+# --- driver ------------------------------------------------------------------------------------------
+
+
+def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="read-api-") as tmp:
+        work = Path(tmp)
+        entities = build_snapshot(size, work)
+        state = work / "ours"
+        state.mkdir()
+        commit_snapshot(entities, state)
+        print(f"size {size:,}: {len(entities):,} entities of standard kinds", flush=True)
+        ours = OurServer(state)
+        backstage, stop_backstage = start_backstage(entities, work)
+        try:
+            plan = queries(entities)
+            problems = asyncio.run(compare(ours.url, backstage.url, plan))
+            for problem in problems:
+                print("  DIFFERENT ANSWERS:", problem, flush=True)
+            if not problems:
+                print("  answers agree on every query", flush=True)
+            rows = []
+            for name, paths in plan.items():
+                row: dict[str, Any] = {"size": size, "entities": len(entities), "query": name}
+                for level in levels:
+                    samples: dict[str, list[dict[str, float]]] = {"ours": [], "backstage": []}
+                    for _ in range(rounds):
+                        for who, url in (("ours", ours.url), ("backstage", backstage.url)):
+                            asyncio.run(hammer(url, paths, level, min(0.3, seconds)))  # warm
+                            samples[who].append(asyncio.run(hammer(url, paths, level, seconds)))
+                    for who in ("ours", "backstage"):
+                        row[f"{who}_c{level}"] = statistics.median(s["rps"] for s in samples[who])
+                        if level == levels[0]:
+                            row[f"{who}_p50"] = statistics.median(s["p50_ms"] for s in samples[who])
+                            row[f"{who}_p99"] = statistics.median(s["p99_ms"] for s in samples[who])
+                print("  " + fmt_row(row, levels), flush=True)
+                rows.append(row)
+            return rows
+        finally:
+            ours.stop()
+            stop_backstage()
+
+
+def fmt_row(r: dict[str, Any], levels: list[int]) -> str:
+    cells = [f"{r['size']:,}", r["query"]]
+    cells += [f"{r[f'backstage_c{c}']:,.0f}" for c in levels]
+    cells += [f"{r[f'ours_c{c}']:,.0f}" for c in levels]
+    cells.append(" / ".join(f"{r[f'ours_c{c}'] / max(r[f'backstage_c{c}'], 1e-9):.1f}x" for c in levels))
+    cells.append(f"{r['backstage_p50']:.1f} / {r['ours_p50']:.1f}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def header(levels: list[int]) -> str:
+    conc = "/".join(str(c) for c in levels)
+    cols = [
+        "components",
+        "query",
+        *[f"Backstage c{c}" for c in levels],
+        *[f"embedded c{c}" for c in levels],
+        f"embedded ÷ Backstage (c{conc})",
+        f"p50 ms at c{levels[0]} (Backstage / embedded)",
+    ]
+    return "| " + " | ".join(cols) + " |\n|" + "---:|" * len(cols)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="2000,10000")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per cell; the median is shown")
+    parser.add_argument("--json", type=Path, default=None, help="also write the raw rows here")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_child(args.serve)
+        return 0
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rows: list[dict[str, Any]] = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows.extend(measure(size, levels, args.seconds, args.rounds))
+    print()
+    print(f"req/s, median of {args.rounds} x {args.seconds:g} s, concurrency {args.concurrency}; pid {os.getpid()}")
+    print(header(levels))
+    for row in rows:
+        print(fmt_row(row, levels))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
