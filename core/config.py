@@ -189,6 +189,12 @@ class SqliteConfig(_Model):
 
 class PostgresConfig(_Model):
     dsn: SecretStr | None = None
+    lease_seconds: float = Field(
+        default=15.0,
+        ge=2,
+        le=600,
+        description="the leader's lease; a frozen or cut-off leader is replaced within about this plus frequency",
+    )
 
 
 class OpenChoreoConfig(_Lenient):
