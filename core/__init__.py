@@ -21,6 +21,7 @@ from .model import (
     normalize_ref,
     parse_ref,
 )
+from .output_report import OutputReport
 from .plugin_info import PluginInfo
 from .snapshot import ChangeSet, EntityIndex, SnapshotView
 
@@ -33,6 +34,7 @@ __all__ = [
     "Entity",
     "EntityIndex",
     "EntityRef",
+    "OutputReport",
     "PluginInfo",
     "Refetched",
     "Relation",

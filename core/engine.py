@@ -26,6 +26,7 @@ from .config import AppConfig
 from .context import ApiClient, SyncContext
 from .hookcall import call_impl
 from .model import CollectionKey, Entity, EntityRef
+from .output_report import OutputReport
 from .plugins_manager import LoadedPlugins
 from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
 from .relate import RelateReport, relate_entities
@@ -133,6 +134,8 @@ class Engine:
         """Held from reconcile to emit by full runs and event deltas alike."""
         self.delta_touched: dict[EntityRef, float] = {}
         """ref -> when an event delta last committed it; a full run that fetched before then keeps it."""
+        self.dangling_logged: dict[str, int] = {}
+        """The dangling-reference counts last logged: logged again only when they change."""
         self.extras: dict[str, Any] = {}
         """Shared by every context this engine makes, so ``emit`` sees what the daemon put there."""
 
@@ -314,9 +317,21 @@ class Engine:
             failed_families=sorted(build.families_failed),
             skipped=build.skipped,
         )
-        outputs = await self.emit(MemorySnapshot(record.run_id, entities, relate_report.graph), changes, ctx)
+        reports: dict[str, OutputReport] = {}
+        self._log_dangling(relate_report, log)
+        outputs = await self.emit(
+            MemorySnapshot(record.run_id, entities, relate_report.graph), changes, ctx, reports=reports
+        )
         if outputs:
             record.summary["outputs"] = outputs
+            problems = {name: list(r.problems) for name, r in reports.items() if r.problems}
+            details = {name: r.details for name, r in reports.items() if r.details}
+            if problems:
+                record.summary["output_problems"] = problems
+            if details:
+                record.summary["output_details"] = details
+            if status == "ok" and (problems or any(v.startswith("failed") for v in outputs.values())):
+                status = record.status = "partial"  # the catalog is committed, but an output lags behind
             await asyncio.to_thread(store.record_run, record)
         return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
 
@@ -327,6 +342,21 @@ class Engine:
             if approved is not None and approved.summary.get("empty_held"):
                 return run_id, set(approved.summary["empty_held"])
         return None, set()
+
+    def _log_dangling(self, report: RelateReport, log: Any) -> None:
+        """Say once per change which references point at nothing (counts by relation and kind)."""
+        counts = dict(sorted(report.dangling.items()))
+        if counts == self.dangling_logged:
+            return
+        self.dangling_logged = counts
+        if counts:
+            log.warning(
+                "references to entities no source provides (Backstage shows them as dangling)",
+                total=sum(counts.values()),
+                by_relation=counts,
+            )
+        else:
+            log.info("no dangling references left")
 
     def _matching_approval(self, removed: set[EntityRef]) -> str | None:
         """An approved guarded run whose planned removals cover this run's removals."""
@@ -407,8 +437,19 @@ class Engine:
 
     # --- emit ----------------------------------------------------------------------------------
 
-    async def emit(self, snapshot: MemorySnapshot, changes: ChangeSet, ctx: SyncContext) -> dict[str, str]:
-        """Hand the snapshot to every output; an output that fails gets a full reconcile next time."""
+    async def emit(
+        self,
+        snapshot: MemorySnapshot,
+        changes: ChangeSet,
+        ctx: SyncContext,
+        *,
+        reports: dict[str, OutputReport] | None = None,
+    ) -> dict[str, str]:
+        """Hand the snapshot to every output; an output that fails gets a full reconcile next time.
+
+        An output returning an :class:`OutputReport` with problems is recorded as ``partial`` (it
+        published, its target refused part of it); its report lands in ``reports``.
+        """
         results: dict[str, str] = {}
         impls = self.plugins.impls("emit")
         if not impls:
@@ -422,12 +463,14 @@ class Engine:
                 if not needs_full
                 else ChangeSet(changes.added, changes.changed, changes.removed, changes.removed_entities, full=True)
             )
-            if own.empty:
+            record = self.plugins.records.get(name)
+            every_run = record is not None and record.info is not None and record.info.emit_every_run
+            if own.empty and not every_run:
                 return
             try:
                 outcome = call_impl(impl, snapshot=snapshot, changes=own, ctx=ctx)
                 if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
-                    await asyncio.wait_for(outcome, self.config.openchoreo.schedule.timeout)
+                    outcome = await asyncio.wait_for(outcome, self.config.openchoreo.schedule.timeout)
             except Exception as exc:  # the output catches up with a full reconcile next run
                 results[name] = f"failed: {describe_error(exc)}"
                 ctx.log.error(
@@ -438,6 +481,11 @@ class Engine:
                 await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, True)
                 return
             results[name] = "full" if own.full else "ok"
+            if isinstance(outcome, OutputReport):
+                if reports is not None:
+                    reports[name] = outcome
+                if outcome.problems:
+                    results[name] = f"partial: {len(outcome.problems)} problem(s), see output_problems"
             await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, False)
 
         await asyncio.gather(*(one(i) for i in impls))

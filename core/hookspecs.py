@@ -18,6 +18,7 @@ from .model import Collection, Entity, Refetched, Relation, Resource, ResourceEv
 
 if TYPE_CHECKING:
     from .context import SyncContext
+    from .output_report import OutputReport
     from .plugin_info import PluginInfo
     from .snapshot import ChangeSet, EntityIndex, SnapshotView
 
@@ -125,14 +126,19 @@ def relate(entities: EntityIndex, ctx: SyncContext) -> Iterable[Relation] | None
 
 
 @hookspec
-def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> Awaitable[None] | None:
+def emit(
+    snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext
+) -> Awaitable[OutputReport | None] | OutputReport | None:
     """Write a finished snapshot to an output. May be async.
 
-    Called after every run whose snapshot was committed to the state store, and after every
-    event delta. ``changes`` lists the refs added, changed and removed against the previous
-    snapshot; ``changes.full`` is True when the output must reconcile everything (first run, or
-    after a failed emit). Outputs run concurrently; one that raises is recorded as failed for the
-    run and gets a full reconcile next time. All implementations are called.
+    Called after every run whose snapshot was committed to the state store and that changed
+    something (after every committed run when the plugin's ``PluginInfo.emit_every_run`` is set),
+    and after every event delta. ``changes`` lists the refs added, changed and removed against the
+    previous snapshot; ``changes.full`` is True when the output must reconcile everything (first
+    run, or after a failed emit). Outputs run concurrently; one that raises is recorded as failed
+    for the run (the run is ``partial``) and gets a full reconcile next time. Return an
+    :class:`~openchoreo_sync.OutputReport` with problems when the target refused part of what was
+    published: the run is ``partial`` and ``status`` lists the problems. All implementations are called.
     """
 
 

@@ -16,7 +16,9 @@ class PluginInfo:
     ``openchoreo-sync plugins``; ``settings`` is a pydantic model for ``openchoreo.plugins.<name>`` (minus
     ``enabled``), validated at start-up; ``relation_pairs`` adds (forward, inverse) relation types
     beyond ``openchoreo_sync.relations``; ``event_kinds`` are the lower-case OpenChoreo kinds
-    whose events the plugin can refetch; ``default_enabled`` False makes a plugin opt-in.
+    whose events the plugin can refetch; ``default_enabled`` False makes a plugin opt-in;
+    ``emit_every_run`` makes the engine call an output's ``emit`` after every committed run, even
+    one that changed nothing (an output that converges on what a remote system holds).
     """
 
     description: str
@@ -27,4 +29,5 @@ class PluginInfo:
     event_kinds: tuple[str, ...] = ()
     default_enabled: bool = True
     role: str = "family"
+    emit_every_run: bool = False
     extra: dict[str, str] = field(default_factory=dict)

@@ -28,6 +28,10 @@ from .logs import redact_text
 
 PUBLIC_ATTR = "openchoreo_sync_public"
 
+SHUTTING_DOWN = "openchoreo_sync_shutting_down"
+"""Set to True on ``request.app.state`` when the server stops: a handler that waits (a long poll)
+checks it and answers at once instead of being cancelled."""
+
 
 def public(route: BaseRoute) -> BaseRoute:
     """Mark a route as readable without the server token."""
@@ -210,6 +214,10 @@ class HttpServer:
         max_connections: int | None = None,
     ) -> None:
         self.max_connections = connection_limit(max_connections)
+        # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
+        # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
+        # Long polls end on their own before that when they watch ``app.state`` (see ``stop``).
+        self._app = app
         config = uvicorn.Config(
             app,
             host=host,
@@ -219,6 +227,7 @@ class HttpServer:
             lifespan="off",
             http=bounded_protocol(header_timeout, self.max_connections),
             timeout_keep_alive=5,
+            timeout_graceful_shutdown=1,
         )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
@@ -244,6 +253,7 @@ class HttpServer:
         return f"http://{self.host}:{self.port}"
 
     async def stop(self) -> None:
+        setattr(self._app.state, SHUTTING_DOWN, True)
         self._server.should_exit = True
         if self._task is not None:
             with contextlib.suppress(Exception):

@@ -9,6 +9,11 @@ backend.add(require('@backstage/plugin-catalog-backend'));
 backend.add(require('@backstage/plugin-catalog-backend-module-logs'));
 // Makes `Template` a known kind.
 backend.add(require('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'));
+// The openchoreo-sync entity provider from ../../backstage-module (installed by install-module.sh);
+// it needs `openchoreoSync.baseUrl` in the config, so it is added only when asked for.
+if (process.env.OPENCHOREO_SYNC_MODULE === '1') {
+  backend.add(import('@openchoreo-sync/plugin-catalog-backend-module-openchoreo-sync'));
+}
 
 backend.start().catch(err => {
   // eslint-disable-next-line no-console

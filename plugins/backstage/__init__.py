@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openchoreo_sync import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
+from openchoreo_sync import ChangeSet, OutputReport, PluginInfo, SnapshotView, SyncContext, hookimpl
 from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.logs import register_secret
 from openchoreo_sync.server import public
@@ -35,6 +35,7 @@ def plugin_info() -> PluginInfo:
         settings=BackstageSettings,
         default_enabled=False,
         role="output",
+        emit_every_run=True,  # every run checks that Backstage still holds what was published
     )
 
 
@@ -63,7 +64,7 @@ def get_sink(ctx: SyncContext) -> BackstageSink:
     return sink
 
 
-def _published_kinds(ctx: SyncContext, mode: str) -> set[str]:
+def _published_kinds(ctx: SyncContext, mode: str, *, owner_groups: bool) -> set[str]:
     """The kinds enabled families declare, as they will be published under ``customKinds``."""
     plugins = getattr(ctx.extras.get("engine"), "plugins", None)
     declared: set[str] = set()
@@ -71,10 +72,14 @@ def _published_kinds(ctx: SyncContext, mode: str) -> set[str]:
         for record in plugins.enabled():
             if record.info is not None:
                 declared.update(record.info.kinds)
+    groups = {"Group"} if owner_groups else set()
     if mode == "native":
-        return declared
+        return declared | groups
     builtin = {k for k in declared if is_builtin(k)}
-    return builtin | ({"Resource"} if mode == "resource" and declared - builtin else set())
+    # auto: which custom kinds stay as they are is Backstage's answer at the first publication;
+    # until then only what every mode needs can be checked (Resource for the converted ones).
+    converts = mode in ("resource", "auto") and bool(declared - builtin)
+    return builtin | ({"Resource"} if converts else set()) | groups
 
 
 @hookimpl
@@ -90,8 +95,14 @@ async def on_startup(ctx: SyncContext) -> None:
                 "uses to reach this daemon, e.g. http://openchoreo-sync:7007"
             ]
         )
-    for problem in kind_problems(_published_kinds(ctx, settings.custom_kinds), ctx.config, needs_location=True):
+    kinds = _published_kinds(ctx, settings.custom_kinds, owner_groups=settings.owner_groups)
+    for problem in kind_problems(kinds, ctx.config, needs_location=True):
         sink.log.warning(f"backstage preflight: {problem}")
+    if settings.custom_kinds == "auto":
+        sink.log.info(
+            "backstage: customKinds auto: at the first publication Backstage is asked which OpenChoreo kinds it "
+            "accepts; the others are published as Resource"
+        )
     if settings.register_location:
         try:
             await sink.api().locations()
@@ -128,5 +139,5 @@ def http_routes(ctx: SyncContext) -> list[BaseRoute]:
 
 
 @hookimpl
-async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> None:
-    await get_sink(ctx).emit(snapshot, changes, ctx)
+async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> OutputReport:
+    return await get_sink(ctx).emit(snapshot, changes, ctx)

@@ -1,8 +1,10 @@
 """The few Backstage catalog calls the sink makes, with the static token.
 
-Register the index location once (201, or 409 when it already exists: then it is looked up), and
-refresh location entities so a changed file is re-read at once instead of at the next processing
-interval. Errors name the call and Backstage's answer; a raised error makes the engine retry the
+Register the index location (201, or 409 when it already exists: then it is looked up), refresh
+location entities so a changed file is re-read at once instead of at the next processing
+interval, and read back what Backstage holds: entities by ref, how many entities our location
+owns, and Backstage's reasons for refusing something (``validate-entity``, a dry-run read of a
+location). Errors name the call and Backstage's answer; a raised error makes the engine retry the
 whole publication (a full reconcile) next run.
 """
 
@@ -26,6 +28,25 @@ class Registration:
     target: str
     created: bool
     """True when this call created it (Backstage then reads everything by itself)."""
+
+
+BY_REFS_BATCH = 500
+"""Refs per ``POST /entities/by-refs`` call: a few hundred keep each answer small."""
+ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
+
+
+def error_messages(resp: httpx.Response) -> list[str]:
+    """Backstage's error texts from a 4xx body (``{"errors": [...]}`` or ``{"error": {...}}``)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return [resp.text[:300] or f"HTTP {resp.status_code}"]
+    items = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        error = body.get("error") if isinstance(body, dict) else None
+        items = [error] if isinstance(error, dict) else []
+    messages = [str(i.get("message") or i.get("name") or i) for i in items if isinstance(i, dict)]
+    return messages or [resp.text[:300]]
 
 
 def _describe(resp: httpx.Response) -> str:
@@ -78,6 +99,61 @@ class CatalogApi:
         if resp.status_code == 404:
             return False
         raise BackstageApiError(_describe(resp))
+
+    async def by_refs(self, refs: list[str]) -> dict[str, dict[str, Any] | None]:
+        """``POST /entities/by-refs`` (in batches): ref -> its kind/metadata, or None when absent."""
+        out: dict[str, dict[str, Any] | None] = {}
+        fields = ["kind", "metadata.name", "metadata.namespace", "metadata.annotations"]
+        for start in range(0, len(refs), BY_REFS_BATCH):
+            batch = refs[start : start + BY_REFS_BATCH]
+            resp = await self._client.post(
+                "/api/catalog/entities/by-refs", json={"entityRefs": batch, "fields": fields}
+            )
+            if resp.status_code != 200:
+                raise BackstageApiError(_describe(resp))
+            items = resp.json().get("items") or []
+            for ref, item in zip(batch, items, strict=False):
+                out[ref] = item if isinstance(item, dict) else None
+        return out
+
+    async def count_from_origin(self, target: str) -> int:
+        """How many entities Backstage holds that came in through the url location ``target``."""
+        params = {"filter": f"metadata.annotations.{ORIGIN_ANNOTATION}=url:{target}", "limit": "0"}
+        resp = await self._client.get("/api/catalog/entities/by-query", params=params)
+        if resp.status_code != 200:
+            raise BackstageApiError(_describe(resp))
+        return int(resp.json().get("totalItems", 0))
+
+    async def validate_entity(self, entity: dict[str, Any], location: str) -> list[str]:
+        """Backstage's reasons to refuse ``entity`` (processors, schema); empty when it is valid."""
+        resp = await self._client.post(
+            "/api/catalog/validate-entity", json={"location": f"url:{location}", "entity": entity}
+        )
+        if resp.status_code == 200:
+            return []
+        if resp.status_code == 400:
+            return error_messages(resp)
+        raise BackstageApiError(_describe(resp))
+
+    async def dry_run(self, target: str) -> list[str]:
+        """Read ``target`` as a location without registering it: Backstage's errors, empty when fine.
+
+        Unlike a plain registration this reads at once, so it shows what a real read would reject:
+        kinds ``catalog.rules`` does not allow, unreadable URLs (``backend.reading.allow``).
+        """
+        resp = await self._client.post(
+            "/api/catalog/locations", params={"dryRun": "true"}, json={"type": "url", "target": target}
+        )
+        if resp.status_code in (200, 201, 409):  # 409: that target is registered already
+            return []
+        if resp.status_code in (400, 404):
+            return error_messages(resp)
+        raise BackstageApiError(_describe(resp))
+
+    async def unregister(self, location_id: str) -> None:
+        resp = await self._client.delete(f"/api/catalog/locations/{location_id}")
+        if resp.status_code not in (200, 204, 404):
+            raise BackstageApiError(_describe(resp))
 
     async def refresh_all(self, refs: Iterable[str], concurrency: int) -> list[str]:
         """Refresh every ref (bounded concurrency); raise after trying all if any failed."""

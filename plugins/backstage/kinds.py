@@ -2,22 +2,25 @@
 
 A catalog without OpenChoreo's processors rejects every ``Environment``, ``Dataplane``... entity
 (one by one). ``customKinds`` decides: publish them as they are (``native``, for a Backstage with
-OpenChoreo's processors), disguise them as ``Resource`` entities (``resource``), or leave them out.
+OpenChoreo's processors), disguise them as ``Resource`` entities (``resource``), leave them out
+(``skip``), or ask Backstage which ones it accepts and disguise only the others (``auto``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from typing import Literal
 
 from openchoreo_sync import Entity, entity_ref
 
-CustomKindsMode = Literal["native", "resource", "skip"]
+CustomKindsMode = Literal["auto", "native", "resource", "skip"]
 
-BUILTIN_KINDS: frozenset[str] = frozenset(
-    k.lower() for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
-)
+BUILTIN_NAMES: dict[str, str] = {
+    k.lower(): k for k in ("Component", "API", "Resource", "System", "Domain", "Group", "User", "Location", "Template")
+}
+BUILTIN_KINDS: frozenset[str] = frozenset(BUILTIN_NAMES)
 
 ORIGINAL_KIND_ANNOTATION = "openchoreo.io/original-kind"
 ORIGINAL_NAME_ANNOTATION = "openchoreo.io/original-name"
@@ -77,34 +80,64 @@ def as_resource(entity: Entity, default_owner: str) -> Entity:
     return out
 
 
-def apply_custom_kinds(
-    entities: Iterable[Entity], mode: CustomKindsMode, default_owner: str
-) -> tuple[list[Entity], list[str]]:
-    """Apply ``mode`` to every non-built-in kind; return (entities, problems).
+@dataclass
+class Conversion:
+    """What ``customKinds`` made of the snapshot: the entities to publish and where each ref went.
 
-    In ``resource`` mode a converted entity whose new ref equals another entity's ref is left out
-    and reported: a real entity always wins over a disguised one.
+    ``ref_map`` maps every original ref that is published to its published ref (itself unless
+    converted); ``converted`` holds the published refs of disguised entities.
     """
-    if mode == "native":
-        return list(entities), []
-    kept: list[Entity] = []
-    converted: list[Entity] = []
+
+    entities: list[Entity] = field(default_factory=list)
+    ref_map: dict[str, str] = field(default_factory=dict)
+    converted: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+
+def convert_kinds(
+    entities: Iterable[Entity],
+    mode: CustomKindsMode,
+    default_owner: str,
+    native_kinds: Collection[str] = (),
+) -> Conversion:
+    """Apply ``mode`` to every non-built-in kind (``auto``: native when in ``native_kinds``, lower-case).
+
+    A converted entity whose new ref equals another entity's ref is left out and reported: a real
+    entity always wins over a disguised one. ``relations`` of the input are kept on the output
+    entities (the relation step needs them; ``clean_entity`` strips them).
+    """
+    out = Conversion()
+    converted: list[tuple[str, Entity]] = []
     for entity in entities:
-        if is_builtin(str(entity.get("kind", ""))):
-            kept.append(entity)
-        elif mode == "resource":
-            converted.append(as_resource(entity, default_owner))
-    if mode == "skip":
-        return kept, []
-    taken = {entity_ref(e) for e in kept}
-    problems: list[str] = []
-    for entity in converted:
+        kind = str(entity.get("kind", ""))
+        native = mode == "native" or is_builtin(kind) or (mode == "auto" and kind.lower() in native_kinds)
+        if native:
+            ref = entity_ref(entity)
+            out.entities.append(entity)
+            out.ref_map[ref] = ref
+        elif mode != "skip":
+            disguised = as_resource(entity, default_owner)
+            if "relations" in entity:
+                disguised["relations"] = entity["relations"]
+            converted.append((entity_ref(entity), disguised))
+    taken = set(out.ref_map.values())
+    for original, entity in converted:
         ref = entity_ref(entity)
         if ref in taken:
             notes = entity["metadata"]["annotations"]
             kind, name = notes[ORIGINAL_KIND_ANNOTATION], notes[ORIGINAL_NAME_ANNOTATION]
-            problems.append(f"{kind} {name} would be published as {ref}, which another entity is; left out")
+            out.problems.append(f"{kind} {name} would be published as {ref}, which another entity is; left out")
             continue
         taken.add(ref)
-        kept.append(entity)
-    return kept, problems
+        out.entities.append(entity)
+        out.ref_map[original] = ref
+        out.converted.add(ref)
+    return out
+
+
+def apply_custom_kinds(
+    entities: Iterable[Entity], mode: CustomKindsMode, default_owner: str, native_kinds: Collection[str] = ()
+) -> tuple[list[Entity], list[str]]:
+    """:func:`convert_kinds` as (entities, problems)."""
+    conversion = convert_kinds(entities, mode, default_owner, native_kinds)
+    return conversion.entities, conversion.problems

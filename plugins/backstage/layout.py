@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
 
-from openchoreo_sync import Entity
+from openchoreo_sync import Entity, entity_ref
 
 from .render import dump_entities
 
@@ -65,6 +65,8 @@ class Publication:
 
     root_url: str
     files: dict[str, bytes] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    """file path -> the refs of the entities in it (the index excluded)"""
 
     def url(self, path: str) -> str:
         return f"{self.root_url}/{quote_path(path)}"
@@ -76,6 +78,10 @@ class Publication:
     def location_entity_ref(self, path: str) -> str:
         """What to refresh so Backstage re-reads ``path`` (and only it)."""
         return f"location:default/{file_location_name(self.root_url, path)}"
+
+    def file_of(self) -> dict[str, str]:
+        """ref -> the file path that holds it."""
+        return {ref: path for path, refs in self.members.items() for ref in refs}
 
     def entity_files(self) -> list[str]:
         return sorted(p for p in self.files if p != INDEX_FILE)
@@ -89,6 +95,7 @@ def build_publication(entities: list[Entity], root_url: str, split_by: SplitBy) 
     publication = Publication(root_url)
     for path in sorted(groups):
         publication.files[path] = dump_entities(groups[path])
+        publication.members[path] = sorted(entity_ref(e) for e in groups[path])
     publication.files[INDEX_FILE] = dump_entities(file_location(publication, p) for p in sorted(groups))
     return publication
 

@@ -35,7 +35,21 @@ class BackstageSettings(BaseModel):
         description="secret for the unguessable path segment of the published YAML; default: derived "
         "from token (so rotating the token moves the URL unless this is set)",
     )
-    custom_kinds: CustomKindsMode = "native"
+    custom_kinds: CustomKindsMode = Field(
+        default="auto",
+        description="auto: ask Backstage which OpenChoreo kinds it accepts and publish the others as Resource; "
+        "native / resource / skip: the same for every custom kind",
+    )
+    owner_groups: bool = Field(
+        default=True,
+        description="publish a Group for the default owner and for every owner group entities name that nothing "
+        "provides (false when Backstage's identity sync creates them)",
+    )
+    verify_timeout: float = Field(
+        default=20.0,
+        ge=0,
+        description="seconds to wait, after publishing, for Backstage to show each entity (0: do not verify)",
+    )
     split_by: Literal["kind", "entity"] = Field(
         default="kind", description="one file per (namespace, kind), or one file per entity"
     )

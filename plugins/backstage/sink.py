@@ -1,10 +1,16 @@
-"""The Backstage output's state for one daemon: what is served, what Backstage was told.
+"""The Backstage output's state for one daemon: what is served, what Backstage was told and holds.
 
 Two views are kept apart on purpose. ``served`` is what the HTTP route answers with; it follows
 the committed snapshot (rebuilt from the store when another process committed a newer one).
 ``announced`` is what Backstage was last asked to re-read; only ``emit`` moves it, after the
 refresh calls succeeded, so a request that rebuilt ``served`` early can never hide a change
 from the refresh logic.
+
+Every run converges on what Backstage *holds*, not on what was last sent: the registration must
+be in Backstage's location list and our location must own as many entities as the last
+verification saw; otherwise it registers again or refreshes every file. After telling Backstage
+anything, it verifies (bounded) that each published entity arrived, and names what Backstage
+refused with Backstage's own reason.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from openchoreo_sync import ChangeSet, Entity, SnapshotView, SyncContext
+from openchoreo_sync import ChangeSet, Entity, OutputReport, SnapshotView, SyncContext, entity_ref
 from openchoreo_sync.config import AppConfig
 
 from .api import CatalogApi, Registration
-from .kinds import apply_custom_kinds
+from .graph import express_relations, is_forward
+from .kinds import BUILTIN_NAMES, convert_kinds, is_builtin
 from .layout import (
     Publication,
     build_publication,
@@ -28,11 +36,16 @@ from .layout import (
     digests,
     location_ref,
 )
+from .owners import missing_owner_groups
 from .render import clean_entity
-from .rules import filter_allowed
+from .rules import configured_allow, filter_allowed
 from .settings import BackstageSettings
+from .verify import Verdict, fix_for, verify
 
 ROUTE_PREFIX = "/backstage/published"
+NO_REASON = "not in Backstage a whole run after it was published, and Backstage gave no reason"
+MAX_PROBLEMS = 50
+"""Problem lines per run record; the counts in ``output_details`` cover the rest."""
 STORE_CHECK_SECONDS = 1.0
 """How often (at most) a request compares the served version with the store's."""
 
@@ -45,6 +58,20 @@ def derive_publish_key(settings: BackstageSettings) -> str:
     """
     secret = (settings.publish_key or settings.token).get_secret_value()
     return hmac.new(secret.encode(), b"openchoreo-sync/backstage-publish", hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass
+class Prepared:
+    """What one build made of the snapshot, for the run record and the log."""
+
+    entities: list[Entity]
+    ref_map: dict[str, str] = field(default_factory=dict)
+    """original ref -> published ref (converted entities get a new name)"""
+    converted_kinds: dict[str, int] = field(default_factory=dict)
+    owner_groups: list[str] = field(default_factory=list)
+    relations: dict[str, dict[str, int]] = field(default_factory=dict)
+    dangling: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
 
 class BackstageSink:
@@ -68,6 +95,17 @@ class BackstageSink:
         self._checked_at = 0.0
         self.announced: dict[str, str] | None = None
         self.registration: Registration | None = None
+        self.kind_verdicts: dict[str, str | None] = {}
+        """lower-case custom kind -> None (Backstage accepts it as is) or Backstage's reason not to"""
+        self.kind_names: dict[str, str] = {}
+        self.learned: dict[str, str] = {}
+        """custom kinds validate-entity accepted but a real read refused (catalog.rules): now Resource"""
+        self.held_expected: int | None = None
+        """entities our location owned in Backstage at the last verification (the per-run check)"""
+        self.rejected: dict[str, str] = {}
+        self.pending: set[str] = set()
+        self.last_prepared: Prepared | None = None
+        self._dangling_logged: dict[str, int] | None = None
         self._api: CatalogApi | None = None
         self._emit_lock = asyncio.Lock()
         self._build_lock = asyncio.Lock()
@@ -92,23 +130,69 @@ class BackstageSink:
 
     # --- what ----------------------------------------------------------------------------------
 
+    def native_kinds(self) -> set[str]:
+        """auto: the custom kinds Backstage accepts and this daemon's catalog.rules (if set) allow."""
+        accepted = {kind for kind, reason in self.kind_verdicts.items() if reason is None}
+        allow = configured_allow(self.config)
+        if allow is not None:
+            accepted &= {k.lower() for k in allow}
+        return accepted
+
+    def prepare_all(self, entities: Iterable[Entity]) -> Prepared:
+        """customKinds, relations into built-in fields, owner groups, the catalog.rules preflight, clean."""
+        mode = self.settings.custom_kinds
+        native = self.native_kinds()
+        default_owner = self.config.openchoreo.default_owner_ref
+        conversion = convert_kinds(entities, mode, default_owner, native)
+        prepared = Prepared([], ref_map=conversion.ref_map, problems=list(conversion.problems))
+        published = conversion.entities
+        if mode in ("auto", "resource"):
+            no_processors = mode == "resource" or not native
+            published, expressed = express_relations(
+                published, conversion.ref_map, conversion.converted, custom_everywhere=no_processors
+            )
+            prepared.relations = expressed.summary()
+        for entity in published:
+            if str(entity["metadata"].get("annotations", {}).get("openchoreo.io/original-kind", "")):
+                kind = entity["metadata"]["annotations"]["openchoreo.io/original-kind"]
+                prepared.converted_kinds[kind] = prepared.converted_kinds.get(kind, 0) + 1
+        if self.settings.owner_groups:
+            groups = missing_owner_groups(published, default_owner)
+            prepared.owner_groups = [entity_ref(g) for g in groups]
+            published = [*published, *groups]
+        preflight = filter_allowed(published, self.config)
+        message = preflight.warning()
+        if message:
+            prepared.problems.append(f"backstage preflight: {message}")
+        prepared.dangling = _dangling(preflight.allowed, conversion.ref_map)
+        prepared.entities = [clean_entity(e) for e in preflight.allowed]
+        return prepared
+
     def prepare(self, entities: Iterable[Entity], *, log: Any = None) -> list[Entity]:
-        """customKinds, then the catalog.rules preflight, then strip computed fields."""
-        converted, problems = apply_custom_kinds(
-            entities, self.settings.custom_kinds, self.config.openchoreo.default_owner_ref
-        )
-        preflight = filter_allowed(converted, self.config)
+        prepared = self.prepare_all(entities)
         if log is not None:
-            for problem in problems:
-                log.warning("backstage: entity not published", problem=problem)
-            message = preflight.warning()
-            if message:
-                log.warning(f"backstage preflight: {message}")
-        return [clean_entity(e) for e in preflight.allowed]
+            self.last_prepared = prepared
+            for problem in prepared.problems:
+                log.warning(
+                    problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}"
+                )
+            self._log_dangling(prepared.dangling, log)
+        return prepared.entities
 
     def build(self, entities: Iterable[Entity], root: str, *, log: Any = None) -> Publication:
         """The publication of ``entities``; problems are logged only when ``log`` is given."""
         return build_publication(self.prepare(entities, log=log), root, self.settings.split_by)
+
+    def _log_dangling(self, dangling: dict[str, int], log: Any) -> None:
+        if dangling == self._dangling_logged:
+            return
+        self._dangling_logged = dangling
+        if dangling:
+            log.warning(
+                "backstage: published entities refer to entities nobody publishes (dangling in Backstage)",
+                total=sum(dangling.values()),
+                by_relation=dangling,
+            )
 
     # --- serving -------------------------------------------------------------------------------
 
@@ -138,7 +222,7 @@ class BackstageSink:
 
     # --- emit ----------------------------------------------------------------------------------
 
-    async def emit(self, snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> None:
+    async def emit(self, snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> OutputReport:
         log = ctx.log.bind(output="backstage")
         root = self.publish_root()
         if root is None:
@@ -146,43 +230,237 @@ class BackstageSink:
                 "backstage: nothing published: this process serves no HTTP and "
                 "openchoreo.plugins.backstage.publishUrl is not set"
             )
-            return
-        entities = [body for _, body in snapshot.entities(with_relations=False)]  # Backstage relates itself
-        publication = await asyncio.to_thread(self.build, entities, root, log=log)
-        self._set_served(publication, snapshot.run_id)
-        if not self.settings.register_location:
-            self.announced = digests(publication)
-            return
+            return OutputReport()
+        entities = [body for _, body in snapshot.entities()]  # relations: kept through built-in fields
         async with self._emit_lock:
-            await self._announce(publication, full=changes.full, log=log)
+            if not self.settings.register_location:
+                publication = await asyncio.to_thread(self.build, entities, root, log=log)
+                self._set_served(publication, snapshot.run_id)
+                self.announced = digests(publication)
+                return self._report(None)
+            api = self.api()
+            if self.settings.custom_kinds == "auto":
+                await self._detect_kinds(api, entities, root, log)
+            publication = await asyncio.to_thread(self.build, entities, root, log=log)
+            self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
+            registered = await self._registered(api, root, log)
+            told = await self._announce(api, publication, registered=registered, full=changes.full, log=log)
+            verdict = None
+            if (told or self.pending) and self.settings.verify_timeout > 0:
+                verdict = await self._verify(api, publication, log)
+                if verdict is not None and self._learn_from(verdict, publication, log):
+                    publication = await asyncio.to_thread(self.build, entities, root, log=log)
+                    self._set_served(publication, snapshot.run_id)
+                    await self._announce(api, publication, registered=True, full=False, log=log)
+                    verdict = await self._verify(api, publication, log)
+            return self._report(verdict)
 
-    async def _announce(self, publication: Publication, *, full: bool, log: Any) -> None:
-        api = self.api()
-        if full:
-            self.registration = None  # re-check: someone may have unregistered it
-        if self.registration is None or self.registration.target != publication.index_url:
-            self.registration = await api.register(publication.index_url)
-            log.info(
-                "backstage: index location registered"
-                if self.registration.created
-                else "backstage: index location already registered",
-                target=publication.index_url,
-                location_id=self.registration.location_id,
+    async def _registered(self, api: CatalogApi, root: str, log: Any) -> bool:
+        """Whether our index is among Backstage's locations now (one call, every run)."""
+        index_url = f"{root}/index.yaml"
+        for location in await api.locations():
+            if location.get("type") == "url" and location.get("target") == index_url:
+                self.registration = Registration(location.get("id"), index_url, created=False)
+                return True
+        if self.registration is not None:
+            log.warning(
+                "backstage: our location is gone from Backstage (restarted with an empty catalog, or "
+                "unregistered); registering it again",
+                target=index_url,
             )
-            if self.registration.created:
-                self.announced = digests(publication)  # Backstage reads every file by itself now
-                return
-        before = None if full else self.announced
-        files, index_changed = changed_files(before, publication)
+            self.registration = None
+            self.kind_verdicts.clear()  # a restarted Backstage may have other processors or rules
+            self.learned.clear()
+        self.held_expected = None
+        return False
+
+    async def _register(self, api: CatalogApi, publication: Publication, log: Any) -> bool:
+        """Register the index (after the publication it will read is served); False when it was there."""
+        self.registration = await api.register(publication.index_url)
+        log.info(
+            "backstage: index location registered"
+            if self.registration.created
+            else "backstage: index location already registered",
+            target=publication.index_url,
+            location_id=self.registration.location_id,
+        )
+        return not self.registration.created
+
+    async def _detect_kinds(self, api: CatalogApi, entities: list[Entity], root: str, log: Any) -> None:
+        """customKinds auto: ask Backstage (validate-entity, one sample per kind) about unseen kinds."""
+        samples: dict[str, Entity] = {}
+        for entity in entities:
+            kind = str(entity.get("kind", ""))
+            if not is_builtin(kind) and kind.lower() not in self.kind_verdicts and kind.lower() not in samples:
+                samples[kind.lower()] = clean_entity(entity)
+                self.kind_names[kind.lower()] = kind
+        if not samples:
+            return
+        for lower, sample in sorted(samples.items()):
+            errors = await api.validate_entity(sample, f"{root}/index.yaml")
+            self.kind_verdicts[lower] = errors[0] if errors else None
+        self._advise(log)
+
+    def _advise(self, log: Any) -> None:
+        """The start-up advice, now that Backstage said what it accepts."""
+        native = sorted(self.kind_names[k] for k in self.native_kinds())
+        converted = sorted(self.kind_names.get(k, k) for k in self.kind_verdicts if k not in self.native_kinds())
+        if not converted:
+            log.info("backstage: customKinds auto: Backstage accepts every OpenChoreo kind as is", kinds=native)
+            return
+        reasons = sorted({r for k, r in self.kind_verdicts.items() if r is not None and k not in self.native_kinds()})
+        log.warning(
+            "backstage: customKinds auto: publishing OpenChoreo kinds Backstage does not accept as Resource "
+            "(spec.type openchoreo-<kind>, relations kept as dependsOn/partOf); to keep them as their own kinds "
+            "install OpenChoreo's Backstage catalog processors and allow the kinds in catalog.rules. "
+            "Backstage needs Resource, Group and Location allowed in catalog.rules",
+            as_resource=converted,
+            as_is=native,
+            backstage_said=reasons[:3],
+        )
+
+    async def _announce(
+        self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any
+    ) -> bool:
+        """Refresh what changed (everything when Backstage holds less than it did); True if told anything."""
+        if not registered and not await self._register(api, publication, log):
+            self.announced = digests(publication)  # a fresh registration: Backstage reads everything itself
+            return True
+        if self.held_expected is not None and not full:
+            held = await api.count_from_origin(publication.index_url)
+            if held < self.held_expected:
+                log.warning(
+                    "backstage: Backstage holds fewer of our entities than it did; refreshing every file",
+                    held=held,
+                    expected=self.held_expected,
+                )
+                full = True
+        files, index_changed = changed_files(None if full else self.announced, publication)
+        index = location_ref(publication.index_url)
         refs = [publication.location_entity_ref(path) for path in files]
         if index_changed:
-            refs.append(location_ref(publication.index_url))
+            refs.append(index)
         if refs:
-            missing = await api.refresh_all(refs, self.settings.refresh_concurrency)
+            missing = set(await api.refresh_all(refs, self.settings.refresh_concurrency))
+            if index in missing:  # the location is listed but its entity is gone: register it anew
+                log.warning("backstage: our index location entity is gone; registering it again")
+                if self.registration is not None and self.registration.location_id:
+                    await api.unregister(self.registration.location_id)
+                self.registration = await api.register(publication.index_url)
+            elif missing and not index_changed:  # new files, or files Backstage refused: re-read the index
+                await api.refresh(index)
             log.info(
                 "backstage: refreshed changed locations",
                 files=len(files),
                 index=index_changed,
-                not_yet_known=len(missing),
+                unknown_to_backstage=len(missing),
             )
         self.announced = digests(publication)
+        return bool(refs)
+
+    async def _verify(self, api: CatalogApi, publication: Publication, log: Any) -> Verdict:
+        verdict = await verify(api, publication, self.settings.verify_timeout)
+        still_pending = self.pending & set(verdict.pending)
+        self.pending = set(verdict.pending)
+        self.rejected = dict(verdict.rejected)
+        for ref in still_pending:
+            self.rejected.setdefault(
+                ref, "not in Backstage a whole run after it was published, and Backstage gave no reason"
+            )
+        self.held_expected = verdict.present
+        if self.rejected or verdict.pending:
+            log.warning(
+                "backstage: not everything published is in Backstage",
+                published=verdict.expected,
+                in_backstage=verdict.present,
+                rejected=len(self.rejected),
+                pending=len(verdict.pending),
+                seconds=verdict.seconds,
+            )
+        else:
+            log.info(
+                "backstage: every published entity is in Backstage", entities=verdict.present, seconds=verdict.seconds
+            )
+        return verdict
+
+    def _learn_from(self, verdict: Verdict, publication: Publication, log: Any) -> bool:
+        """auto: a custom kind Backstage refused (rules or processors) is published as Resource from now on."""
+        if self.settings.custom_kinds != "auto":
+            return False
+        learned = False
+        for ref, reason in verdict.rejected.items():
+            kind = ref.split(":", 1)[0]
+            if kind in self.kind_verdicts and self.kind_verdicts[kind] is None:
+                self.kind_verdicts[kind] = self.learned[kind] = reason
+                learned = True
+            elif ref.startswith("location:") and "not of an allowed kind" in reason:
+                for lower in self.kind_verdicts:
+                    if f"entity {lower}:" in reason.lower() and self.kind_verdicts[lower] is None:
+                        self.kind_verdicts[lower] = self.learned[lower] = reason
+                        learned = True
+        if learned:
+            self._advise(log)
+        return learned
+
+    def kind_name(self, lower: str) -> str:
+        return BUILTIN_NAMES.get(lower) or self.kind_names.get(lower, lower)
+
+    def _report(self, verdict: Verdict | None) -> OutputReport:
+        prepared = self.last_prepared
+        problems: list[str] = []
+        by_reason: dict[tuple[str, str], list[str]] = {}
+        index = location_ref(self.registration.target) if self.registration is not None else None
+        for ref, reason in sorted(self.rejected.items()):
+            if ref == index:
+                problems.append(
+                    f"Backstage cannot read our index {self.registration.target if self.registration else ''}: "
+                    f"{reason}; fix: {fix_for(reason, 'Location', custom=False)}"
+                )
+            elif not ref.startswith("location:"):  # a file's own Location: its entities say why
+                by_reason.setdefault((ref.split(":", 1)[0], reason), []).append(ref)
+        for (kind, reason), refs in sorted(by_reason.items()):
+            name = self.kind_name(kind)
+            custom = not is_builtin(kind)
+            problems.append(
+                f"Backstage rejected {len(refs)} {name} entit{'y' if len(refs) == 1 else 'ies'} "
+                f"(e.g. {refs[0]}): {reason}; fix: {fix_for(reason, name, custom=custom)}"
+            )
+        for kind, reason in sorted(self.learned.items()):
+            name = self.kind_name(kind)
+            problems.append(
+                f"Backstage refused {name} as its own kind: {reason}; published as Resource instead; "
+                f"fix: {fix_for(reason, name, custom=False)} to keep it as {name}"
+            )
+        details: dict[str, Any] = {"rejected": {}, "pending": len(self.pending)}
+        for ref in self.rejected:
+            kind = self.kind_name(ref.split(":", 1)[0])
+            details["rejected"][kind] = details["rejected"].get(kind, 0) + 1
+        if verdict is not None:
+            details.update(published=verdict.expected, in_backstage=verdict.present, verify_seconds=verdict.seconds)
+        if prepared is not None:
+            # Held back by this daemon's own catalog.rules: a configured choice, warned about, not a refusal.
+            details["not_published"] = prepared.problems[:MAX_PROBLEMS]
+            details.update(
+                as_resource=prepared.converted_kinds,
+                owner_groups=len(prepared.owner_groups),
+                relations_in_builtin_fields=prepared.relations,
+                dangling=prepared.dangling,
+            )
+        if self.settings.custom_kinds == "auto":
+            details["kinds_accepted_as_is"] = sorted(self.kind_names[k] for k in self.native_kinds())
+        return OutputReport(tuple(problems[:MAX_PROBLEMS]), details)
+
+
+def _dangling(entities: list[Entity], ref_map: dict[str, str]) -> dict[str, int]:
+    """Forward relations whose target is not published, counted by relation type."""
+    published = {entity_ref(e).lower() for e in entities}
+    counts: dict[str, int] = {}
+    for entity in entities:
+        for relation in entity.get("relations") or ():
+            kind = str(relation.get("type", ""))
+            target = str(relation.get("targetRef", ""))
+            if not is_forward(kind):
+                continue
+            if ref_map.get(target, target).lower() not in published:
+                counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items()))

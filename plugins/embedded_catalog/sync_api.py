@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openchoreo_sync.server import backstage_error
+from openchoreo_sync.server import SHUTTING_DOWN, backstage_error
 from openchoreo_sync.store.base import RunRecord, StateStore
 from openchoreo_sync.store.changelog import DELETE
 
@@ -193,7 +193,7 @@ def sync_routes(store: StateStore, base_path: str = "/api/sync/v1") -> list[Rout
         deadline = time.monotonic() + wait
         while True:  # bounded by the deadline
             position = await run_in_threadpool(store.change_position)
-            if position.head != since or time.monotonic() >= deadline:
+            if position.head != since or time.monotonic() >= deadline or _stopping(request):
                 break
             await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         body = await read(lambda: changes_body(store, since, limit))
@@ -205,6 +205,11 @@ def sync_routes(store: StateStore, base_path: str = "/api/sync/v1") -> list[Rout
         Route(f"{base}/snapshot", _catching(snapshot), methods=["GET"]),
         Route(f"{base}/changes", _catching(changes), methods=["GET"]),
     ]
+
+
+def _stopping(request: Request) -> bool:
+    """The daemon's server is shutting down: answer what there is now rather than be cancelled."""
+    return bool(getattr(request.app.state, SHUTTING_DOWN, False))
 
 
 def _wait_seconds(raw: str | None) -> float:

@@ -50,7 +50,9 @@ async def test_sync_reaches_backstage_with_relations_changes_and_deletions(
     backstage_backend_factory, mock_openchoreo, sync_harness_factory, capsys
 ):
     bs = await asyncio.to_thread(backstage_backend_factory, allow_kinds=list(STANDARD_KINDS))
-    harness = sync_harness_factory(mock_openchoreo.url, sink_config(bs, list(STANDARD_KINDS)))
+    # customKinds native: this test is about our own catalog.rules preflight holding native kinds back.
+    config = sink_config(bs, list(STANDARD_KINDS), customKinds="native")
+    harness = sync_harness_factory(mock_openchoreo.url, config)
     await harness.serve()
     result = await harness.run()
     assert result.summary["outputs"] == {"backstage": "full"}, result.summary
@@ -111,9 +113,11 @@ async def test_a_kind_backstage_rejects_only_loses_its_own_files(
 ):
     """Our config has no catalog.rules, Backstage's disallow Environment: the split contains the damage."""
     bs = await asyncio.to_thread(backstage_backend_factory, allow_kinds=list(STANDARD_KINDS))
-    harness = sync_harness_factory(mock_openchoreo.url, sink_config(bs, None))
+    # customKinds native: auto would publish Environment as Resource, and nothing would be refused.
+    harness = sync_harness_factory(mock_openchoreo.url, sink_config(bs, None, customKinds="native"))
     await harness.serve()
-    await harness.run()
+    refused = await harness.run()
+    assert refused.status == "partial"  # verify-after-write saw the refused files
     await wait_for(
         bs, lambda: bs.entity_by_name("component", "delta-1", "atlas-0-api-0"), INGEST_TIMEOUT_S, "component"
     )

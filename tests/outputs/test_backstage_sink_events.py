@@ -32,7 +32,9 @@ async def test_component_environment_and_cluster_kind_events_reach_the_sink(
     mock_openchoreo_factory, sync_harness_factory, fake
 ):
     mock = mock_openchoreo_factory(namespaces=1, projects=1, components=2)
-    harness = sync_harness_factory(mock.url, overrides(fake, STANDARD + ["Environment", "ClusterTraitType"]))
+    fake.processor_kinds = {"*"}  # native kinds, each in a file of its own kind
+    allow = STANDARD + ["Environment", "ClusterTraitType"]
+    harness = sync_harness_factory(mock.url, overrides(fake, allow, customKinds="native"))
     url = await harness.serve()
     await harness.run()
     mock.add_webhook(url + EVENTS_PATH)

@@ -12,6 +12,7 @@ import httpx
 from test_embedded_catalog_helpers import TOKEN, add_components, expect_error, serve
 
 from openchoreo_sync.model import entity_ref
+from openchoreo_sync.testing.polling import apoll
 
 SYNC = "/api/sync/v1"
 
@@ -127,3 +128,19 @@ async def test_feed_needs_the_server_token_and_names_bad_parameters(
             assert word in body["error"]["message"], (params, body)
         body = expect_error(await client.get(f"{SYNC}/snapshot", params={"limit": "-3"}), 400, "InputError")
         assert "limit" in body["error"]["message"]
+
+
+async def test_a_waiting_long_poll_is_answered_when_the_daemon_stops(
+    mock_openchoreo: Any, sync_harness_factory: Any
+) -> None:
+    harness, url = await serve(mock_openchoreo, sync_harness_factory)
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        since = (await client.get(f"{SYNC}/status")).json()["sequence"]
+        waiting = asyncio.create_task(client.get(f"{SYNC}/changes", params={"since": since, "wait": 60}))
+        server = harness.daemon.http._server  # uvicorn's: it knows the open connections
+        await apoll(lambda: bool(server.server_state.connections) or None, timeout=10, what="the poll to arrive")
+        assert not waiting.done()
+        await harness.daemon.stop()
+        answer = await waiting
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["changes"] == [] and answer.json()["sequence"] == since

@@ -139,6 +139,7 @@ class BackstageBackend:
         allow_kinds: list[str] | None = None,
         extra_config: dict[str, Any] | None = None,
         startup_timeout: float = STARTUP_TIMEOUT_S,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         if len(token) < 8 or any(ch.isspace() for ch in token):
             raise ValueError("Backstage static tokens need at least 8 characters and no whitespace")
@@ -146,6 +147,7 @@ class BackstageBackend:
         self.token = token
         self.allow_kinds = list(allow_kinds) if allow_kinds is not None else None
         self.extra_config = extra_config or {}
+        self.extra_env = dict(extra_env or {})
         self.startup_timeout = startup_timeout
         self.install_seconds: float | None = None
         self.startup_seconds: float | None = None
@@ -193,6 +195,7 @@ class BackstageBackend:
 
         env = dict(os.environ)
         env["NODE_OPTIONS"] = ""  # do not inherit debugger/loader flags
+        env.update(self.extra_env)
         started = time.monotonic()
         self._proc = subprocess.Popen(
             ["node", "index.js", "--config", "app-config.yaml", "--config", str(self.config_path)],
