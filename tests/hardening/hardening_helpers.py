@@ -8,6 +8,7 @@ credentials), which the mock's own fault rules cannot express.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -222,3 +223,73 @@ class FaultProxy:
 
 def json_answer(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
+class TcpProxy:
+    """A TCP relay on 127.0.0.1 to ``target`` (PostgreSQL) that a test can cut and restore.
+
+    Cut: every relayed connection is closed and new ones are closed as soon as they are accepted,
+    which is what a database host that went away (or a partition) looks like to the client.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.cut = False
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = int(self._listener.getsockname()[1])
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.cut:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        source.settimeout(None)
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with self._lock:
+                self._open.discard(sock)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def sever(self) -> None:
+        self.cut = True
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def restore(self) -> None:
+        self.cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.sever()
+        self._listener.close()
