@@ -82,8 +82,8 @@ def build_snapshot(size: int, workdir: Path) -> list[dict[str, Any]]:
 
 def commit_snapshot(entities: list[dict[str, Any]], state_dir: Path) -> None:
     """Commit exactly ``entities`` into a fresh store, as one run of the engine would."""
-    from openchoreo_sync.engine import serialize
     from openchoreo_sync.model import entity_ref
+    from openchoreo_sync.serialization import serialize
     from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
     from openchoreo_sync.store.sql import utcnow
     from openchoreo_sync.store.sqlite import SqliteStore

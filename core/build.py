@@ -12,10 +12,9 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from .context import SyncContext
-from .hookcall import call_impl
+from .hooks import Implementation
 from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
 from .plugins_manager import LoadedPlugins
 from .validation import entity_problems
@@ -71,9 +70,9 @@ class Mapper:
     """Maps resources through ``map_resource`` + ``decorate_entity``, then validates each entity."""
 
     def __init__(self, plugins: LoadedPlugins, ctx: SyncContext) -> None:
-        self._map = plugins.hook.map_resource
-        self._decorate = plugins.hook.decorate_entity
-        self._decorates = bool(plugins.impls("decorate_entity"))
+        self._map = plugins.runner.caller("map_resource")
+        self._decorate = plugins.runner.caller("decorate_entity")
+        self._decorates = bool(plugins.each("decorate_entity"))
         self._ctx = ctx
         self._unknown: Counter[str] = Counter()
         self._dropped = 0
@@ -140,14 +139,14 @@ async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: I
     mapper = Mapper(plugins, ctx)
     queue: asyncio.Queue[tuple[str, Collection] | None] = asyncio.Queue(maxsize=16)
     wanted = set(families) if families is not None else None
-    impls = [i for i in plugins.impls("fetch") if wanted is None or i.plugin_name in wanted]
+    fetchers = [f for f in plugins.each("fetch") if wanted is None or f.plugin in wanted]
     started = time.perf_counter()
 
-    async def drive(impl: Any) -> None:
-        name = impl.plugin_name
+    async def drive(fetcher: Implementation) -> None:
+        name = fetcher.plugin
         log = ctx.log.bind(plugin=name)
         try:
-            result = call_impl(impl, ctx=ctx)
+            result = fetcher(ctx=ctx)
             if hasattr(result, "__aiter__"):
                 async for collection in result:
                     await queue.put((name, collection))
@@ -164,7 +163,7 @@ async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: I
 
     async def drive_all() -> None:
         try:
-            await asyncio.gather(*(drive(i) for i in impls))
+            await asyncio.gather(*(drive(f) for f in fetchers))
         finally:
             await queue.put(None)
 

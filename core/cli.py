@@ -141,6 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
+    except Exception as exc:  # a start-up failure nobody foresaw: one line, the traceback only when asked
+        if args.log_level == "debug":
+            raise
+        print(
+            f"error: {type(exc).__name__}: {redact_text(str(exc))} (run with --log-level debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def config_paths(args: argparse.Namespace) -> list[Path]:

@@ -14,6 +14,7 @@ from .cli import EXIT_FAILED, EXIT_OK, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
 from .logs import get_logger, redact_text, redact_value
+from .quiet import first_failure, what_to_do
 from .runtime import open_runtime, register_config_secrets
 from .store import StateStore, open_existing_store
 
@@ -43,17 +44,22 @@ def cmd_once(args: argparse.Namespace) -> int:
     try:
         daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=False)
 
-        async def once() -> str:
+        async def once() -> tuple[str, dict[str, Any]]:
             await daemon.start()
             try:
-                return (await daemon.run_once(trigger="once")).status
+                result = await daemon.run_once(trigger="once")
+                return result.status, result.summary
             finally:
                 await daemon.stop()
 
-        status = asyncio.run(once())
+        status, summary = asyncio.run(once())
     finally:
         runtime.close()
-    print(f"run finished: {status}", file=sys.stderr)
+    failure = first_failure(summary) if status not in ("ok", "unchanged") else None
+    hint = what_to_do(failure, runtime.config.openchoreo.base_url)
+    print(
+        f"run finished: {status}" + (f": {failure}" if failure else "") + (f"; {hint}" if hint else ""), file=sys.stderr
+    )
     return EXIT_OK if status in ("ok", "unchanged") else EXIT_FAILED
 
 

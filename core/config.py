@@ -217,11 +217,13 @@ class OpenChoreoConfig(_Lenient):
     @field_validator("base_url")
     @classmethod
     def _strip_api_prefix(cls, value: str | None) -> str | None:
+        from .kit.endpoints import API_ROOT  # the kit's package imports this module
+
         if value is None:
             return None
         value = value.strip().rstrip("/")
-        if value.endswith("/api/v1"):
-            value = value[: -len("/api/v1")]
+        if value.endswith(API_ROOT):
+            value = value[: -len(API_ROOT)]
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL such as http://openchoreo-api:8080, got {value!r}")
         return value

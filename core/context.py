@@ -1,11 +1,12 @@
-"""What every hook receives: the run's identity, the configuration, a logger, and (for fetching) the client."""
+"""What every hook receives: the run's identity, the configuration, a logger, the client for
+fetching, and the daemon's long-lived services (the committed catalog, the server's URL) for outputs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -13,7 +14,9 @@ from .config import AppConfig
 from .model import Collection, Resource
 
 if TYPE_CHECKING:
-    from .store.base import StateStore
+    from .kit.catalog import CatalogReader
+
+T = TypeVar("T")
 
 
 class BoundLogger(Protocol):
@@ -37,6 +40,20 @@ class ApiClient(Protocol):
 
 
 @dataclass
+class Services:
+    """What lives as long as the daemon (or one command) and is shared by every context it makes.
+
+    The core fills it: the engine with the catalog and the enabled kinds, the daemon with the
+    server's URL once it listens. Plugins read it through :class:`SyncContext`'s properties.
+    """
+
+    catalog: CatalogReader | None = None
+    enabled_kinds: frozenset[str] = frozenset()
+    server_url: str | None = None
+    instances: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class SyncContext:
     """Shared by every hook of one run (or of one event)."""
 
@@ -45,10 +62,33 @@ class SyncContext:
     log: BoundLogger
     plugin_settings: Mapping[str, BaseModel | Mapping[str, Any]] = field(default_factory=dict)
     client: ApiClient | None = None
-    store: StateStore | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Long-lived services (the daemon, the engine) for plugins that serve HTTP or react to events."""
+    services: Services = field(default_factory=Services, repr=False)
     _namespaces: asyncio.Future[list[dict[str, Any]]] | None = field(default=None, repr=False)
+
+    @property
+    def catalog(self) -> CatalogReader | None:
+        """The committed catalog, read-only (None where no store is open, e.g. ``export``)."""
+        return self.services.catalog
+
+    @property
+    def server_url(self) -> str | None:
+        """The daemon's own HTTP server as clients reach it (``http://host:port``), once it serves."""
+        return self.services.server_url
+
+    @property
+    def enabled_kinds(self) -> frozenset[str]:
+        """The Backstage kinds the enabled family plugins declare (``PluginInfo.kinds``)."""
+        return self.services.enabled_kinds
+
+    def instance(self, key: str, factory: Callable[[], T]) -> T:
+        """The one ``factory()`` object of this daemon under ``key`` (a plugin's name), made on first use.
+
+        For state an output keeps across runs and hooks (a client, a publication): every context
+        the daemon makes shares it, while two daemons in one process (tests) never do.
+        """
+        if key not in self.services.instances:
+            self.services.instances[key] = factory()
+        return cast(T, self.services.instances[key])
 
     @property
     def default_owner(self) -> str:
@@ -71,9 +111,9 @@ class SyncContext:
         families; a failure raises and fails each family that needed it (their entities are kept).
         """
         if self._namespaces is None:
-            self._namespaces = asyncio.ensure_future(
-                self.require_client().list_all("/api/v1/namespaces", what="namespaces")
-            )
+            from .kit.endpoints import NAMESPACES  # the kit's package imports this module
+
+            self._namespaces = asyncio.ensure_future(self.require_client().list_all(NAMESPACES, what="namespaces"))
         return await asyncio.shield(self._namespaces)
 
     async def namespace_names(self) -> list[str]:

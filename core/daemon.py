@@ -22,13 +22,15 @@ from .build import describe_error
 from .client.stats import ClientStats
 from .config import AppConfig
 from .context import ApiClient, SyncContext
-from .engine import ClientFactory, Engine, RunResult, new_run_id
-from .errors import StoreError
+from .engine import ClientFactory, Engine
+from .errors import ConfigError, PluginError, StoreError
 from .events import EventIngress
-from .hookcall import call_impl
+from .logs import HeldLines, configured_level, holding_lines
 from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
+from .quiet import RepeatedFailureLog
+from .run_records import RunResult, new_run_id
 from .server import HttpServer, build_app, public
 from .snapshot import ChangeSet
 from .store.base import RunRecord, StateStore
@@ -44,16 +46,21 @@ class DaemonState:
     runs: int = 0
     last: RunResult | None = None
     leading: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
     degraded: dict[str, str] = field(default_factory=dict)
     """what does not work right now and why (``store``, ``leader``, ``sync``); /readyz shows it"""
 
 
 async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
-    for impl in plugins.impls(hook_name):
-        result = call_impl(impl, ctx=ctx)
-        if inspect.isawaitable(result):
-            await result
+    """Call every plugin's ``on_startup`` / ``on_shutdown``; a failure names the plugin."""
+    for implementation in plugins.each(hook_name):
+        try:
+            result = implementation(ctx=ctx)
+            if inspect.isawaitable(result):
+                await result
+        except ConfigError:
+            raise  # already names the key to change
+        except Exception as exc:
+            raise PluginError(f"plugin {implementation.plugin!r} failed in {hook_name}: {describe_error(exc)}") from exc
 
 
 class Daemon:
@@ -79,7 +86,12 @@ class Daemon:
         self.http: HttpServer | None = None
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
-        self.ctx.extras.update(daemon=self, engine=engine, store=store)
+        self.quiet = RepeatedFailureLog(
+            self.log,
+            repeat_every=config.openchoreo.logging.repeat_every,
+            base_url=config.openchoreo.base_url,
+            hold_first=configured_level() != "debug",
+        )
         self.metrics = SyncMetrics(store)
         self.metrics.watch_flag("ready", lambda: self.state.ready)
         self.metrics.watch_flag("leader", lambda: self.state.leading)
@@ -128,8 +140,7 @@ class Daemon:
         if self.serve_http:
             server = self.config.openchoreo.server
             contributed = [
-                (impl.plugin_name, list(call_impl(impl, ctx=self.ctx) or []))
-                for impl in self.plugins.impls("http_routes")
+                (routes.plugin, list(routes(ctx=self.ctx) or [])) for routes in self.plugins.each("http_routes")
             ]
             if self.config.openchoreo.events.enabled:
                 events = self.events = EventIngress(self.engine, self.request_run)
@@ -155,6 +166,7 @@ class Daemon:
                 max_connections=server.max_connections,
             )
             await self.http.start()
+            self.engine.services.server_url = self.http.url
             self.log.info("serving", url=self.http.url)
 
     async def stop(self) -> None:
@@ -169,18 +181,26 @@ class Daemon:
         """One run; a store that cannot be read or written fails the run, never the daemon."""
         started = time.monotonic()
         run_id = new_run_id()
+        held: HeldLines | None = None
         try:
-            result = await self.engine.run(trigger=trigger, run_id=run_id)
+            if self.quiet.holding:  # the last run failed: hold this one's lines until we know it differs
+                with holding_lines() as held:
+                    result = await self.engine.run(trigger=trigger, run_id=run_id)
+            else:
+                result = await self.engine.run(trigger=trigger, run_id=run_id)
         except StoreError as exc:
+            self.quiet.abandon(held)
             self.metrics.store_errors.inc()
             result = await self._store_failed(run_id, trigger, exc)
         except Exception:
+            self.quiet.abandon(held)
             self.metrics.observe_run("error", {}, time.monotonic() - started)
             raise
         if result.summary.get("store_error"):
             self.metrics.observe_run("error", {}, time.monotonic() - started)
         else:
             self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
+            self.quiet.settle(result.run_id, result.status, result.summary, held)
         health = result.summary.get("store_error") or await asyncio.to_thread(self.store.health)
         if health:
             self.state.degraded["store"] = str(health)

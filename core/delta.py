@@ -9,20 +9,19 @@ relations, and inside it each entity's relations to the outside are kept as stor
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .build import Build, Mapper
+from .context import SyncContext
 from .model import CollectionKey, Entity, EntityRef, Refetched, ResourceEvent, source_id
 from .relate import relate_entities
+from .serialization import Origin, diff_writes
 from .snapshot import ChangeSet
 from .store.base import Commit, RunRecord
 from .store.sql import utcnow
-
-if TYPE_CHECKING:
-    from .context import SyncContext
-    from .engine import Engine
+from .store_snapshot import StoreSnapshot
+from .writer import SnapshotWriter
 
 
 @dataclass
@@ -36,21 +35,20 @@ def _targets(entity: Entity) -> set[EntityRef]:
 
 
 async def apply_refetched(
-    engine: Engine, family: str, event: ResourceEvent, refetched: Refetched, ctx: SyncContext, run_id: str
+    writer: SnapshotWriter, family: str, event: ResourceEvent, refetched: Refetched, ctx: SyncContext, run_id: str
 ) -> DeltaResult:
     """Map, relate and commit the entities of one re-fetched resource; emit the delta to outputs."""
-    from .engine import Origin, diff_writes
-
-    store = engine.store
+    store = writer.store
+    plugins = writer.plugins
     build = Build()
     key = CollectionKey(family, refetched.collection.name, refetched.collection.namespace)
     if not refetched.gone:
-        Mapper(engine.plugins, ctx).map_collection(key, refetched.collection, build)
+        Mapper(plugins, ctx).map_collection(key, refetched.collection, build)
     sources = {r.source_id for r in refetched.collection.resources}
     if refetched.gone or not refetched.collection.resources:
         sources.add(refetched.source or source_id(event.kind, refetched.collection.namespace, event.name))
 
-    async with engine.writer:
+    async with writer.lock:
         old_refs = set(await asyncio.to_thread(store.refs_by_sources, sources))
         new = build.entities
         removed = {ref for ref in old_refs if ref not in new}
@@ -59,7 +57,7 @@ async def apply_refetched(
 
         # First pass: relations of the new entities, to find their neighbours.
         first = {ref: dict(entity) for ref, entity in new.items()}
-        relate_entities(first, engine.plugins, ctx).graph.attach(first)
+        relate_entities(first, plugins, ctx).graph.attach(first)
         candidates = set().union(*(_targets(e) for e in first.values()), *(_targets(e) for e in old_bodies.values()))
         candidates -= set(new) | removed
         # Only what the neighbourhood touches is looked up, never the whole index (events stay O(1)).
@@ -74,7 +72,7 @@ async def apply_refetched(
             kept_outside[ref] = [r for r in body.get("relations", ()) if r.get("targetRef") not in recomputed]
             body.pop("relations", None)
             inside[ref] = body
-        relate_entities(inside, engine.plugins, ctx).graph.attach(inside)
+        relate_entities(inside, plugins, ctx).graph.attach(inside)
         for ref, outside in kept_outside.items():
             merged = {(r["type"], r["targetRef"]) for r in inside[ref]["relations"]}
             merged |= {(r["type"], r["targetRef"]) for r in outside}
@@ -115,11 +113,6 @@ async def apply_refetched(
         )
         commit = Commit(run=record, writes=writes, removals=changes.removed, replace_pending=False)
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
-        stamp = time.monotonic()
-        for ref in [*changes.added, *changes.changed, *changes.removed]:
-            engine.delta_touched[ref] = stamp
-        from .store_snapshot import StoreSnapshot
-
-        snapshot = StoreSnapshot(store, run_id, preloaded=inside)
-        await engine.emit(snapshot, changes, ctx)  # type: ignore[arg-type]
+        writer.mark_delta([*changes.added, *changes.changed, *changes.removed])
+        await writer.outputs.emit(StoreSnapshot(store, run_id, preloaded=inside), changes, ctx)
         return DeltaResult(changes, build.problems)

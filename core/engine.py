@@ -1,118 +1,45 @@
-"""One sync run: fetch -> map -> relate -> reconcile with the last good snapshot -> commit -> emit.
+"""One sync run: fetch -> map -> reconcile with the last good snapshot -> relate -> commit -> emit.
 
-The engine is the single writer of the snapshot: full runs and event deltas take the same lock
-for everything from reconcile to emit, so they never interleave on one snapshot.
+Orchestration only: each step lives in its own module (``build``: fetch and map; ``reconcile``:
+what the run keeps, carries and removes; ``relate``: the relation graph; ``serialization``: the
+writes; ``run_records``: the summaries; ``outputs``: emit). The engine owns the
+:class:`~openchoreo_sync.writer.SnapshotWriter` shared with event deltas, so full runs and deltas
+never interleave on one snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import json
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from .build import Build, describe_error, fetch_and_map
+from .build import Build, fetch_and_map
 from .config import AppConfig
-from .context import ApiClient, SyncContext
-from .hookcall import call_impl
-from .model import CollectionKey, Entity, EntityRef
+from .context import ApiClient, Services, SyncContext
+from .model import Entity, EntityRef
 from .output_report import OutputReport
+from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
-from .reconcile import STALE_ANNOTATION, Plan, plan_reconcile
+from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile, yield_to_deltas
 from .relate import RelateReport, relate_entities
-from .relation_graph import RelationGraph
+from .run_records import RunResult, applied_summary, new_run_id, timed_out_summary, unapplied_summary
+from .serialization import iter_writes
 from .snapshot import ChangeSet, MemorySnapshot
-from .store.base import Commit, EntityWrite, IndexEntry, RunRecord, StateStore
+from .store.base import Commit, RunRecord, StateStore
 from .store.sql import utcnow
 from .validation import forget_memos
+from .writer import SnapshotWriter
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
 
-MAX_REFS_IN_RECORD = 1000
 EMPTY_STREAKS = "empty_streaks"
 """Store meta key: collection -> consecutive runs it came back empty while holding entities."""
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-
-
-def serialize(entity: Entity) -> tuple[str, str]:
-    """Canonical JSON and its content hash: equal content always gives an equal hash."""
-    body = json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
-
-
-Origin = tuple[str, str, str]
-"""(collection key, family, source id) of an entity, as the store records it."""
-
-
-def iter_writes(
-    entities: Mapping[EntityRef, Entity],
-    previous: Mapping[EntityRef, IndexEntry],
-    origin_of: Callable[[EntityRef], Origin],
-    changes: ChangeSet,
-    stale: set[EntityRef] | frozenset[EntityRef] = frozenset(),
-    relations: RelationGraph | None = None,
-) -> Iterator[EntityWrite]:
-    """Serialize every entity; yield a write for each whose content hash differs from the stored one.
-
-    A generator, recording each change in ``changes`` as it goes: the store consumes it inside its
-    transaction, so only one chunk of serialised bodies (with their relations, taken from
-    ``relations`` when given) is in memory at a time.
-    """
-    for ref, entity in entities.items():
-        if relations is not None:
-            entity = relations.with_relations(ref, entity)
-        text, digest = serialize(entity)
-        before = previous.get(ref)
-        if before is not None and before.hash == digest:
-            continue
-        (changes.changed if before is not None else changes.added).append(ref)
-        collection, family, source = origin_of(ref)
-        yield EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source)
-
-
-def diff_writes(
-    entities: Mapping[EntityRef, Entity],
-    previous: Mapping[EntityRef, IndexEntry],
-    origin_of: Callable[[EntityRef], Origin],
-) -> tuple[ChangeSet, list[EntityWrite]]:
-    """All writes at once (for small deltas)."""
-    changes = ChangeSet()
-    writes = list(iter_writes(entities, previous, origin_of, changes))
-    return changes, writes
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    status: str
-    """ok | partial | failed | guarded | timed_out | unchanged"""
-    changes: ChangeSet = field(default_factory=ChangeSet)
-    summary: dict[str, Any] = field(default_factory=dict)
-    entities: dict[EntityRef, Entity] = field(default_factory=dict)
-    """the run's entities as mapped; their relations are in ``relations`` (and in the store)"""
-    relations: RelationGraph | None = None
-
-    def entity(self, ref: EntityRef) -> Entity:
-        """One entity of the run as committed, relations included."""
-        entity = self.entities[ref]
-        return entity if self.relations is None else self.relations.with_relations(ref, entity)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status in ("ok", "unchanged")
 
 
 class Engine:
@@ -130,16 +57,12 @@ class Engine:
         self.store = store
         self.client_factory = client_factory
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
-        self.writer = asyncio.Lock()
-        """Held from reconcile to emit by full runs and event deltas alike."""
-        self.delta_touched: dict[EntityRef, float] = {}
-        """ref -> when an event delta last committed it; a full run that fetched before then keeps it."""
+        self.outputs = Outputs(plugins, store, config.openchoreo.schedule.timeout)
+        self.writer = SnapshotWriter(store, plugins, self.outputs)
+        self.services = Services(catalog=store, enabled_kinds=plugins.enabled_kinds())
+        """Shared by every context this engine makes; the daemon adds its server's URL."""
         self.dangling_logged: dict[str, int] = {}
         """The dangling-reference counts last logged: logged again only when they change."""
-        self.extras: dict[str, Any] = {}
-        """Shared by every context this engine makes, so ``emit`` sees what the daemon put there."""
-
-    # --- contexts ------------------------------------------------------------------------------
 
     def context(self, run_id: str, client: ApiClient | None = None) -> SyncContext:
         return SyncContext(
@@ -148,8 +71,7 @@ class Engine:
             log=self.log.bind(run_id=run_id),
             plugin_settings=self.plugins.settings,
             client=client,
-            store=self.store,
-            extras=self.extras,
+            services=self.services,
         )
 
     @property
@@ -176,7 +98,7 @@ class Engine:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         log = self.log.bind(run_id=run_id)
         timeout = self.config.openchoreo.schedule.timeout
-        log.info("sync run started", trigger=trigger)
+        log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
@@ -192,18 +114,11 @@ class Engine:
             except TimeoutError:
                 record.status = "timed_out"
                 record.finished_at = utcnow()
-                record.summary = {
-                    "error": f"the run did not finish within openchoreo.schedule.timeout ({timeout} s); "
-                    "it was cancelled and the last good catalog is unchanged",
-                    "counts": {},
-                    "changes": ChangeSet().summary(),
-                    "failed_collections": {},
-                    "failed_families": {},
-                }
+                record.summary = timed_out_summary(timeout)
                 log.error("sync run hung and was cancelled", timeout_seconds=timeout)
                 await asyncio.to_thread(self.store.record_run, record)
                 return RunResult(run_id, "timed_out", summary=record.summary)
-            async with self.writer:
+            async with self.writer.lock:
                 return await self._settle(build, ctx, record, fetch_started)
         finally:
             forget_memos()
@@ -234,49 +149,21 @@ class Engine:
         )
         for reason in plan.empty_reasons:
             log.warning("empty collection held; its entities are kept", reason=reason)
-        # An event delta committed while this run was fetching is newer than what the run saw.
-        newer = {ref for ref, at in self.delta_touched.items() if at >= fetch_started}
-        for ref in newer:
-            build.entities.pop(ref, None)
-            plan.removed.discard(ref)
-            plan.pending.pop(ref, None)
-            plan.carried.discard(ref)
-        self.delta_touched = {ref: at for ref, at in self.delta_touched.items() if at >= fetch_started}
+        newer = self.writer.newer_than(fetch_started)
+        yield_to_deltas(plan, build, newer)
         enabled_families = {r.name for r in self.plugins.enabled()}
         if not build.collections_ok and (build.families_failed or build.collections_failed):
             return await self._finish_without_commit(record, build, plan, "failed", log)
 
         approval = None
         if plan.guard_reasons and not safety.allow_mass_deletion:
-            approval = await asyncio.to_thread(self._matching_approval, plan.removed)
+            approval = await asyncio.to_thread(matching_approval, store, plan.removed)
             if approval is None:
                 return await self._finish_without_commit(record, build, plan, "guarded", log)
 
         t0 = time.perf_counter()
-        kept_refs = plan.carried | set(plan.pending) | (newer & previous.keys())
-        kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
-        times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
         entities = build.entities
-        for ref, body in kept.items():
-            body.pop("relations", None)
-            annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
-            annotations.pop(STALE_ANNOTATION, None)
-            if ref in plan.carried:
-                annotations[STALE_ANNOTATION] = times.get(previous[ref].collection, "unknown")
-            entities[ref] = body
-        key_names: dict[CollectionKey, str] = {}
-
-        def origin_of(ref: EntityRef) -> Origin:
-            """Computed as each write is made: a table of it would cost a tuple and a string per entity."""
-            if ref in kept:
-                before = previous[ref]
-                return before.collection, before.family, before.source
-            key = build.origin[ref]
-            name = key_names.get(key)
-            if name is None:
-                name = key_names[key] = str(key)
-            return name, key.family, build.source.get(ref, "")
-
+        kept = await keep_bodies(store, plan, previous, newer, entities)
         relate_report = relate_entities(entities, self.plugins, ctx)
         relate_seconds = time.perf_counter() - t0
 
@@ -290,11 +177,13 @@ class Engine:
         record.finished_at = utcnow()
 
         def summarize() -> None:  # once the store has consumed the writes, the change set is known
-            record.summary = self._summary(build, plan, relate_report, changes, relate_seconds, enabled_families)
+            record.summary = applied_summary(build, plan, relate_report, changes, relate_seconds, enabled_families)
 
         commit = Commit(
             run=record,
-            writes=iter_writes(entities, previous, origin_of, changes, plan.carried, relate_report.graph),
+            writes=iter_writes(
+                entities, previous, origin_lookup(build, kept, previous), changes, plan.carried, relate_report.graph
+            ),
             before_run_record=summarize,
             removals=changes.removed,
             collections_ok=dict.fromkeys(set(build.collections_ok) - set(plan.empty_held), record.started_at),
@@ -317,11 +206,10 @@ class Engine:
             failed_families=sorted(build.families_failed),
             skipped=build.skipped,
         )
-        reports: dict[str, OutputReport] = {}
         self._log_dangling(relate_report, log)
-        outputs = await self.emit(
-            MemorySnapshot(record.run_id, entities, relate_report.graph), changes, ctx, reports=reports
-        )
+        reports: dict[str, OutputReport] = {}
+        snapshot = MemorySnapshot(record.run_id, entities, relate_report.graph)
+        outputs = await self.outputs.emit(snapshot, changes, ctx, reports=reports)
         if outputs:
             record.summary["outputs"] = outputs
             problems = {name: list(r.problems) for name, r in reports.items() if r.problems}
@@ -358,33 +246,13 @@ class Engine:
         else:
             log.info("no dangling references left")
 
-    def _matching_approval(self, removed: set[EntityRef]) -> str | None:
-        """An approved guarded run whose planned removals cover this run's removals."""
-        for run_id in self.store.approvals():
-            approved = self.store.get_run(run_id)
-            if approved is None:
-                continue
-            planned = set(approved.summary.get("planned_removals", []))
-            if removed <= planned:
-                return run_id
-        return None
-
     async def _finish_without_commit(
         self, record: RunRecord, build: Build, plan: Plan, status: str, log: Any
     ) -> RunResult:
         record.status = status
         record.finished_at = utcnow()
-        record.summary = {
-            "counts": build.kind_counts(),
-            "changes": ChangeSet().summary(),
-            "failed_collections": build.collections_failed,
-            "failed_families": build.families_failed,
-            "problems": build.problems,
-            "skipped": build.skipped,
-        }
+        record.summary = unapplied_summary(build, plan, status)
         if status == "guarded":
-            record.summary["guard"] = plan.guard_reasons
-            record.summary["planned_removals"] = sorted(plan.removed)
             log.error(
                 "deletion guard: run not applied; the catalog is unchanged",
                 would_remove=len(plan.removed),
@@ -399,99 +267,3 @@ class Engine:
             )
         await asyncio.to_thread(self.store.record_run, record)
         return RunResult(record.run_id, status, summary=record.summary)
-
-    def _summary(
-        self,
-        build: Build,
-        plan: Plan,
-        relate_report: RelateReport,
-        changes: ChangeSet,
-        relate_seconds: float,
-        enabled_families: set[str],
-    ) -> dict[str, Any]:
-        return {
-            "counts": build.kind_counts(),
-            "resources": build.resources,
-            "carried": len(plan.carried),
-            "empty_held": plan.empty_held,
-            "pending_removal": len(plan.pending),
-            "failed_collections": build.collections_failed,
-            "failed_families": build.families_failed,
-            "problems": build.problems,
-            "skipped": build.skipped,
-            "changes": changes.summary(),
-            "added": changes.added[:MAX_REFS_IN_RECORD],
-            "changed": changes.changed[:MAX_REFS_IN_RECORD],
-            "removed": changes.removed[:MAX_REFS_IN_RECORD],
-            "relations": relate_report.relations,
-            "dangling": dict(relate_report.dangling),
-            "relate_failures": relate_report.failures,
-            "families": sorted(enabled_families),
-            "replica": f"{socket.gethostname()}:{os.getpid()}",
-            "seconds": {
-                "fetch": round(build.fetch_seconds, 3),
-                "map": round(build.map_seconds, 3),
-                "relate": round(relate_seconds, 3),
-            },
-        }
-
-    # --- emit ----------------------------------------------------------------------------------
-
-    async def emit(
-        self,
-        snapshot: MemorySnapshot,
-        changes: ChangeSet,
-        ctx: SyncContext,
-        *,
-        reports: dict[str, OutputReport] | None = None,
-    ) -> dict[str, str]:
-        """Hand the snapshot to every output; an output that fails gets a full reconcile next time.
-
-        An output returning an :class:`OutputReport` with problems is recorded as ``partial`` (it
-        published, its target refused part of it); its report lands in ``reports``.
-        """
-        results: dict[str, str] = {}
-        impls = self.plugins.impls("emit")
-        if not impls:
-            return results
-
-        async def one(impl: Any) -> None:
-            name = impl.plugin_name
-            _, needs_full = await asyncio.to_thread(self.store.output_state, name)
-            own = (
-                changes
-                if not needs_full
-                else ChangeSet(changes.added, changes.changed, changes.removed, changes.removed_entities, full=True)
-            )
-            record = self.plugins.records.get(name)
-            every_run = record is not None and record.info is not None and record.info.emit_every_run
-            if own.empty and not every_run:
-                return
-            try:
-                outcome = call_impl(impl, snapshot=snapshot, changes=own, ctx=ctx)
-                if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
-                    outcome = await asyncio.wait_for(outcome, self.config.openchoreo.schedule.timeout)
-            except Exception as exc:  # the output catches up with a full reconcile next run
-                results[name] = f"failed: {describe_error(exc)}"
-                ctx.log.error(
-                    "output failed; it will be fully reconciled next run",
-                    output=name,
-                    error=describe_error(exc),
-                )
-                await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, True)
-                return
-            results[name] = "full" if own.full else "ok"
-            if isinstance(outcome, OutputReport):
-                if reports is not None:
-                    reports[name] = outcome
-                if outcome.problems:
-                    results[name] = f"partial: {len(outcome.problems)} problem(s), see output_problems"
-            await asyncio.to_thread(self.store.set_output_state, name, snapshot.run_id, False)
-
-        await asyncio.gather(*(one(i) for i in impls))
-        return results
-
-    async def stored_snapshot(self) -> MemorySnapshot:
-        bodies = await asyncio.to_thread(lambda: dict(self.store.all_bodies()))
-        version = await asyncio.to_thread(self.store.snapshot_version)
-        return MemorySnapshot(version or "", bodies)

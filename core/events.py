@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 import structlog
 from starlette.requests import Request
@@ -22,13 +22,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .build import describe_error
+from .config import AppConfig
+from .context import ApiClient, SyncContext
 from .delta import apply_refetched
-from .hookcall import call_impl
 from .model import Refetched, ResourceEvent
+from .plugins_manager import LoadedPlugins
+from .run_records import new_run_id
 from .server import backstage_error, public, token_matches
+from .writer import SnapshotWriter
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class EventHost(Protocol):
+    """What applying events needs from the sync engine (the engine provides it)."""
+
+    config: AppConfig
+    plugins: LoadedPlugins
+    writer: SnapshotWriter
+
+    def client_factory(self) -> AbstractAsyncContextManager[ApiClient]: ...
+
+    def context(self, run_id: str, client: ApiClient | None = None) -> SyncContext: ...
+
 
 EVENTS_PATH = "/api/events/http/openchoreo"
 _Key = tuple[str, str, str]
@@ -50,7 +64,7 @@ def parse_event(payload: Any) -> ResourceEvent:
 class EventIngress:
     """The events endpoint, the coalescing queue and the worker that applies events one at a time."""
 
-    def __init__(self, engine: Engine, request_full_sync: Callable[[], None]) -> None:
+    def __init__(self, engine: EventHost, request_full_sync: Callable[[], None]) -> None:
         self.engine = engine
         self.settings = engine.config.openchoreo.events
         self.request_full_sync = request_full_sync
@@ -158,8 +172,6 @@ class EventIngress:
         An event that arrives after its resource's re-fetch started queues it again, because the
         resource may have changed since.
         """
-        from .engine import new_run_id
-
         loop = asyncio.get_running_loop()
         async with self.engine.client_factory() as client:
             while True:
@@ -174,8 +186,8 @@ class EventIngress:
                     run_id = "ev-" + new_run_id()
                     await self._apply(entry[0], self.engine.context(run_id, client), run_id)
 
-    async def _apply(self, event: ResourceEvent, ctx: Any, run_id: str) -> None:
-        if not await asyncio.to_thread(self.engine.store.try_lead):
+    async def _apply(self, event: ResourceEvent, ctx: SyncContext, run_id: str) -> None:
+        if not await asyncio.to_thread(self.engine.writer.store.try_lead):
             # With a shared PostgreSQL store only the leader writes; its next full sync covers this.
             self.stats["ignored"] += 1
             self.log.info("event not applied: this replica is not the leader", kind=event.kind, name=event.name)
@@ -198,7 +210,7 @@ class EventIngress:
             return
         family, refetched = found
         self.stats["refetched"] += 1
-        result = await apply_refetched(self.engine, family, event, refetched, ctx, run_id)
+        result = await apply_refetched(self.engine.writer, family, event, refetched, ctx, run_id)
         if not result.changes.empty:
             self.stats["applied"] += 1
         self.log.info(
@@ -211,14 +223,11 @@ class EventIngress:
             **result.changes.summary(),
         )
 
-    async def _refetch(self, event: ResourceEvent, ctx: Any) -> tuple[str, Refetched] | None:
-        # pluggy calls the last-registered (and tryfirst) implementations first; so do we.
-        for impl in reversed(self.engine.plugins.impls("refetch")):
-            result = call_impl(impl, event=event, ctx=ctx)
-            if inspect.isawaitable(result):
-                result = await result
-            if isinstance(result, Refetched):
-                return impl.plugin_name, result
-            if result is not None:
-                raise TypeError(f"plugin {impl.plugin_name!r}: refetch must return Refetched or None")
-        return None
+    async def _refetch(self, event: ResourceEvent, ctx: SyncContext) -> tuple[str, Refetched] | None:
+        answered = await self.engine.plugins.runner.first_async("refetch", event=event, ctx=ctx)
+        if answered is None:
+            return None
+        plugin, result = answered
+        if not isinstance(result, Refetched):
+            raise TypeError(f"plugin {plugin!r}: refetch must return Refetched or None, got {type(result).__name__}")
+        return plugin, result

@@ -3,8 +3,9 @@
 A *family* plugin (one OpenChoreo kind family) implements ``plugin_info``, ``fetch``,
 ``map_resource`` and ``relate``, and usually ``refetch`` for events. An *output* plugin implements
 ``plugin_info`` and ``emit`` (and may add HTTP routes). Import ``hookimpl`` from
-``openchoreo_sync`` to implement one. Every hook receives keyword arguments by name, so an
-implementation may accept any subset of a hook's parameters.
+``openchoreo_sync.kit`` (the plugin kit, everything a plugin may use) to implement one. Every
+hook receives keyword arguments by name, so an implementation may accept any subset of a hook's
+parameters. The core calls them through one runner, ``openchoreo_sync.hooks``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def on_startup(ctx: SyncContext) -> Awaitable[None] | None:
     """The daemon is starting (after config validation, before the first run). May be async.
 
     Use it to open connections or check a remote system. All implementations are called; one that
-    raises stops the daemon with the plugin's name in the error.
+    raises stops the daemon with a ``PluginError`` naming the plugin (a ``ConfigError`` is passed
+    on as it is, since it already names the key to change).
     """
 
 
@@ -131,12 +133,13 @@ def emit(
 ) -> Awaitable[OutputReport | None] | OutputReport | None:
     """Write a finished snapshot to an output. May be async.
 
-    Called after every run whose snapshot was committed to the state store and that changed
-    something (after every committed run when the plugin's ``PluginInfo.emit_every_run`` is set),
-    and after every event delta. ``changes`` lists the refs added, changed and removed against the
-    previous snapshot; ``changes.full`` is True when the output must reconcile everything (first
-    run, or after a failed emit). Outputs run concurrently; one that raises is recorded as failed
-    for the run (the run is ``partial``) and gets a full reconcile next time. Return an
+    Called after a committed run or event delta that changed something for this output: when
+    ``changes`` would be empty (nothing added, changed or removed and no full reconcile pending)
+    the output is not called, unless its ``PluginInfo.emit_every_run`` is set (then after every
+    committed run). ``changes`` lists the refs added, changed and removed against the previous
+    snapshot; ``changes.full`` is True when the output must reconcile everything (first run, or
+    after a failed emit). Outputs run concurrently; one that raises is recorded as failed for the
+    run (the run is ``partial``) and gets a full reconcile next time. Return an
     :class:`~openchoreo_sync.OutputReport` with problems when the target refused part of what was
     published: the run is ``partial`` and ``status`` lists the problems. All implementations are called.
     """

@@ -86,7 +86,12 @@ class SyncMetrics:
             ["code"],
             registry=r,
         )
-        self.retries = Counter(f"{PREFIX}api_retries", "Retried OpenChoreo API requests", registry=r)
+        self.retries = Counter(
+            f"{PREFIX}api_retries",
+            "Retried OpenChoreo API requests by what the failed attempt got (HTTP status or 'no_response')",
+            ["outcome"],
+            registry=r,
+        )
         self.token_requests = Counter(f"{PREFIX}token_requests", "Requests to the OAuth2 token endpoint", registry=r)
         self.store_errors = Counter(
             f"{PREFIX}store_errors", "State store failures (a run that could not be stored, a failed read)", registry=r
@@ -130,7 +135,8 @@ class SyncMetrics:
             answered += count
         if stats.requests > answered:
             self.requests.labels("error").inc(stats.requests - answered)
-        self.retries.inc(stats.retries)
+        for outcome, count in stats.retry_outcomes.items():
+            self.retries.labels(outcome).inc(count)
         self.token_requests.inc(stats.token_requests)
 
     def watch_events(self, read: Callable[[], tuple[Mapping[str, int], int]]) -> None:

@@ -76,12 +76,6 @@ class CollectionKey:
         scope = self.namespace if self.namespace is not None else "cluster"
         return f"{self.family}:{scope}/{self.name}"
 
-    @classmethod
-    def parse(cls, text: str) -> CollectionKey:
-        family, rest = text.split(":", 1)
-        scope, name = rest.split("/", 1)
-        return cls(family, name, None if scope == "cluster" else scope)
-
 
 @dataclass(slots=True)
 class Resource:

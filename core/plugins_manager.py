@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from . import builtin_relations, hookspecs
 from .config import AppConfig
 from .errors import ConfigError, PluginError
+from .hooks import HookRunner, Implementation, unsupported_wrappers
 from .plugin_info import PluginInfo
 from .relations import INVERSE
 
@@ -55,23 +56,21 @@ class LoadedPlugins:
     records: dict[str, PluginRecord]
     settings: dict[str, BaseModel | dict[str, Any]]
     inverse: dict[str, str]
+    runner: HookRunner = field(init=False)
 
-    @property
-    def hook(self) -> Any:
-        return self.pm.hook
+    def __post_init__(self) -> None:
+        self.runner = HookRunner(self.pm)
 
     def enabled(self) -> list[PluginRecord]:
         return [r for r in self.records.values() if r.enabled and r.error is None]
 
-    def names_implementing(self, hook_name: str) -> list[str]:
-        return [impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()]
+    def each(self, hook_name: str) -> list[Implementation]:
+        """Every enabled implementation of ``hook_name``, in pluggy's call order (see ``hooks``)."""
+        return self.runner.each(hook_name)
 
-    def impls(self, hook_name: str) -> list[pluggy.HookImpl]:
-        return list(getattr(self.pm.hook, hook_name).get_hookimpls())
-
-    def kinds_of(self, name: str) -> tuple[str, ...]:
-        record = self.records.get(name)
-        return record.info.kinds if record and record.info else ()
+    def enabled_kinds(self) -> frozenset[str]:
+        """The Backstage kinds the enabled plugins declare."""
+        return frozenset(kind for record in self.enabled() if record.info is not None for kind in record.info.kinds)
 
 
 def discover() -> list[EntryPoint]:
@@ -192,6 +191,9 @@ def load_plugins(
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} implements a hook that does not exist: {exc}") from exc
+    wrappers = unsupported_wrappers(pm)
+    if wrappers:
+        raise PluginError("; ".join(wrappers))
     return LoadedPlugins(pm, records, settings, inverse)
 
 

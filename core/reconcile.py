@@ -9,12 +9,14 @@ would remove too much.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .build import Build
-from .model import EntityRef
-from .store.base import IndexEntry
+from .model import CollectionKey, Entity, EntityRef
+from .serialization import Origin
+from .store.base import IndexEntry, StateStore
 
 STALE_ANNOTATION = "openchoreo-sync.io/stale-since"
 """Set on carried-forward entities: when their collection was last fetched completely."""
@@ -136,3 +138,75 @@ def plan_reconcile(
                 f"more than openchoreo.safety.maxDeletionRatio ({max_deletion_ratio:.0%})"
             )
     return plan
+
+
+# --- applying a plan ---------------------------------------------------------------------------
+
+
+def yield_to_deltas(plan: Plan, build: Build, newer: set[EntityRef]) -> None:
+    """Leave alone what an event delta committed while this run was fetching: it is newer."""
+    for ref in newer:
+        build.entities.pop(ref, None)
+        plan.removed.discard(ref)
+        plan.pending.pop(ref, None)
+        plan.carried.discard(ref)
+
+
+async def keep_bodies(
+    store: StateStore,
+    plan: Plan,
+    previous: Mapping[EntityRef, IndexEntry],
+    newer: set[EntityRef],
+    entities: dict[EntityRef, Entity],
+) -> dict[EntityRef, Entity]:
+    """Put what the plan keeps from the last snapshot into ``entities``; return those bodies.
+
+    Carried entities are stamped stale with the time their collection was last complete; pending
+    removals and delta-committed entities are kept as they are (without a stale mark). Stored
+    relations are dropped: the run relates every entity afresh.
+    """
+    kept_refs = plan.carried | set(plan.pending) | (newer & previous.keys())
+    kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
+    times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
+    for ref, body in kept.items():
+        body.pop("relations", None)
+        annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations.pop(STALE_ANNOTATION, None)
+        if ref in plan.carried:
+            annotations[STALE_ANNOTATION] = times.get(previous[ref].collection, "unknown")
+        entities[ref] = body
+    return kept
+
+
+def origin_lookup(
+    build: Build, kept: Mapping[EntityRef, Entity], previous: Mapping[EntityRef, IndexEntry]
+) -> Callable[[EntityRef], Origin]:
+    """Where each written entity comes from: kept ones keep their stored origin.
+
+    Computed as each write is made: a table of it would cost a tuple and a string per entity.
+    """
+    key_names: dict[CollectionKey, str] = {}
+
+    def origin_of(ref: EntityRef) -> Origin:
+        if ref in kept:
+            before = previous[ref]
+            return before.collection, before.family, before.source
+        key = build.origin[ref]
+        name = key_names.get(key)
+        if name is None:
+            name = key_names[key] = str(key)
+        return name, key.family, build.source.get(ref, "")
+
+    return origin_of
+
+
+def matching_approval(store: StateStore, removed: set[EntityRef]) -> str | None:
+    """An approved guarded run whose planned removals cover this run's removals."""
+    for run_id in store.approvals():
+        approved = store.get_run(run_id)
+        if approved is None:
+            continue
+        planned = set(approved.summary.get("planned_removals", []))
+        if removed <= planned:
+            return run_id
+    return None

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from .build import describe_error
 from .context import SyncContext
-from .hookcall import call_impl
 from .model import Entity, EntityRef, Relation
 from .plugins_manager import LoadedPlugins
 from .relation_graph import RelationGraph
@@ -36,15 +35,15 @@ def relate_entities(entities: Mapping[EntityRef, Entity], plugins: LoadedPlugins
     report = RelateReport(graph)
     index = EntityIndex(entities)
     inverse: Mapping[str, str] = plugins.inverse
-    for impl in plugins.impls("relate"):
+    for relator in plugins.each("relate"):
         try:
-            produced: Iterable[Relation] | None = call_impl(impl, entities=index, ctx=ctx)
+            produced: Iterable[Relation] | None = relator(entities=index, ctx=ctx)
             for relation in produced or ():
                 if graph.relate(relation.source, relation.type, relation.target, inverse.get(relation.type)) is False:
                     report.dangling[f"{relation.type} -> {relation.target.split(':', 1)[0]}"] += 1
         except Exception as exc:  # a broken relator loses its relations, not the run
-            report.failures[impl.plugin_name] = describe_error(exc)
-            ctx.log.error("relate failed", plugin=impl.plugin_name, error=describe_error(exc))
+            report.failures[relator.plugin] = describe_error(exc)
+            ctx.log.error("relate failed", plugin=relator.plugin, error=describe_error(exc))
     graph.seal()
     report.relations = len(graph)
     return report

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .client import OpenChoreoClient
+from .client.auth import TokenCache
 from .config import AppConfig, load_config
 from .config_loader import RawConfig
 from .context import ApiClient
@@ -38,9 +39,13 @@ def register_config_secrets(config: AppConfig) -> None:
 
 
 def client_factory(config: AppConfig) -> object:
+    """A new client per run (its pool and counters are the run's), all sharing one OAuth token."""
+    tokens = TokenCache()
+
     @asynccontextmanager
     async def make() -> AsyncIterator[ApiClient]:
-        async with OpenChoreoClient(config.openchoreo, log=get_logger("openchoreo_sync.client")) as client:
+        log = get_logger("openchoreo_sync.client")
+        async with OpenChoreoClient(config.openchoreo, log=log, token_cache=tokens) as client:
             yield client
 
     return make

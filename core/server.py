@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
+import os
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,7 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PluginError, StoreError
+from .errors import PluginError, StoreError, SyncError
 from .http_bounds import BodyTimeout, BodyTooLarge, BoundedBody, bounded_protocol, connection_limit
 from .logs import redact_text
 
@@ -201,6 +204,14 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+class ServerStartError(SyncError):
+    """The daemon's HTTP server cannot listen where the config says."""
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
@@ -233,7 +244,30 @@ class HttpServer:
         self._task: asyncio.Task[None] | None = None
         self.host = host
 
+    def _check_port(self) -> None:
+        """Try the address before uvicorn does: its bind failure is a SystemExit and a traceback.
+
+        The probe socket is closed at once (with SO_REUSEADDR, as uvicorn binds); uvicorn still
+        binds its own socket, which serves requests faster than one handed to it.
+        """
+        port = self._server.config.port
+        if port == 0:
+            return
+        try:
+            with socket.socket(_family(self.host), socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, port))
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            hint = (
+                "stop whatever uses it, or set openchoreo.server.port (0 picks a free port)"
+                if exc.errno == errno.EADDRINUSE
+                else "check openchoreo.server.host"
+            )
+            raise ServerStartError(f"cannot listen on {self.host}:{port}: {reason.lower()}; {hint}") from None
+
     async def start(self) -> None:
+        self._check_port()
         self._task = asyncio.create_task(self._server.serve())
         deadline = asyncio.get_running_loop().time() + 30
         while not self._server.started:

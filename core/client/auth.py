@@ -1,4 +1,4 @@
-"""OAuth2 client-credentials tokens for the API: fetched once, shared, refreshed before expiry.
+"""OAuth2 client-credentials tokens for the API: fetched once, shared across runs, refreshed before expiry.
 
 Differences from the official module, on purpose: a failed token request raises ``TokenError``
 instead of silently calling the API without a token, and a token the API rejects with
@@ -81,6 +81,17 @@ class _Token:
     refresh_at: float
 
 
+class TokenCache:
+    """Where providers keep the token, so it outlives one client.
+
+    The daemon opens a client per run (and per batch of events); sharing one cache between them
+    reuses a token until shortly before it expires instead of fetching one every run.
+    """
+
+    def __init__(self) -> None:
+        self.token: _Token | None = None
+
+
 class TokenProvider:
     """Single-flight, cached client-credentials token source for one ``OpenChoreoClient``."""
 
@@ -94,6 +105,7 @@ class TokenProvider:
         log: BoundLogger,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        cache: TokenCache | None = None,
     ) -> None:
         if not (auth.client_id and auth.client_secret and auth.token_url):
             raise ValueError("TokenProvider needs openchoreo.auth.clientId, clientSecret and tokenUrl")
@@ -107,7 +119,7 @@ class TokenProvider:
         self._log = log
         self._clock = clock
         self._sleep = sleep
-        self._cached: _Token | None = None
+        self._cache = cache if cache is not None else TokenCache()
         self._inflight: asyncio.Future[SecretStr] | None = None
 
     @property
@@ -115,12 +127,12 @@ class TokenProvider:
         return display_url(self._token_url)
 
     def __repr__(self) -> str:
-        state = "cached" if self._cached is not None else "empty"
+        state = "cached" if self._cache.token is not None else "empty"
         return f"TokenProvider(token_url={self.token_url!r}, client_id={self._client_id!r}, token={state})"
 
     async def token(self) -> SecretStr:
         """A valid token; concurrent callers during a fetch all wait for that one fetch."""
-        cached = self._cached
+        cached = self._cache.token
         if cached is not None and self._clock() < cached.refresh_at:
             return cached.value
         if self._inflight is None:
@@ -134,9 +146,9 @@ class TokenProvider:
 
         Comparing first means many requests failing with the same old token cause one refetch.
         """
-        cached = self._cached
+        cached = self._cache.token
         if cached is not None and secrets.compare_digest(cached.value.get_secret_value(), rejected.get_secret_value()):
-            self._cached = None
+            self._cache.token = None
 
     def close(self) -> None:
         if self._inflight is not None:
@@ -180,14 +192,12 @@ class TokenProvider:
                 await self._backoff(attempt, retry_after, f"HTTP {response.status_code}")
                 continue
             token = self._read(response)
-            self._cached = token
+            self._cache.token = token
             return token.value
 
     async def _backoff(self, attempt: int, retry_after: float | None, reason: str) -> None:
         delay = self._retry.delay(attempt, retry_after)
-        self._log.warning(
-            "token request retry", token_url=self.token_url, attempt=attempt, reason=reason, delay_s=delay
-        )
+        self._log.debug("token request retry", token_url=self.token_url, attempt=attempt, reason=reason, delay_s=delay)
         await self._sleep(delay)
 
     def _read(self, response: httpx.Response) -> _Token:

@@ -17,7 +17,7 @@ import structlog
 
 from ..config import OpenChoreoConfig
 from ..context import BoundLogger
-from .auth import TokenProvider
+from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
 from .errors import ApiError, MalformedResponseError
 from .pagination import walk
@@ -32,6 +32,7 @@ _USER_AGENT = "openchoreo-catalog-sync"
 class OpenChoreoClient:
     """Async client of the OpenChoreo REST API; implements ``openchoreo_sync.context.ApiClient``.
 
+    ``token_cache`` lets successive clients reuse one token (the daemon passes one per process).
     ``transport``, ``clock`` and ``sleep`` exist for tests (fault injection, token expiry and
     backoff without waiting); production code passes only ``config`` and ``log``.
     """
@@ -44,6 +45,7 @@ class OpenChoreoClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        token_cache: TokenCache | None = None,
     ) -> None:
         settings = config.client
         self.base_url = config.api_url
@@ -75,6 +77,7 @@ class OpenChoreoClient:
                 log=self._log,
                 clock=clock,
                 sleep=sleep,
+                cache=token_cache,
             )
         self._requester = Requester(
             base_url=config.api_url,

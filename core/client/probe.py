@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from ..config import OpenChoreoConfig
 from ..context import BoundLogger
 from ..errors import SyncError
+from ..kit.endpoints import NAMESPACES
 from .client import OpenChoreoClient
 from .errors import ApiError, TokenError, auth_off_hint
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
-NAMESPACES = "/api/v1/namespaces"
 
 
 @dataclass(frozen=True)

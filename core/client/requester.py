@@ -129,14 +129,16 @@ class Requester:
             except _Transient as failure:
                 if failure.retryable and retries_used < self._retry.retries:
                     retries_used += 1
-                    await self._backoff(path, retries_used, None, str(failure))
+                    await self._backoff(path, retries_used, None, str(failure), outcome="no_response")
                     continue
                 tries = f" after {retries_used + 1} attempts" if retries_used else ""
                 raise ApiError(what=what, method="GET", path=path, status=None, message=f"{failure}{tries}") from None
             if response.status in RETRY_STATUSES and retries_used < self._retry.retries:
                 retries_used += 1
                 retry_after = parse_retry_after(response.headers_retry_after, self._clock())
-                await self._backoff(path, retries_used, retry_after, f"HTTP {response.status}")
+                await self._backoff(
+                    path, retries_used, retry_after, f"HTTP {response.status}", outcome=str(response.status)
+                )
                 continue
             if response.status == 401 and token is not None and not refreshed and tokens is not None:
                 code, _ = parse_error_body(response.body, "")
@@ -163,10 +165,13 @@ class Requester:
             what=what, method="GET", path=path, status=response.status, code=code, message=message, hint=hint
         )
 
-    async def _backoff(self, path: str, retry_number: int, retry_after: float | None, reason: str) -> None:
+    async def _backoff(
+        self, path: str, retry_number: int, retry_after: float | None, reason: str, *, outcome: str
+    ) -> None:
         delay = self._retry.delay(retry_number, retry_after)
         self._stats.retries += 1
-        self._log.warning(
+        self._stats.retry_outcomes[outcome] += 1
+        self._log.debug(  # counted in openchoreo_sync_api_retries_total; a final failure is logged by the run
             "request retry",
             method="GET",
             path=path,

@@ -43,6 +43,8 @@ class ClientStats:
     by_path: Counter[str] = field(default_factory=Counter)
     by_status: Counter[int] = field(default_factory=Counter)
     retries: int = 0
+    retry_outcomes: Counter[str] = field(default_factory=Counter)
+    """What each retried attempt got: an HTTP status such as ``503``, or ``no_response``."""
     restarts: int = 0
     pages: int = 0
     token_requests: int = 0

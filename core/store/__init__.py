@@ -30,11 +30,28 @@ def open_store(config: AppConfig) -> StateStore:
 def open_existing_store(config: AppConfig) -> StateStore:
     """Open the store for reading and approving, never creating one.
 
-    ``status`` and ``approve-deletions`` pointed at the wrong file must say so, not report an empty
-    catalog from a store they just created. A PostgreSQL database is the operator's to create; its
-    tables are brought up to date as ``open_store`` does.
+    ``status`` and ``approve-deletions`` pointed at the wrong file or database must say so, not
+    report an empty catalog from a store they just created.
     """
     oc = config.openchoreo
+    if oc.store == "postgres" and oc.postgres.dsn is not None:
+        from .postgres import PostgresStore
+
+        store = PostgresStore(oc.postgres.dsn.get_secret_value())
+        try:
+            found = store.has_state()
+        except StoreError:
+            store.close()
+            raise
+        if not found:
+            store.close()
+            raise NoStoreError(
+                f"no state in the PostgreSQL database {store.where} (openchoreo.postgres.dsn): nothing was "
+                "synced with this configuration yet; run 'openchoreo-sync once' or point --config at the "
+                "daemon's configuration"
+            )
+        store.migrate()
+        return store
     if oc.store == "sqlite" and not oc.sqlite.path.is_file():
         raise NoStoreError(
             f"no state store at {oc.sqlite.path} (openchoreo.sqlite.path, relative to {Path.cwd()}): nothing "

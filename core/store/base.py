@@ -8,7 +8,7 @@ Everything a run changes is committed in one transaction, so readers always see 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -152,6 +152,3 @@ class StateStore(Protocol):
     def recover(self) -> bool:
         """Try to leave a degraded mode (reopen writable); True when the store can be written."""
         ...
-
-
-JsonMapping = Mapping[str, Any]

@@ -128,6 +128,11 @@ class PostgresStore(SqlStore):
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
 
+    def has_state(self) -> bool:
+        """Whether the database (its search path) holds this daemon's tables, without creating any."""
+        rows = self._query("SELECT to_regclass('meta') IS NOT NULL")
+        return bool(rows and rows[0][0])
+
     # --- connections ---------------------------------------------------------------------------
 
     def _open(self, **options: Any) -> psycopg.Connection[Any]:

@@ -15,8 +15,8 @@ from typing import Any
 from ..config import validate_config
 from ..config_loader import load_raw_config
 from ..daemon import Daemon
-from ..engine import RunResult
 from ..model import Entity, EntityRef
+from ..run_records import RunResult
 from ..runtime import Runtime, open_runtime
 
 

@@ -13,10 +13,17 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openchoreo_sync import ChangeSet, OutputReport, PluginInfo, SnapshotView, SyncContext, hookimpl
-from openchoreo_sync.errors import ConfigError
-from openchoreo_sync.logs import register_secret
-from openchoreo_sync.server import public
+from openchoreo_sync.kit import (
+    ChangeSet,
+    ConfigError,
+    OutputReport,
+    PluginInfo,
+    SnapshotView,
+    SyncContext,
+    hookimpl,
+    register_secret,
+)
+from openchoreo_sync.kit.http import public
 
 from .kinds import is_builtin
 from .rules import kind_problems
@@ -24,7 +31,6 @@ from .settings import BackstageSettings
 from .sink import ROUTE_PREFIX, BackstageSink
 
 NAME = "backstage"
-EXTRAS_KEY = "backstage_sink"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
@@ -39,39 +45,29 @@ def plugin_info() -> PluginInfo:
     )
 
 
-def _server_url(ctx: SyncContext) -> str | None:
-    daemon = ctx.extras.get("daemon")
-    http = getattr(daemon, "http", None)
-    return http.url if http is not None else None
-
-
 def get_sink(ctx: SyncContext) -> BackstageSink:
-    """The one sink of this daemon, kept in the engine's shared extras."""
-    sink = ctx.extras.get(EXTRAS_KEY)
-    if sink is None:
+    """The one sink of this daemon (every context of the daemon shares it)."""
+
+    def make() -> BackstageSink:
         settings: BackstageSettings = ctx.settings(NAME)
         register_secret(settings.token.get_secret_value())
         if settings.publish_key is not None:
             register_secret(settings.publish_key.get_secret_value())
-        sink = BackstageSink(
+        services = ctx.services
+        return BackstageSink(
             settings,
             ctx.config,
             ctx.log.bind(output=NAME),
-            server_url=lambda: _server_url(ctx),
-            store=ctx.extras.get("store") or ctx.store,
+            server_url=lambda: services.server_url,
+            catalog=ctx.catalog,
         )
-        ctx.extras[EXTRAS_KEY] = sink
-    return sink
+
+    return ctx.instance(NAME, make)
 
 
 def _published_kinds(ctx: SyncContext, mode: str, *, owner_groups: bool) -> set[str]:
     """The kinds enabled families declare, as they will be published under ``customKinds``."""
-    plugins = getattr(ctx.extras.get("engine"), "plugins", None)
-    declared: set[str] = set()
-    if plugins is not None:
-        for record in plugins.enabled():
-            if record.info is not None:
-                declared.update(record.info.kinds)
+    declared = set(ctx.enabled_kinds)
     groups = {"Group"} if owner_groups else set()
     if mode == "native":
         return declared | groups
@@ -116,9 +112,8 @@ async def on_startup(ctx: SyncContext) -> None:
 
 @hookimpl
 async def on_shutdown(ctx: SyncContext) -> None:
-    sink = ctx.extras.get(EXTRAS_KEY)
-    if sink is not None:
-        await sink.close()
+    if NAME in ctx.services.instances:
+        await get_sink(ctx).close()
 
 
 @hookimpl

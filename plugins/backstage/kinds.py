@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from openchoreo_sync import Entity, entity_ref
 
@@ -64,7 +64,8 @@ def as_resource(entity: Entity, default_owner: str) -> Entity:
     annotations[ORIGINAL_NAME_ANNOTATION] = name
     metadata["annotations"] = annotations
     metadata["name"] = resource_name(kind, name)
-    original_spec = entity.get("spec") if isinstance(entity.get("spec"), dict) else {}
+    raw_spec = entity.get("spec")
+    original_spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
     spec: dict[str, object] = {"type": f"openchoreo-{kind.lower()}", "owner": default_owner}
     for key in ("owner", "system"):
         value = original_spec.get(key)

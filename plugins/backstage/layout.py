@@ -21,8 +21,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from openchoreo_sync import Entity, entity_ref
-
-from .render import dump_entities
+from openchoreo_sync.kit.publishing import dump_entities
 
 INDEX_FILE = "index.yaml"
 SplitBy = Literal["kind", "entity"]

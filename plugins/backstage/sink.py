@@ -23,8 +23,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openchoreo_sync import ChangeSet, Entity, OutputReport, SnapshotView, SyncContext, entity_ref
-from openchoreo_sync.config import AppConfig
+from openchoreo_sync.kit import (
+    AppConfig,
+    CatalogReader,
+    ChangeSet,
+    Entity,
+    OutputReport,
+    SnapshotView,
+    SyncContext,
+    entity_ref,
+)
+from openchoreo_sync.kit.publishing import clean_entity, configured_allow, filter_allowed
 
 from .api import CatalogApi, Registration
 from .graph import express_relations, is_forward
@@ -37,8 +46,6 @@ from .layout import (
     location_ref,
 )
 from .owners import missing_owner_groups
-from .render import clean_entity
-from .rules import configured_allow, filter_allowed
 from .settings import BackstageSettings
 from .verify import Verdict, fix_for, verify
 
@@ -82,14 +89,14 @@ class BackstageSink:
         log: Any,
         *,
         server_url: Callable[[], str | None] = lambda: None,
-        store: Any = None,
+        catalog: CatalogReader | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
         self.log = log
         self.key = derive_publish_key(settings)
         self._server_url = server_url
-        self.store = store
+        self.catalog = catalog
         self.served: Publication | None = None
         self.served_version: str | None = None
         self._checked_at = 0.0
@@ -205,17 +212,18 @@ class BackstageSink:
         root = self.publish_root()
         if root is None:
             return self.served
+        catalog = self.catalog
         now = time.monotonic()
         stale = self.served is None or self.served.root_url != root
-        if not stale and self.store is not None and now - self._checked_at >= STORE_CHECK_SECONDS:
+        if not stale and catalog is not None and now - self._checked_at >= STORE_CHECK_SECONDS:
             self._checked_at = now
-            version = await asyncio.to_thread(self.store.snapshot_version)
+            version = await asyncio.to_thread(catalog.snapshot_version)
             stale = version != self.served_version
-        if stale and self.store is not None:
+        if stale and catalog is not None:
             async with self._build_lock:
-                version = await asyncio.to_thread(self.store.snapshot_version)
+                version = await asyncio.to_thread(catalog.snapshot_version)
                 if self.served is None or version != self.served_version or self.served.root_url != root:
-                    bodies = await asyncio.to_thread(lambda: [b for _, b in self.store.all_bodies()])
+                    bodies = await asyncio.to_thread(lambda: [b for _, b in catalog.all_bodies()])
                     publication = await asyncio.to_thread(self.build, bodies, root)
                     self._set_served(publication, version)
         return self.served

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from openchoreo_sync import relations
-from openchoreo_sync.model import Relation, entity_ref, make_ref
+from openchoreo_sync import Relation, entity_ref, make_ref, relations
+from openchoreo_sync.kit.cr import text
+from openchoreo_sync.kit.entities import CLUSTER_NAMESPACE
+from openchoreo_sync.kit.refs import entity_namespace
 
-from .entity_refs import entity_namespace
-from .envelope import CLUSTER_NAMESPACE, text
 from .type_mappers import WORKFLOW_PLANE_REF, WORKFLOW_PLANE_REF_KIND
 
 
@@ -33,7 +33,7 @@ def uses_workflow(entity: Mapping[str, Any], *, cluster: bool) -> Iterator[Relat
             kind, name = default_kind, entry
         elif isinstance(entry, Mapping):
             kind = (text(entry.get("kind")) or default_kind).lower()
-            name = text(entry.get("name")) or ""
+            name = text(entry.get("name"))
         else:
             continue
         if not name:
@@ -50,13 +50,13 @@ def builds_on(entity: Mapping[str, Any], *, cluster: bool) -> Relation | None:
     ClusterWorkflowPlane.
     """
     annotations = entity["metadata"].get("annotations") or {}
-    plane = (text(annotations.get(WORKFLOW_PLANE_REF)) or "").strip()
+    plane = text(annotations.get(WORKFLOW_PLANE_REF)).strip()
     if not plane:
         return None
     if cluster:
         kind = "clusterworkflowplane"
     else:
-        kind = ((text(annotations.get(WORKFLOW_PLANE_REF_KIND)) or "").strip() or "WorkflowPlane").lower()
+        kind = (text(annotations.get(WORKFLOW_PLANE_REF_KIND)).strip() or "WorkflowPlane").lower()
         if kind not in ("workflowplane", "clusterworkflowplane"):
             return None
     namespace = CLUSTER_NAMESPACE if kind == "clusterworkflowplane" else entity_namespace(entity)

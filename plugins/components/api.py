@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from openchoreo_sync import Entity
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.entity import base, managed_labels, provenance, tags
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import base, managed_labels, provenance, tags
 
 from .workload import api_name
 

@@ -10,16 +10,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from openchoreo_sync import Entity, Resource, SyncContext
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.entity import (
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import (
     base,
+    is_object_name,
     managed_labels,
     provenance,
     put,
     require_valid_identity,
     tags,
 )
-from openchoreo_sync.validation import is_object_name
 
 from .api import api_entity
 from .joins import PROJECT, WORKLOAD, WORKLOADS, component_project

@@ -10,12 +10,11 @@ import asyncio
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import quote
 
 from openchoreo_sync import Collection, Refetched, Resource, ResourceEvent, SyncContext
-from openchoreo_sync.model import source_id
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.fetch import namespace_path
+from openchoreo_sync.kit import cr, source_id
+from openchoreo_sync.kit.catalog import Alternatives
+from openchoreo_sync.kit.endpoints import namespaced_path
 
 from .fetch import COMPONENTS, PROJECTS, RESOURCES
 from .joins import component_project, component_resource, resource_project, resource_resource
@@ -30,18 +29,14 @@ from .workload import (
 EVENT_KINDS = ("project", "component", "workload", "resource")
 
 
-def _item_path(namespace: str, segment: str, name: str) -> str:
-    return f"{namespace_path(namespace, segment)}/{quote(name, safe='')}"
-
-
 async def _get(ctx: SyncContext, namespace: str, segment: str, name: str, what: str) -> dict[str, Any] | None:
-    return await ctx.require_client().get(_item_path(namespace, segment, name), what=what)
+    return await ctx.require_client().get(namespaced_path(namespace, segment, name), what=what)
 
 
 async def _workload_of(ctx: SyncContext, namespace: str, component: str) -> Mapping[str, Any] | None:
     """``items[0]`` of ``workloads?component=``: the same choice the full sync's join makes."""
     items = await ctx.require_client().list_all(
-        namespace_path(namespace, "workloads"),
+        namespaced_path(namespace, "workloads"),
         {"component": component},
         what=f"workloads of component {namespace}/{component}",
     )
@@ -119,16 +114,17 @@ async def _component_annotated_with(ctx: SyncContext, namespace: str, workload: 
     Once a workload is deleted the API cannot say whose it was; the catalog still can, like the
     official module's catalog query (here scoped to the namespace).
     """
-    if ctx.store is None:
+    catalog = ctx.catalog
+    if catalog is None:
         return None
-    filters = [
+    filters: Alternatives = [
         [
             ("kind", ["component"]),
             ("metadata.namespace", [namespace.lower()]),
             ("metadata.annotations.openchoreo.io/workload", [workload.lower()]),
         ]
     ]
-    refs = await asyncio.to_thread(ctx.store.match_refs, filters) or []
+    refs = await asyncio.to_thread(catalog.match_refs, filters) or []
     return refs[0].rsplit("/", 1)[1] if refs else None
 
 

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from openchoreo_sync import Collection, SyncContext
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.fetch import namespace_path
-from openchoreo_sync.streaming import as_they_complete
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.endpoints import namespaced_path
+from openchoreo_sync.kit.fetching import as_they_complete
 
 from .joins import join_components, join_resources
 
@@ -37,10 +37,10 @@ def _first_error(*collections: Collection) -> BaseException | None:
 async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
     """The three collections of one namespace, from four concurrent walks."""
     projects, components, workloads, resources = await asyncio.gather(
-        ctx.walk(PROJECTS, namespace_path(namespace, "projects"), kind="Project", namespace=namespace),
-        ctx.walk(COMPONENTS, namespace_path(namespace, "components"), kind="Component", namespace=namespace),
-        ctx.walk(WORKLOADS, namespace_path(namespace, "workloads"), kind="Workload", namespace=namespace),
-        ctx.walk(RESOURCES, namespace_path(namespace, "resources"), kind="Resource", namespace=namespace),
+        ctx.walk(PROJECTS, namespaced_path(namespace, "projects"), kind="Project", namespace=namespace),
+        ctx.walk(COMPONENTS, namespaced_path(namespace, "components"), kind="Component", namespace=namespace),
+        ctx.walk(WORKLOADS, namespaced_path(namespace, "workloads"), kind="Workload", namespace=namespace),
+        ctx.walk(RESOURCES, namespaced_path(namespace, "resources"), kind="Resource", namespace=namespace),
     )
     component_error = _first_error(components, workloads, projects)
     resource_error = _first_error(resources, projects)

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from openchoreo_sync import Resource
-from openchoreo_sync.plugins.namespaces import cr
+from openchoreo_sync.kit import cr
 
 from .workload import PROJECT_LABEL, WorkloadIndex, workload_component
 

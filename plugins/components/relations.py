@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from openchoreo_sync import EntityIndex, Relation, entity_ref, make_ref
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.entity import CLUSTER_NAMESPACE
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import CLUSTER_NAMESPACE
 from openchoreo_sync.relations import INSTANCE_OF, USES_PIPELINE
 
 WORKLOAD_TYPE_PREFIXES = ("deployment/", "statefulset/", "cronjob/", "job/")

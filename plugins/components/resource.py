@@ -10,8 +10,8 @@ import copy
 from typing import Any
 
 from openchoreo_sync import Entity, Resource, SyncContext
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.entity import (
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import (
     base,
     managed_labels,
     provenance,

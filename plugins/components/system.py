@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from openchoreo_sync import Entity, Resource, SyncContext
-from openchoreo_sync.plugins.namespaces import cr
-from openchoreo_sync.plugins.namespaces.domain import domain_ref_value
-from openchoreo_sync.plugins.namespaces.entity import (
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import (
     base,
     managed_labels,
     provenance,
@@ -15,6 +14,7 @@ from openchoreo_sync.plugins.namespaces.entity import (
     require_valid_identity,
     tags,
 )
+from openchoreo_sync.kit.refs import domain_ref_value
 
 
 def map_project(resource: Resource, ctx: SyncContext) -> list[Entity]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openchoreo_sync.plugins.namespaces import cr
+from openchoreo_sync.kit import cr
 
 COMPONENT_LABEL = "openchoreo.dev/component"
 PROJECT_LABEL = "openchoreo.dev/project"

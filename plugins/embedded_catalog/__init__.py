@@ -36,5 +36,7 @@ def http_routes(ctx: SyncContext) -> Sequence[Any]:
     settings = ctx.settings(PLUGIN_NAME)
     if not isinstance(settings, EmbeddedCatalogSettings):
         settings = EmbeddedCatalogSettings()
-    store = ctx.extras["store"]
-    return [*catalog_routes(store, settings.base_path), *sync_routes(store, settings.sync_base_path)]
+    catalog = ctx.catalog
+    if catalog is None:
+        raise RuntimeError("the embedded catalog serves the committed snapshot, but this process opened no store")
+    return [*catalog_routes(catalog, settings.base_path), *sync_routes(catalog, settings.sync_base_path)]

@@ -18,14 +18,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .flatten import original_case
 from .params import Alternatives
 from .serialize import CHUNK, dumps
 
 
-def entity_facets(store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
+def entity_facets(store: CatalogReader, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
     groups = store.facet_counts([f.lower() for f in facets], alternatives)
     samples = sorted({sample for _key, _value, _count, sample in groups})
     bodies: dict[str, Any] = {}
@@ -34,8 +34,8 @@ def entity_facets(store: StateStore, facets: Sequence[str], alternatives: Altern
             bodies[ref] = json.loads(body)
     by_key: dict[str, list[tuple[str, int]]] = {}
     for key, value, count, sample in groups:
-        body = bodies.get(sample)
-        spelled = original_case(body, key, value) if body is not None else value
+        entity = bodies.get(sample)
+        spelled = original_case(entity, key, value) if entity is not None else value
         by_key.setdefault(key, []).append((spelled, count))
     out: dict[str, list[dict[str, Any]]] = {}
     for facet in facets:
@@ -52,7 +52,7 @@ class FacetCache:
         self._answers: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def answer(self, store: StateStore, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
+    def answer(self, store: CatalogReader, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
         """The cached answer for the current snapshot, else a fresh one (cached only if no commit
         landed while it was computed, so an entry always holds its own version's answer)."""
         version = store.snapshot_version()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from openchoreo_sync.search import MAX_VALUE_LENGTH
+from openchoreo_sync.kit.catalog import MAX_VALUE_LENGTH
 
 _SKIPPED_TOP_LEVEL = {"relations", "status", "attachments"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .ordering import sort_refs
 from .params import Alternatives, OrderSpec, Page
@@ -27,7 +27,7 @@ class ListResult:
     """(limit, offset) of the next page, when there is one."""
 
 
-def list_entities(store: StateStore, query: ListQuery) -> ListResult:
+def list_entities(store: CatalogReader, query: ListQuery) -> ListResult:
     """Match in SQL, order on the matched refs' search values, then load only the page's bodies."""
     refs = matched_refs(store, query.filter)
     if query.order:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openchoreo_sync.model import parse_ref
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync import parse_ref
+from openchoreo_sync.kit import CatalogReader
 
 from .errors import NotFoundError
 from .identity import uid_for
@@ -34,7 +34,7 @@ def _split(ref: str) -> tuple[str, str, str] | None:
     return str(kind), str(namespace), str(name)
 
 
-def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, StoredRow]:
+def load_by_refs(store: CatalogReader, requested: Sequence[str]) -> dict[str, StoredRow]:
     """Requested ref (lower-cased) -> its stored row, for the requested refs that exist."""
     wanted = list(dict.fromkeys(ref.lower() for ref in requested))
     probe = list(dict.fromkeys([*requested, *wanted]))
@@ -51,7 +51,7 @@ def load_by_refs(store: StateStore, requested: Sequence[str]) -> dict[str, Store
 
 
 def by_refs(
-    store: StateStore, requested: Sequence[str], fields: list[str] | None, alternatives: Alternatives | None
+    store: CatalogReader, requested: Sequence[str], fields: list[str] | None, alternatives: Alternatives | None
 ) -> bytes:
     """``{"items": [...]}`` in request order, ``null`` for refs that do not exist or fail the filter."""
     found = load_by_refs(store, requested)
@@ -66,7 +66,7 @@ def by_refs(
     return ('{"items":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
-def by_name(store: StateStore, kind: str, namespace: str, name: str) -> bytes:
+def by_name(store: CatalogReader, kind: str, namespace: str, name: str) -> bytes:
     """One indexed query (kind, namespace, lower-cased name), served from the stored JSON text."""
     hit = store.find_by_name(kind, namespace, name)
     if hit is None:
@@ -75,7 +75,7 @@ def by_name(store: StateStore, kind: str, namespace: str, name: str) -> bytes:
     return stored_json(ref, body, etag, None).encode("utf-8")
 
 
-def by_uid(store: StateStore, uid: str) -> bytes:
+def by_uid(store: CatalogReader, uid: str) -> bytes:
     """Uids are derived from refs (see ``identity``), so finding one is a scan over refs, not bodies."""
     wanted = uid.lower()
     for ref in store.load_index():

@@ -24,7 +24,7 @@ MAX_FILTER_STATEMENTS = 500
 Condition = tuple[str, list[str] | None]
 """(lower-cased key, lower-cased accepted values) or (key, None) for "the key exists"."""
 Alternatives = list[list[Condition]]
-"""OR of ANDs: the shape ``StateStore.match_refs`` takes."""
+"""OR of ANDs: the shape ``CatalogReader.match_refs`` takes."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from . import cursor
 from .cursor import Key, QueryState
@@ -33,7 +33,7 @@ class ByQuery:
     offset: int = 0
 
 
-def _text_matches(store: StateStore, state: QueryState, refs: list[str]) -> set[str]:
+def _text_matches(store: CatalogReader, state: QueryState, refs: list[str]) -> set[str]:
     term = state.term.strip().lower()
     fields = state.text_fields or [state.order.field if state.order else "metadata.uid"]
     hits = {ref for ref in refs if "metadata.uid" in fields and term in uid_for(ref)}
@@ -44,7 +44,7 @@ def _text_matches(store: StateStore, state: QueryState, refs: list[str]) -> set[
     return hits
 
 
-def _keys(store: StateStore, state: QueryState) -> list[Key]:
+def _keys(store: CatalogReader, state: QueryState) -> list[Key]:
     """Every row of the result in order, as its keyset position."""
     refs = matched_refs(store, state.filter)
     if state.term.strip():
@@ -67,7 +67,7 @@ def _beyond(key: Key, position: Key, descending: bool) -> bool:
     return key < position if descending else key > position
 
 
-def query_entities(store: StateStore, query: ByQuery) -> bytes:
+def query_entities(store: CatalogReader, query: ByQuery) -> bytes:
     state = query.state
     keys = _keys(store, state)
     total = state.total if state.total is not None else (len(keys) if state.count_total else 0)

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openchoreo_sync.server import backstage_error
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
+from openchoreo_sync.kit.http import backstage_error
 
 from . import cursor
 from .cursor import QueryState
@@ -120,7 +120,7 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
     return refs, fields
 
 
-def catalog_routes(store: StateStore, base_path: str = "/api/catalog") -> list[Route]:
+def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> list[Route]:
     """The read API's routes under ``base_path``."""
 
     facet_cache = FacetCache()

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .identity import served_text, with_identity
 from .projection import project
@@ -35,7 +35,7 @@ def stored_json(ref: str, body: str, etag: str | None, fields: Sequence[str] | N
     return served_text(ref, body, etag)
 
 
-def entities_array(store: StateStore, refs: Sequence[str], fields: Sequence[str] | None) -> bytes:
+def entities_array(store: CatalogReader, refs: Sequence[str], fields: Sequence[str] | None) -> bytes:
     """A JSON array of the served entities of ``refs`` in that order (refs without a body are
     skipped), projected to ``fields`` if given."""
     parts: list[str] = []

@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openchoreo_sync.server import SHUTTING_DOWN, backstage_error
-from openchoreo_sync.store.base import RunRecord, StateStore
-from openchoreo_sync.store.changelog import DELETE
+from openchoreo_sync.kit import CatalogReader
+from openchoreo_sync.kit.catalog import DELETE, RunRecord
+from openchoreo_sync.kit.http import SHUTTING_DOWN, backstage_error
 
 from .errors import CatalogError, InputError
 from .params import parse_int
@@ -80,12 +80,12 @@ def _run_json(run: RunRecord | None) -> dict[str, Any] | None:
     }
 
 
-def _last_full_run(store: StateStore) -> RunRecord | None:
+def _last_full_run(store: CatalogReader) -> RunRecord | None:
     """The newest scheduled/manual run (event deltas are not runs of the whole world)."""
     return next((r for r in store.recent_runs(20) if r.trigger != "event"), None)
 
 
-def status_body(store: StateStore) -> dict[str, Any]:
+def status_body(store: CatalogReader) -> dict[str, Any]:
     """What a puller needs to decide whether to apply the snapshot as a whole."""
     version = store.snapshot_version()
     count = store.count()
@@ -110,7 +110,7 @@ def status_body(store: StateStore) -> dict[str, Any]:
     }
 
 
-def snapshot_page(store: StateStore, after: str, limit: int, expected: str | None) -> dict[str, Any]:
+def snapshot_page(store: CatalogReader, after: str, limit: int, expected: str | None) -> dict[str, Any]:
     version = store.snapshot_version()
     if expected is not None and version != expected:
         raise SnapshotChangedError(f"snapshot {expected} is no longer the committed one (now {version}); start again")
@@ -124,7 +124,7 @@ def snapshot_page(store: StateStore, after: str, limit: int, expected: str | Non
     }
 
 
-def changes_body(store: StateStore, since: int, limit: int) -> dict[str, Any]:
+def changes_body(store: CatalogReader, since: int, limit: int) -> dict[str, Any]:
     batch = store.changes_since(since, limit)
     version = store.snapshot_version()
     if batch.resync:
@@ -167,7 +167,7 @@ def _catching(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
     return wrapped
 
 
-def sync_routes(store: StateStore, base_path: str = "/api/sync/v1") -> list[Route]:
+def sync_routes(store: CatalogReader, base_path: str = "/api/sync/v1") -> list[Route]:
     """``GET {base}/status``, ``GET {base}/snapshot``, ``GET {base}/changes``."""
 
     async def read(compute: Callable[[], T]) -> T:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from openchoreo_sync.store.base import StateStore
+from openchoreo_sync.kit import CatalogReader
 
 from .errors import SnapshotChurnError
 from .params import Alternatives
@@ -22,7 +22,7 @@ T = TypeVar("T")
 ATTEMPTS = 8
 
 
-def consistent(store: StateStore, compute: Callable[[], T], attempts: int = ATTEMPTS) -> T:
+def consistent(store: CatalogReader, compute: Callable[[], T], attempts: int = ATTEMPTS) -> T:
     """``compute()`` retried until the snapshot version is the same before and after it."""
     for _ in range(attempts):
         before = store.snapshot_version()
@@ -32,7 +32,7 @@ def consistent(store: StateStore, compute: Callable[[], T], attempts: int = ATTE
     raise SnapshotChurnError(f"the catalog snapshot changed during {attempts} consecutive reads; retry the request")
 
 
-def matched_refs(store: StateStore, alternatives: Alternatives | None) -> list[str]:
+def matched_refs(store: CatalogReader, alternatives: Alternatives | None) -> list[str]:
     """Refs matching the filter (all refs when there is none), sorted ascending: the default order."""
     refs = store.match_refs(alternatives) if alternatives else None
     if refs is None:
@@ -41,7 +41,7 @@ def matched_refs(store: StateStore, alternatives: Alternatives | None) -> list[s
 
 
 def values_by_ref(
-    store: StateStore, keys: list[str], alternatives: Alternatives | None
+    store: CatalogReader, keys: list[str], alternatives: Alternatives | None
 ) -> dict[str, dict[str, list[str | None]]]:
     """key -> ref -> the entity's search values under that key (several for arrays)."""
     out: dict[str, dict[str, list[str | None]]] = {key: {} for key in keys}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from openchoreo_sync import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
-from openchoreo_sync.plugins.backstage.rules import filter_allowed
+from openchoreo_sync.kit import ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
+from openchoreo_sync.kit.publishing import filter_allowed
 
 from .settings import FilesSettings
 from .writer import sync_directory
@@ -32,7 +32,8 @@ def plugin_info() -> PluginInfo:
 async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> None:
     settings: FilesSettings = ctx.settings(NAME)
     log = ctx.log.bind(output=NAME)
-    index = await asyncio.to_thread(ctx.store.load_index) if ctx.store is not None else {}
+    catalog = ctx.catalog
+    index = await asyncio.to_thread(catalog.load_index) if catalog is not None else {}
     families = {ref: entry.family for ref, entry in index.items()}
     entities = dict(snapshot.entities(with_relations=False))  # Backstage computes relations itself
     preflight = filter_allowed(entities.values(), ctx.config)

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from openchoreo_sync import Entity, EntityRef
-from openchoreo_sync.plugins.backstage.render import clean_entity, dump_entities
+from openchoreo_sync.kit.publishing import clean_entity, dump_entities
 
 from .atomic import remove_file, write_atomic
 from .manifest import Manifest

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from openchoreo_sync import Entity, Resource, SyncContext
-
-from . import cr
-from .entity import base, managed_labels, provenance, put, require_valid_identity, tags
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import base, managed_labels, provenance, put, require_valid_identity, tags
 
 KIND = "ObservabilityAlertsNotificationChannel"
 _CONFIG_FOR_TYPE = {"email": "emailConfig", "webhook": "webhookConfig"}

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from openchoreo_sync import Entity, Resource, SyncContext
-
-from . import cr
-from .entity import base, managed_labels, provenance, put, require_valid_identity, tags
-
-
-def domain_ref_value(namespace: str) -> str:
-    """How other entities point at a namespace's Domain: ``default/<ns>`` (Domains live in ``default``)."""
-    return f"default/{namespace}"
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import base, managed_labels, provenance, put, require_valid_identity, tags
 
 
 def map_namespace(resource: Resource, ctx: SyncContext) -> list[Entity]:

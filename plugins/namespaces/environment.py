@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from openchoreo_sync import Entity, Resource, SyncContext
-
-from . import cr
-from .domain import domain_ref_value
-from .entity import base, managed_labels, provenance, put, require_valid_identity, tags
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import base, managed_labels, provenance, put, require_valid_identity, tags
+from openchoreo_sync.kit.refs import domain_ref_value
 
 _LISTENERS = ("http", "https")
 

@@ -6,11 +6,10 @@ resource produced; a 404 means the object is gone.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from openchoreo_sync import Collection, Refetched, Resource, ResourceEvent, SyncContext
+from openchoreo_sync.kit.endpoints import namespace_path, namespaced_path
 
-from .fetch import COLLECTION_FOR_KIND, NAMESPACES, SEGMENT_FOR_KIND, namespace_path
+from .fetch import COLLECTION_FOR_KIND, NAMESPACES, SEGMENT_FOR_KIND
 
 EVENT_KINDS: dict[str, str] = {"namespace": "Namespace"} | {k.lower(): k for k in COLLECTION_FOR_KIND}
 
@@ -24,12 +23,12 @@ async def refetch_event(event: ResourceEvent, ctx: SyncContext) -> Refetched | N
         # The namespace's name is the event's name; the refetched collection is not the root list
         # (an empty answer here means one namespace is gone, not that the list came back empty).
         what = f"namespace {event.name}"
-        body = await client.get(f"/api/v1/namespaces/{quote(event.name, safe='')}", what=what)
+        body = await client.get(namespace_path(event.name), what=what)
         resources = [Resource(kind, body)] if body is not None else []
         return Refetched(Collection(NAMESPACES, None, resources), origin=what, gone=body is None)
     namespace = event.namespace or "default"
     what = f"{kind} {namespace}/{event.name}"
-    path = f"{namespace_path(namespace, SEGMENT_FOR_KIND[kind])}/{quote(event.name, safe='')}"
+    path = namespaced_path(namespace, SEGMENT_FOR_KIND[kind], event.name)
     body = await client.get(path, what=what)
     resources = [Resource(kind, body, namespace)] if body is not None else []
     collection = Collection(COLLECTION_FOR_KIND[kind], namespace, resources)

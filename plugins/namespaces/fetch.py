@@ -8,12 +8,12 @@ exception propagates and the whole family is kept from the last good run.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from urllib.parse import quote
 
 from openchoreo_sync import Collection, Resource, SyncContext
-from openchoreo_sync.streaming import as_they_complete
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.endpoints import namespaced_path
+from openchoreo_sync.kit.fetching import as_they_complete
 
-from . import cr
 from .channel import KIND as CHANNEL_KIND
 
 NAMESPACES = "namespaces"
@@ -21,7 +21,7 @@ ENVIRONMENTS = "environments"
 PIPELINES = "deploymentpipelines"
 CHANNELS = "notificationchannels"
 
-# (collection name, API path segment under /api/v1/namespaces/{ns}, OpenChoreo kind)
+# (collection name, API path segment under the namespace, OpenChoreo kind)
 NAMESPACED: tuple[tuple[str, str, str], ...] = (
     (ENVIRONMENTS, "environments", "Environment"),
     (PIPELINES, "deploymentpipelines", "DeploymentPipeline"),
@@ -31,16 +31,12 @@ COLLECTION_FOR_KIND = {kind: name for name, _segment, kind in NAMESPACED}
 SEGMENT_FOR_KIND = {kind: segment for _name, segment, kind in NAMESPACED}
 
 
-def namespace_path(namespace: str, segment: str) -> str:
-    return f"/api/v1/namespaces/{quote(namespace, safe='')}/{segment}"
-
-
 async def fetch_family(ctx: SyncContext) -> AsyncIterator[Collection]:
     items = await ctx.namespaces()
     yield Collection(NAMESPACES, None, [Resource("Namespace", item) for item in items], root=True)
     names = [name for name in (cr.name_of(item) for item in items) if name]
     walks = (
-        ctx.walk(collection, namespace_path(ns, segment), kind=kind, namespace=ns)
+        ctx.walk(collection, namespaced_path(ns, segment), kind=kind, namespace=ns)
         for ns in names
         for collection, segment, kind in NAMESPACED
     )

@@ -11,12 +11,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from openchoreo_sync import EntityIndex, Relation, entity_ref, make_ref, normalize_ref
+from openchoreo_sync.kit import cr
+from openchoreo_sync.kit.entities import CLUSTER_NAMESPACE
 from openchoreo_sync.relations import DEPLOYS_TO, HOSTED_ON, NOTIFIED_BY, PART_OF
 
-from . import cr
 from .channel import KIND as CHANNEL_KIND
 from .channel import spec_problem
-from .entity import CLUSTER_NAMESPACE
 
 
 def _namespace(entity: Mapping[str, Any]) -> str:

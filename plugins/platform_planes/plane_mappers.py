@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openchoreo_sync.model import Entity, Resource
-from openchoreo_sync.plugins.component_types import envelope as env
+from openchoreo_sync.kit import Entity, Resource, SyncContext, cr, entities, refs
 
 from .gateway import ingress_gateway
 from .plane_status import STATUS, agent_annotations, readiness
+
+FIRST_TAG = "openchoreo"
+PLANE_TAIL_TAG = "infrastructure"
+"""Last tag of every plane kind."""
 
 OBSERVABILITY_PLANE_REF = "openchoreo.io/observability-plane-ref"
 OBSERVER_URL = "openchoreo.io/observer-url"
@@ -29,14 +32,14 @@ def namespaced_observability_ref(spec: Mapping[str, Any], namespace: str) -> str
     the full ref ``clusterobservabilityplane:openchoreo-cluster/<name>``, which the relation step and
     Backstage's ref parser both resolve to the cluster plane.
     """
-    ref = env.mapping(spec.get("observabilityPlaneRef"))
-    name = env.text(ref.get("name"))
+    ref = cr.mapping(spec.get("observabilityPlaneRef"))
+    name = cr.text(ref.get("name"))
     if not name:
         return ""
     if "/" in name:
         return name
     if ref.get("kind") == "ClusterObservabilityPlane":
-        return f"clusterobservabilityplane:{env.CLUSTER_NAMESPACE}/{name}"
+        return f"clusterobservabilityplane:{entities.CLUSTER_NAMESPACE}/{name}"
     return f"{namespace}/{name}"
 
 
@@ -52,20 +55,20 @@ def _plane(
     gateway: bool = False,
 ) -> Entity:
     """Assemble a plane entity; the flags say which of the plane-specific fields this kind has."""
-    name = env.checked_name(resource)
+    name = entities.checked_name(resource)
     body = resource.body
-    body_spec = env.object_spec(body)
-    oc_namespace = None if cluster else env.checked_namespace(resource)
-    annotations = env.base_annotations(body, oc_namespace)
+    body_spec = cr.spec(body)
+    oc_namespace = None if cluster else entities.checked_namespace(resource)
+    annotations = entities.base_annotations(body, oc_namespace)
     annotations[STATUS] = readiness(body)
-    spec: dict[str, Any] = {} if oc_namespace is None else {"domain": env.domain_of(oc_namespace)}
+    spec: dict[str, Any] = {} if oc_namespace is None else {"domain": refs.domain_ref_value(oc_namespace)}
     if gateway:
         ingress = ingress_gateway(body_spec)
         if ingress is not None:
             spec["gateway"] = ingress
     if observability_ref:
         if oc_namespace is None:
-            bare = env.text(env.mapping(body_spec.get("observabilityPlaneRef")).get("name"))
+            bare = cr.text(cr.mapping(body_spec.get("observabilityPlaneRef")).get("name"))
             if bare:
                 annotations[OBSERVABILITY_PLANE_REF] = bare
                 spec["observabilityPlaneRef"] = bare
@@ -74,26 +77,26 @@ def _plane(
             annotations[OBSERVABILITY_PLANE_REF] = ref
             spec["observabilityPlaneRef"] = ref
     if observer_url:
-        url = env.text(body_spec.get("observerURL"))
+        url = cr.text(body_spec.get("observerURL"))
         if url:
             annotations[OBSERVER_URL] = url
             spec["observerURL"] = url
     annotations.update(agent_annotations(body))
-    env.add_deletion_timestamp(annotations, body)
-    return env.envelope(
+    entities.add_deletion_timestamp(annotations, body)
+    return entities.envelope(
         kind=kind,
         name=name,
-        namespace=env.CLUSTER_NAMESPACE if oc_namespace is None else oc_namespace,
+        namespace=entities.CLUSTER_NAMESPACE if oc_namespace is None else oc_namespace,
         body=body,
         default_description=f"{name} {noun}",
         annotations=annotations,
-        tags=env.valid_tags(env.FIRST_TAG, tag, env.PLANE_TAIL_TAG),
+        tags=entities.tags(FIRST_TAG, tag, PLANE_TAIL_TAG),
         spec=spec,
         labels={f"openchoreo.io/{tag}": "true"},
     )
 
 
-def map_data_plane(resource: Resource, *, cluster: bool = False) -> Entity:
+def map_data_plane(resource: Resource, ctx: SyncContext, *, cluster: bool = False) -> Entity:
     """DataPlane → ``Dataplane``, ClusterDataPlane → ``ClusterDataplane`` (lower-case p, as upstream)."""
     if cluster:
         return _plane(
@@ -116,7 +119,7 @@ def map_data_plane(resource: Resource, *, cluster: bool = False) -> Entity:
     )
 
 
-def map_workflow_plane(resource: Resource, *, cluster: bool = False) -> Entity:
+def map_workflow_plane(resource: Resource, ctx: SyncContext, *, cluster: bool = False) -> Entity:
     if cluster:
         return _plane(
             resource,
@@ -136,7 +139,7 @@ def map_workflow_plane(resource: Resource, *, cluster: bool = False) -> Entity:
     )
 
 
-def map_observability_plane(resource: Resource, *, cluster: bool = False) -> Entity:
+def map_observability_plane(resource: Resource, ctx: SyncContext, *, cluster: bool = False) -> Entity:
     if cluster:
         return _plane(
             resource,

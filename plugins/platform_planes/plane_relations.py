@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from openchoreo_sync import relations
-from openchoreo_sync.model import Relation, entity_ref
-from openchoreo_sync.plugins.component_types.entity_refs import entity_namespace, part_of_domain, resolve
-from openchoreo_sync.plugins.component_types.envelope import CLUSTER_NAMESPACE
-from openchoreo_sync.snapshot import EntityIndex
+from openchoreo_sync import EntityIndex, Relation, SyncContext, entity_ref, relations
+from openchoreo_sync.kit.entities import CLUSTER_NAMESPACE
+from openchoreo_sync.kit.refs import entity_namespace, part_of_domain, resolve
 
 NAMESPACED_PLANES = ("Dataplane", "WorkflowPlane", "ObservabilityPlane")
 OBSERVED_NAMESPACED = ("Dataplane", "WorkflowPlane")
@@ -35,7 +33,7 @@ def observed_by(entity: Mapping[str, Any], *, cluster: bool) -> Relation | None:
     return Relation(entity_ref(entity), relations.OBSERVED_BY, target) if target else None
 
 
-def plane_relations(entities: EntityIndex) -> Iterator[Relation]:
+def plane_relations(entities: EntityIndex, ctx: SyncContext) -> Iterator[Relation]:
     """Every relation the plane kinds hold."""
     for kind in NAMESPACED_PLANES:
         for entity in entities.by_kind(kind):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openchoreo_sync.plugins.component_types.envelope import mapping, text
+from openchoreo_sync.kit.cr import NOT_READY, READY, condition_status, mapping, text
 
 STATUS = "openchoreo.io/status"
 AGENT_CONNECTED = "openchoreo.io/agent-connected"
@@ -20,11 +20,7 @@ AGENT_LAST_CONNECTED = "openchoreo.io/agent-last-connected"
 
 def readiness(body: Mapping[str, Any]) -> str:
     """``Ready`` when the status condition ``Created`` is ``"True"``, else ``Not Ready``."""
-    conditions = mapping(body.get("status")).get("conditions")
-    for condition in conditions if isinstance(conditions, list) else ():
-        if isinstance(condition, Mapping) and condition.get("type") == "Created":
-            return "Ready" if condition.get("status") == "True" else "Not Ready"
-    return "Not Ready"
+    return READY if condition_status(body, "Created") == "True" else NOT_READY
 
 
 def _count(value: Any) -> str:

@@ -115,7 +115,19 @@ def test_run_stops_cleanly_on_sigterm_with_a_run_in_flight(tmp_path, mock_opench
         f"  sqlite: {{path: {tmp_path / 's.sqlite3'}}}\n  server: {{port: 0}}\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openchoreo_sync.cli", "run", "--config", str(cfg), "--log-format", "json"],
+        # "sync run started" is a debug line: a steady run logs one INFO line (issue 18)
+        [
+            sys.executable,
+            "-m",
+            "openchoreo_sync.cli",
+            "run",
+            "--config",
+            str(cfg),
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )

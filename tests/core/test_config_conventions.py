@@ -4,6 +4,7 @@ $env/$file/$include, null, commands that need no baseUrl, and the example config
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -262,3 +263,60 @@ def test_raw_config_records_its_sources_in_merge_order(tmp_path):
     a = write(tmp_path, "a.yaml", "{}\n")
     raw = load_raw_config([a], env={"APP_CONFIG_openchoreo_baseUrl": "http://x"}, inline=[("inline", {})])
     assert raw.sources == [str(a), "inline", "environment variable APP_CONFIG_openchoreo_baseUrl"]
+
+
+def spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("APP_CONFIG_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "openchoreo_sync.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+        env={**clean, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def read_until(proc: subprocess.Popen[str], marker: str, limit: int = 400) -> list[str]:
+    """Lines of ``proc`` up to the first holding ``marker`` (bounded: the process ends or ``limit`` lines)."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line or len(seen) >= limit:
+            break
+    assert any(marker in line for line in seen), "".join(seen)
+    return seen
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+def test_run_reads_the_default_files_too(workdir):
+    with (workdir / "app-config.local.yaml").open("a") as local:
+        local.write("  server: {port: 0}\n")
+    proc = spawn("run", "--log-format", "json", cwd=workdir)
+    try:
+        read_until(proc, '"sync run finished"')
+    finally:
+        stop(proc)
+    assert (workdir / ".openchoreo-sync" / "state.sqlite3").is_file()
+
+
+def test_demo_prints_its_store_and_how_status_reads_it(tmp_path):
+    proc = spawn(
+        "demo", "--port", "0", "--state", str(tmp_path / "demo.sqlite3"), "--log-level", "warning", cwd=tmp_path
+    )
+    try:
+        lines = read_until(proc, "openchoreo-sync status --config")
+    finally:
+        stop(proc)
+    assert any(f"state store         : {tmp_path / 'demo.sqlite3'}" in line for line in lines)
+    command = next(line for line in lines if "openchoreo-sync status --config" in line).split()
+    elsewhere = tmp_path / "elsewhere"  # the printed command works from any directory
+    elsewhere.mkdir()
+    status = cli(*command[1:], cwd=elsewhere)
+    assert status.returncode == 0, status.stderr
+    assert "trigger=demo" in status.stdout and "catalog: 0 entities" not in status.stdout

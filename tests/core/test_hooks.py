@@ -214,7 +214,7 @@ async def test_hook_refetch(mock_openchoreo, sync_harness_factory):
     ctx = harness.engine.context("ev-test")
     refetched = await plugin.refetch(event, ctx)
     assert refetched.gone
-    result = await apply_refetched(harness.engine, "widgets", event, refetched, ctx, "ev-test")
+    result = await apply_refetched(harness.engine.writer, "widgets", event, refetched, ctx, "ev-test")
     assert result.changes.removed == ["widget:default/a"]
     assert result.changes.changed == ["widget:default/b"]  # lost its inverse relation
     assert harness.entities()["widget:default/b"]["relations"] == []

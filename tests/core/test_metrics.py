@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from openchoreo_sync.errors import StoreError
+from openchoreo_sync.metrics import SyncMetrics
 from openchoreo_sync.testing.polling import apoll
 
 
@@ -26,7 +28,7 @@ async def test_metrics_follow_runs_entities_and_failures(mock_openchoreo, sync_h
     url = await harness.serve()
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
         assert (await harness.run()).status == "ok"
-        assert (await harness.run()).succeeded
+        assert (await harness.run()).status in ("ok", "unchanged")
         # Prometheus' convention: /metrics needs no token by default, though the catalog does
         response = await client.get("/metrics")
         assert response.status_code == 200, response.text
@@ -59,7 +61,7 @@ async def test_metrics_follow_runs_entities_and_failures(mock_openchoreo, sync_h
         samples = scrape((await client.get("/metrics")).text)
         assert runs(samples, "failed") == 1
         assert samples[("openchoreo_sync_api_requests_total", (("code", "503"),))] >= 1
-        assert samples[("openchoreo_sync_api_retries_total", ())] >= 1
+        assert samples[("openchoreo_sync_api_retries_total", (("outcome", "503"),))] >= 1
 
 
 async def test_metrics_token_is_configurable(mock_openchoreo, sync_harness_factory):
@@ -91,3 +93,42 @@ async def test_event_metrics_show_queue_and_applied_events(mock_openchoreo, sync
         samples = scrape((await client.get("/metrics")).text)
         assert samples[("openchoreo_sync_events_total", (("outcome", "received"),))] == 1
         assert samples[("openchoreo_sync_event_queue_depth", ())] == 0
+
+
+class _BrokenStore:
+    def facets(self, keys):
+        raise StoreError("database is gone")
+
+
+def test_run_summaries_move_deletion_output_and_store_series():
+    metrics = SyncMetrics(_BrokenStore())  # type: ignore[arg-type]
+    metrics.observe_run("guarded", {"planned_removals": ["a", "b", "c"], "failed_collections": {}}, 1.0)
+    metrics.observe_run(
+        "partial",
+        {
+            "pending_removal": 2,
+            "carried": 7,
+            "failed_collections": {"x": "boom"},
+            "outputs": {"backstage": "failed: 503"},
+        },
+        2.0,
+    )
+    samples = scrape(metrics.render().decode())
+    assert samples[("openchoreo_sync_guarded_deletions", ())] == 0  # the partial run applied, so none held
+    assert samples[("openchoreo_sync_pending_deletions", ())] == 2
+    assert samples[("openchoreo_sync_stale_entities", ())] == 7
+    assert samples[("openchoreo_sync_stale_collections", ())] == 1
+    assert samples[("openchoreo_sync_output_healthy", (("output", "backstage"),))] == 0
+    assert samples[("openchoreo_sync_last_success_timestamp_seconds", ())] == 0
+    metrics.observe_run("guarded", {"planned_removals": ["a", "b", "c"]}, 1.0)
+    metrics.observe_run("ok", {"outputs": {"backstage": "full"}}, 1.0)
+    samples = scrape(metrics.render().decode())
+    assert samples[("openchoreo_sync_output_healthy", (("output", "backstage"),))] == 1
+    assert samples[("openchoreo_sync_last_success_timestamp_seconds", ())] > 0
+    assert runs(samples, "guarded") == 2 and runs(samples, "ok") == 1
+
+
+async def test_a_failing_store_read_counts_a_store_error():
+    metrics = SyncMetrics(_BrokenStore())  # type: ignore[arg-type]
+    await metrics.refresh_from_store()
+    assert scrape(metrics.render().decode())[("openchoreo_sync_store_errors_total", ())] == 1

@@ -104,7 +104,8 @@ async def test_disabling_a_family_removes_exactly_its_kinds(mock_openchoreo, syn
         state_dir=tmp_path / "b",
     )
     some = (await without.run()).entities
-    plane_kinds = set(full.runtime.plugins.kinds_of("platform_planes"))
+    info = full.runtime.plugins.records["platform_planes"].info
+    plane_kinds = set(info.kinds if info else ())
     assert plane_kinds
     missing = {ref for ref in everything if ref not in some}
     assert missing and all(everything[ref]["kind"] in plane_kinds for ref in missing)

@@ -40,7 +40,7 @@ async def in_thread(fn: Callable[..., T], *args: Any) -> T:
 
 
 def published(harness: Any) -> list[str]:
-    pub = harness.daemon.ctx.extras["backstage_sink"].served
+    pub = harness.daemon.ctx.services.instances["backstage"].served
     refs = [ref for refs in pub.members.values() for ref in refs]
     return refs + [pub.location_entity_ref(p) for p in pub.entity_files()]
 
@@ -71,7 +71,7 @@ async def test_vanilla_backstage_gets_everything_heals_itself_and_names_what_it_
     try:
         harness = sync_harness_factory(mock_openchoreo.url, config_for(bs))
         await harness.serve()
-        sink = harness.daemon.ctx.extras["backstage_sink"]
+        sink = harness.daemon.ctx.services.instances["backstage"]
 
         # 1. A vanilla Backstage, default settings: every entity arrives (verified by the run itself).
         first = await harness.run()

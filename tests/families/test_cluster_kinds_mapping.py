@@ -12,7 +12,7 @@ import yaml
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import cluster_kinds
+from openchoreo_sync.plugins.component_types.cluster import family as cluster_kinds
 from openchoreo_sync.validation import entity_problems
 
 GOLDEN = Path(__file__).parent / "golden" / "cluster_kinds" / "entities.yaml"
@@ -31,7 +31,7 @@ def map_one(kind: str, body: dict[str, Any], namespace: str | None = None) -> di
 
 
 def test_golden_covers_every_kind() -> None:
-    assert {case["resource"]["kind"] for case in CASES} == set(cluster_kinds.plugin.MAPPERS)
+    assert {case["resource"]["kind"] for case in CASES} == set(cluster_kinds.mappers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")
@@ -69,7 +69,7 @@ def test_plugin_info_lists_kinds_and_events() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", sorted(cluster_kinds.plugin.MAPPERS))
+@pytest.mark.parametrize("kind", sorted(cluster_kinds.mappers))
 def test_cluster_kinds_live_in_the_pseudo_namespace_without_domain(kind: str) -> None:
     # Even when the object (wrongly) names a namespace, a cluster kind is not in it.
     entity = map_one(kind, {"metadata": {"name": "x", "namespace": "acme"}}, namespace="acme")

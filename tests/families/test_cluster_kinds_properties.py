@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import cluster_kinds
+from openchoreo_sync.plugins.component_types.cluster import family as cluster_kinds
 from openchoreo_sync.validation import entity_problems
 
 CTX = SyncContext(
@@ -27,7 +27,7 @@ optional_values = st.one_of(st.none(), values)
 
 @st.composite
 def cluster_objects(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    kind = draw(st.sampled_from(sorted(cluster_kinds.plugin.MAPPERS)))
+    kind = draw(st.sampled_from(sorted(cluster_kinds.mappers)))
     meta: dict[str, Any] = {
         "name": draw(names),
         "annotations": draw(

@@ -10,7 +10,7 @@ import structlog
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource, entity_ref
-from openchoreo_sync.plugins import cluster_kinds
+from openchoreo_sync.plugins.component_types.cluster import family as cluster_kinds
 from openchoreo_sync.snapshot import EntityIndex
 
 

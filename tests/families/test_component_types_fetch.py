@@ -12,7 +12,7 @@ from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.model import Collection, ResourceEvent
-from openchoreo_sync.plugins import component_types
+from openchoreo_sync.plugins.component_types import family as component_types
 from openchoreo_sync.validation import entity_problems
 
 COLLECTIONS = ("componenttypes", "traits", "workflows", "projecttypes", "resourcetypes")

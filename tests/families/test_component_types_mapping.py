@@ -12,7 +12,7 @@ import yaml
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import component_types
+from openchoreo_sync.plugins.component_types import family as component_types
 from openchoreo_sync.plugins.component_types.allowed_refs import WORKFLOW_KINDS, normalise_allowed
 from openchoreo_sync.plugins.component_types.workflow_parameters import repository_parameters
 from openchoreo_sync.validation import entity_problems
@@ -33,7 +33,7 @@ def map_one(kind: str, body: dict[str, Any], namespace: str | None = "acme") -> 
 
 
 def test_golden_covers_every_kind() -> None:
-    assert {case["resource"]["kind"] for case in CASES} == set(component_types.plugin.MAPPERS)
+    assert {case["resource"]["kind"] for case in CASES} == set(component_types.mappers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")
@@ -65,13 +65,17 @@ def test_namespace_comes_from_the_object_when_the_collection_has_none() -> None:
     assert entity["spec"] == {"domain": "default/team-b"}
 
 
-def test_workload_type_is_not_defaulted_and_an_invalid_one_adds_no_tag() -> None:
+def test_workload_type_is_not_defaulted_and_an_invalid_one_is_sanitised_into_a_tag() -> None:
+    # One tag rule for every family (the kit's ``entities.tags``): sanitised, never a rejected entity.
     unset = map_one("ComponentType", {"metadata": {"name": "a"}, "spec": {}})
     assert "workloadType" not in unset["spec"]
+    assert unset["metadata"]["tags"] == ["openchoreo", "component-type", "platform-engineering"]
     odd = map_one("ComponentType", {"metadata": {"name": "b"}, "spec": {"workloadType": "Deploy Ment"}})
     assert odd["spec"]["workloadType"] == "Deploy Ment"
-    assert odd["metadata"]["tags"] == ["openchoreo", "component-type", "platform-engineering"]
+    assert odd["metadata"]["tags"] == ["openchoreo", "component-type", "deploy-ment", "platform-engineering"]
     assert entity_problems(odd) == []
+    hopeless = map_one("ComponentType", {"metadata": {"name": "c"}, "spec": {"workloadType": "!!!"}})
+    assert hopeless["metadata"]["tags"] == ["openchoreo", "component-type", "platform-engineering"]
 
 
 def test_absent_allowed_lists_are_omitted_and_empty_ones_kept() -> None:

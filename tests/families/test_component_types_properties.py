@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import component_types
+from openchoreo_sync.plugins.component_types import family as component_types
 from openchoreo_sync.validation import entity_problems
 
 CTX = SyncContext(
@@ -38,7 +38,7 @@ def _meta(name: str, annotations: dict[str, str], created: str | None, deleting:
 
 @st.composite
 def type_objects(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    kind = draw(st.sampled_from(sorted(component_types.plugin.MAPPERS)))
+    kind = draw(st.sampled_from(sorted(component_types.mappers)))
     annotations = draw(
         st.dictionaries(st.sampled_from(["openchoreo.dev/display-name", "openchoreo.dev/description"]), values)
     )

@@ -12,7 +12,7 @@ import structlog
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Relation, Resource, entity_ref
-from openchoreo_sync.plugins import component_types
+from openchoreo_sync.plugins.component_types import family as component_types
 from openchoreo_sync.snapshot import EntityIndex
 
 

@@ -12,7 +12,7 @@ import yaml
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import platform_planes
+from openchoreo_sync.plugins.platform_planes import family as platform_planes
 from openchoreo_sync.validation import entity_problems
 
 GOLDEN = Path(__file__).parent / "golden" / "platform_planes" / "entities.yaml"
@@ -35,7 +35,7 @@ def annotations(entity: dict[str, Any]) -> dict[str, str]:
 
 
 def test_golden_covers_every_kind() -> None:
-    assert {case["resource"]["kind"] for case in CASES} == set(platform_planes.plugin.MAPPERS)
+    assert {case["resource"]["kind"] for case in CASES} == set(platform_planes.mappers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['resource']['kind']}-{c['entity']['metadata']['name']}")

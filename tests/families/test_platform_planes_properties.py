@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource
-from openchoreo_sync.plugins import platform_planes
+from openchoreo_sync.plugins.platform_planes import family as platform_planes
 from openchoreo_sync.validation import entity_problems
 
 CTX = SyncContext(
@@ -29,7 +29,7 @@ counts = st.one_of(st.none(), st.integers(-5, 10**6), st.floats(allow_nan=True),
 
 @st.composite
 def planes(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    kind = draw(st.sampled_from(sorted(platform_planes.plugin.MAPPERS)))
+    kind = draw(st.sampled_from(sorted(platform_planes.mappers)))
     meta: dict[str, Any] = {
         "name": draw(names),
         "annotations": draw(

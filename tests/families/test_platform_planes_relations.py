@@ -10,7 +10,7 @@ import structlog
 from openchoreo_sync.config import AppConfig
 from openchoreo_sync.context import SyncContext
 from openchoreo_sync.model import Resource, entity_ref
-from openchoreo_sync.plugins import platform_planes
+from openchoreo_sync.plugins.platform_planes import family as platform_planes
 from openchoreo_sync.snapshot import EntityIndex
 
 

@@ -36,7 +36,7 @@ def overrides(fake: FakeBackstage, allow: list[str] | None = None, **settings: A
 
 
 def publication(harness: Any) -> Publication:
-    served = harness.daemon.ctx.extras["backstage_sink"].served
+    served = harness.daemon.ctx.services.instances["backstage"].served
     assert served is not None, "nothing published yet"
     return served
 

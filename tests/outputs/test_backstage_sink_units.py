@@ -5,10 +5,9 @@ from __future__ import annotations
 import yaml
 
 from openchoreo_sync.config import AppConfig
+from openchoreo_sync.kit.publishing import PLACEHOLDER_MARKER, clean_entity, dump_entities, filter_allowed
 from openchoreo_sync.plugins.backstage.kinds import apply_custom_kinds, resource_name
 from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, build_publication
-from openchoreo_sync.plugins.backstage.render import PLACEHOLDER_MARKER, clean_entity, dump_entities
-from openchoreo_sync.plugins.backstage.rules import filter_allowed
 
 OWNER = "group:default/openchoreo-users"
 

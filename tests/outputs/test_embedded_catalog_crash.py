@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from openchoreo_sync.engine import serialize
+from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
 from openchoreo_sync.store.sqlite import SqliteStore
 
@@ -26,7 +26,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import openchoreo_sync.store.sql as sql
-    from openchoreo_sync.engine import serialize
+    from openchoreo_sync.serialization import serialize
     from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
     from openchoreo_sync.store.sqlite import SqliteStore
 

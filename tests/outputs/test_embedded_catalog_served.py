@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from openchoreo_sync.engine import serialize
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.plugins.embedded_catalog.facets import FacetCache
 from openchoreo_sync.plugins.embedded_catalog.identity import with_identity
 from openchoreo_sync.plugins.embedded_catalog.lookup import by_name, by_refs
 from openchoreo_sync.plugins.embedded_catalog.serialize import entities_array
+from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
 from openchoreo_sync.store.sql import utcnow
 from openchoreo_sync.store.sqlite import SqliteStore

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openchoreo_sync.engine import serialize
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec, build_world
 from openchoreo_sync.reconcile import STALE_ANNOTATION
+from openchoreo_sync.serialization import serialize
 from openchoreo_sync.testing.harness import SyncHarness
 
 SMALL = WorldSpec(seed=3, namespaces=1, projects=1, components=2, example=False)

@@ -70,7 +70,7 @@ def _good_change(mock: MockOpenChoreo) -> str:
 
 # --- items that are skipped ---------------------------------------------------------------------
 
-INVALID_NAME = "is not a valid Backstage name"
+INVALID_NAME = "is not a valid Backstage entity name"
 SKIPPED_ITEMS: dict[str, tuple[Any, tuple[str, ...]]] = {
     # case: (body, words the problem must contain: the resource's name as far as it has one, the reason)
     "metadata-not-object": ("not-an-object", ("<unreadable metadata>", "cannot be mapped")),

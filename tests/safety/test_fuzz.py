@@ -61,7 +61,7 @@ def mapping_setup():
     def accepted(kind: str) -> bool:
         try:
             probe = Resource(kind, {"metadata": {"name": "probe"}}, "default")
-            return plugins.hook.map_resource(resource=probe, ctx=ctx) is not None
+            return plugins.runner.caller("map_resource")(resource=probe, ctx=ctx) is not None
         except Exception:
             return True
 

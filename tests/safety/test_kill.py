@@ -98,7 +98,8 @@ class Observer:
 def spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [CLI, "run", "--config", str(config), "--no-server", "--log-format", "json"],
+            # debug: "sync run started" is not an INFO line (a steady run logs one INFO line, issue 18)
+            [CLI, "run", "--config", str(config), "--no-server", "--log-format", "json", "--log-level", "debug"],
             stdout=out,
             stderr=subprocess.STDOUT,
         )

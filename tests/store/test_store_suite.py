@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from openchoreo_sync.engine import serialize
 from openchoreo_sync.model import Entity, entity_ref
+from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
 from openchoreo_sync.store.sql import SCHEMA_VERSION, SEARCH_INDEXES, SqlStore
 from tests.store.conftest import StoreFactory

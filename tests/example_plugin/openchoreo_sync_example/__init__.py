@@ -4,6 +4,8 @@ It adds a kind the built-in families do not sync (OpenChoreo ReleaseBinding -> a
 ``ReleaseBinding`` entity related to its component and environment), and, when
 ``overrideComponents`` is on, replaces the built-in Component mapper with its own.
 It is opt-in (``default_enabled=False``): enable it with ``openchoreo.plugins.example.enabled: true``.
+It imports only the plugin kit (``openchoreo_sync.kit``), as every plugin must; the same package
+ships an example output plugin, :mod:`.output` (entry point ``example_output``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from openchoreo_sync import (
+from openchoreo_sync.kit import (
     Collection,
     EntityIndex,
     PluginInfo,
@@ -23,7 +25,8 @@ from openchoreo_sync import (
     hookimpl,
     make_ref,
 )
-from openchoreo_sync import relations as rel
+from openchoreo_sync.kit import relations as rel
+from openchoreo_sync.kit.endpoints import namespaced_path
 
 NAME = "example"
 DEPLOYS = "deploys"
@@ -52,7 +55,7 @@ async def fetch(ctx: SyncContext) -> AsyncIterator[Collection]:
     for namespace in await ctx.namespace_names():
         yield await ctx.walk(
             "releasebindings",
-            f"/api/v1/namespaces/{namespace}/releasebindings",
+            namespaced_path(namespace, "releasebindings"),
             kind="ReleaseBinding",
             namespace=namespace,
         )

@@ -1,8 +1,23 @@
-"""Read fields of an OpenChoreo CR the way the official module's accessors do.
+"""Read fields of an OpenChoreo API object (a CR as the Platform API returns it) safely.
 
-Every translator in both families reads display names, descriptions, readiness and owner
-annotations through these few functions, so the truthiness rules of the TypeScript accessors
-(an empty string counts as absent) live in exactly one place.
+The one reader every family uses, so the rules are the same everywhere and match the official
+module's TypeScript accessors:
+
+- **Missing text** reads as ``""``: an absent key, ``null`` or a value of another type (the API is
+  schema-typed, so a number where a string belongs is malformed input and counts as absent). An
+  empty string is "absent" too, as in JavaScript, so ``cr.annotation(body, X) or fallback`` is the
+  idiom for a fallback.
+- **Missing blocks** (``metadata``, ``spec``, ``status``, annotations, labels) read as an empty
+  mapping, so chains like ``cr.spec(body).get("x")`` never raise.
+- **Names** are returned verbatim; whether Backstage accepts one is checked by
+  :mod:`openchoreo_sync.kit.entities` (``checked_name``), which raises naming the resource.
+
+Example::
+
+    from openchoreo_sync.kit import cr
+
+    title = cr.title_of(resource.body)                  # display-name annotation, else the name
+    replicas = cr.spec(resource.body).get("replicas")   # {} when the object has no spec
 """
 
 from __future__ import annotations
@@ -33,6 +48,10 @@ def spec(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return mapping(body.get("spec"))
 
 
+def status(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping(body.get("status"))
+
+
 def text(value: Any) -> str:
     """A string field as a string; absent or non-string values read as ``''`` (JS falsy)."""
     return value if isinstance(value, str) else ""
@@ -40,6 +59,10 @@ def text(value: Any) -> str:
 
 def name_of(body: Mapping[str, Any]) -> str:
     return text(metadata(body).get("name"))
+
+
+def namespace_of(body: Mapping[str, Any]) -> str:
+    return text(metadata(body).get("namespace"))
 
 
 def annotation(body: Mapping[str, Any], key: str) -> str:
@@ -72,9 +95,19 @@ def deletion_timestamp(body: Mapping[str, Any]) -> str:
     return text(metadata(body).get("deletionTimestamp"))
 
 
+def condition_status(body: Mapping[str, Any], condition_type: str) -> str | None:
+    """The ``status`` of the first condition of ``condition_type`` (``"True"``, ``"False"`` ...), or
+    None when the object reports no such condition."""
+    conditions = status(body).get("conditions")
+    for condition in conditions if isinstance(conditions, list) else ():
+        if isinstance(condition, Mapping) and condition.get("type") == condition_type:
+            return text(condition.get("status"))
+    return None
+
+
 def ready_status(body: Mapping[str, Any]) -> str:
     """``Ready`` when a ``Ready`` condition has status ``True``; every other state is ``Not Ready``."""
-    conditions = mapping(body.get("status")).get("conditions")
+    conditions = status(body).get("conditions")
     if isinstance(conditions, list):
         for condition in conditions:
             if not isinstance(condition, Mapping):

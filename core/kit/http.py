@@ -1,0 +1,23 @@
+"""Helpers for plugins that serve HTTP on the daemon's server (the ``http_routes`` hook).
+
+Routes are protected by ``openchoreo.server.token`` unless marked :func:`public`; errors should
+have Backstage's shape (:func:`backstage_error`) so Backstage clients report them properly.
+
+Example::
+
+    from starlette.routing import Route
+    from openchoreo_sync.kit import hookimpl
+    from openchoreo_sync.kit.http import backstage_error
+
+    @hookimpl
+    def http_routes(ctx):
+        async def hello(request):
+            return backstage_error(404, "NotFoundError", "nothing here yet", request)
+        return [Route("/api/hello", hello)]
+"""
+
+from __future__ import annotations
+
+from ..server import SHUTTING_DOWN, backstage_error, public, token_matches
+
+__all__ = ["SHUTTING_DOWN", "backstage_error", "public", "token_matches"]

@@ -1,0 +1,39 @@
+"""The single writer of the committed snapshot, shared by full runs and event deltas.
+
+Both take ``lock`` for everything from reconcile to emit, so they never interleave on one
+snapshot. A delta records when it committed each ref; a full run that fetched before then keeps
+the delta's (newer) version instead of overwriting it with what it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .model import EntityRef
+from .outputs import Outputs
+from .plugins_manager import LoadedPlugins
+from .store.base import StateStore
+
+
+@dataclass
+class SnapshotWriter:
+    store: StateStore
+    plugins: LoadedPlugins
+    outputs: Outputs
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _delta_touched: dict[EntityRef, float] = field(default_factory=dict)
+    """ref -> when an event delta last committed it"""
+
+    def mark_delta(self, refs: Iterable[EntityRef]) -> None:
+        """Record that a delta just committed ``refs``."""
+        stamp = time.monotonic()
+        for ref in refs:
+            self._delta_touched[ref] = stamp
+
+    def newer_than(self, fetch_started: float) -> set[EntityRef]:
+        """Refs a delta committed since ``fetch_started``; older marks are forgotten."""
+        self._delta_touched = {ref: at for ref, at in self._delta_touched.items() if at >= fetch_started}
+        return set(self._delta_touched)
