@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -135,8 +136,37 @@ class DaemonProcess:
                 out.append(line if isinstance(line, dict) else {"event": raw})
         return out
 
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run record in the SQLite store, oldest first: ``{run_id, status, summary}``.
+
+        Read from the store, not the log: a failure that repeats run after run is logged once
+        (issue 18's quiet logs), but every run is recorded.
+        """
+        path = Path(self.config["openchoreo"]["sqlite"]["path"])
+        if not path.exists():
+            return []
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute("SELECT run_id, status, summary FROM runs ORDER BY started_at").fetchall()
+        except sqlite3.Error:
+            return []
+        finally:
+            conn.close()
+        return [{"run_id": r[0], "status": r[1], "summary": json.loads(r[2])} for r in rows]
+
     def finished_runs(self) -> list[dict[str, Any]]:
-        return [e for e in self.events() if e.get("event") == "sync run finished"]
+        """Runs that committed (a snapshot was written: ok, partial, unchanged)."""
+        return [r for r in self.runs() if r["status"] in ("ok", "partial", "unchanged")]
+
+    def wait_for_run(self, *, after: int, timeout: float = 60) -> dict[str, Any]:
+        """The committed run number ``after + 1`` (0-based ``after``)."""
+
+        def found() -> dict[str, Any] | None:
+            assert self.alive(), "the daemon died:\n" + self.log_text()[-4000:]
+            runs = self.finished_runs()
+            return runs[after] if len(runs) > after else None
+
+        return poll(found, timeout=timeout, what=f"committed run #{after + 1}")
 
     def count(self, event: str) -> int:
         return sum(1 for e in self.events() if event in str(e.get("event", "")))

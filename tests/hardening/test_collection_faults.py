@@ -52,7 +52,7 @@ def test_slow_endless_and_silently_empty_collections_fail_alone(tmp_path: Path) 
         )
         daemon = DaemonProcess(config, tmp_path / "daemon").start()
         try:
-            daemon.wait_for("sync run finished")
+            daemon.wait_for_run(after=0)
             synced = daemon.entity_names()
 
             # --- item 6: one collection hangs, another's cursor never ends ---------------------
@@ -68,9 +68,9 @@ def test_slow_endless_and_silently_empty_collections_fail_alone(tmp_path: Path) 
             proxy.before = endless_cursor
             fresh = {add_environment(mock, healthy, "while-hung"), add_environment(mock, hung, "beside-hung")}
             runs = len(daemon.finished_runs()) + 1  # the run in flight may predate the faults
-            applied = daemon.wait_for("sync run finished", after=runs, timeout=60)
+            applied = daemon.wait_for_run(after=runs, timeout=60)
             assert applied["status"] == "partial", applied
-            assert applied["failed_collections"] == 2, applied
+            assert len(applied["summary"]["failed_collections"]) == 2, applied
             assert daemon.count("hung and was cancelled") == 0, "one slow collection must not time the run out"
             names = daemon.entity_names()
             assert fresh <= names, "the healthy collections' updates must be applied"
@@ -95,8 +95,9 @@ def test_slow_endless_and_silently_empty_collections_fail_alone(tmp_path: Path) 
 
             proxy.before = unauthorised_lists
             runs = len(daemon.finished_runs()) + 1
-            held_runs = [daemon.wait_for("sync run finished", after=runs + i, timeout=60) for i in range(3)]
-            assert all(run["status"] == "partial" and run["removed"] == 0 for run in held_runs), held_runs
+            held_runs = [daemon.wait_for_run(after=runs + i, timeout=60) for i in range(3)]
+            assert all(r["status"] == "partial" and not r["summary"]["changes"]["removed"] for r in held_runs)
+            assert all(r["summary"]["empty_held"] for r in held_runs), held_runs
             assert daemon.entity_names() == converged, "a silently empty namespace must not lose its entities"
             assert stale_names(daemon) >= {n for n in converged if n.startswith(f"Component:{hung}/")}
             warnings = [e for e in daemon.events() if e.get("event") == "empty collection held; its entities are kept"]

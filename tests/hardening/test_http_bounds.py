@@ -39,7 +39,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
         )
         process = DaemonProcess(config, workdir / "daemon", prefix=("prlimit", "--nofile=256:256"))
         process.start()
-        process.wait_for("sync run finished")
+        process.wait_for_run(after=0)
         try:
             yield process
         finally:

@@ -78,7 +78,7 @@ def test_locked_then_full_disk_then_restart_on_full_disk(tmp_path: Path, volume:
         )
         daemon = DaemonProcess(config, tmp_path / "daemon").start()
         try:
-            daemon.wait_for("sync run finished")
+            daemon.wait_for_run(after=0)
             synced = daemon.entity_names()
             assert len(synced) > 20
 

@@ -63,6 +63,7 @@ def test_echoed_credentials_never_leave_the_process(tmp_path: Path, canaries: di
         try:
             poll(lambda: len(daemon.finished_runs()) >= 2, timeout=60, what="two runs through the echoing proxy")
             assert daemon.finished_runs()[-1]["status"] == "partial"
+            assert daemon.finished_runs()[-1]["summary"]["failed_collections"]
             assert daemon.entity_names(), "the catalog must be served"
             status_text = daemon.cli("status")
             status_json = daemon.cli("status", "--json")
