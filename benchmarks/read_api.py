@@ -49,6 +49,17 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 TOKEN = "bench-static-token-0123456789"
 CATALOG = "/api/catalog"
 INGEST_TIMEOUT_S = 900.0
+RESPONSE_TIMEOUT_S = 60.0
+
+
+ANCHORS = {
+    "by-name": (1350, 149),
+    "filter=kind=component&limit=100": (140, 62),
+    "filter=kind=component,spec.system=…": (41, 25),
+    "by-query kind=api&limit=50": (47, 113),
+    "entity-facets?facet=kind": (527, 50),
+}
+"""Issue 19's figures before this work, 2,000 components on this machine: (Backstage, embedded) req/s."""
 
 
 # --- the snapshot ------------------------------------------------------------------------------
@@ -141,6 +152,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any, Callable[[], None]]:
     """A real Backstage catalog that has ingested ``entities`` (as YAML from a local HTTP server)."""
+    import httpx
     import yaml
 
     from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend
@@ -167,8 +179,13 @@ def start_backstage(entities: list[dict[str, Any]], workdir: Path) -> tuple[Any,
             expected[e["kind"]] = expected.get(e["kind"], 0) + 1
         started = time.monotonic()
         while True:
-            resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
-            counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]} if resp.status_code == 200 else {}
+            counts: dict[str, int] = {}
+            try:
+                resp = backstage.request("GET", f"{CATALOG}/entity-facets", params={"facet": "kind"})
+                if resp.status_code == 200:
+                    counts = {f["value"]: f["count"] for f in resp.json()["facets"]["kind"]}
+            except httpx.TransportError:  # a busy Node closes keep-alive connections now and then
+                pass
             counts.pop("Location", None)
             if counts == expected:
                 break
@@ -218,38 +235,53 @@ async def fetch(url: str, path: str) -> Any:
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     try:
         writer.write(_request(parts.netloc, path))
-        return json.loads(await _response(reader))
+        return json.loads(await asyncio.wait_for(_response(reader), RESPONSE_TIMEOUT_S))
     finally:
         writer.close()
 
 
-async def hammer(url: str, paths: list[str], concurrency: int, seconds: float) -> dict[str, float]:
-    """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections."""
+async def hammer(
+    url: str, paths: list[str], concurrency: int, seconds: float, sink: list[float] | None = None
+) -> dict[str, float]:
+    """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections
+    (each latency, in seconds, also appended to ``sink`` when given)."""
     parts = urlsplit(url)
     requests = [_request(parts.netloc, p) for p in paths]
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
+    reconnects = 0
+
     async def worker(offset: int) -> None:
-        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        """One keep-alive connection; reopened if the server closes it (Node does, now and then)."""
+        nonlocal reconnects
         index = offset
-        try:
-            while (now := time.perf_counter()) < deadline:
-                writer.write(requests[index % len(requests)])
-                index += concurrency
-                await _response(reader)
-                latencies.append(time.perf_counter() - now)
-        finally:
-            writer.close()
+        while time.perf_counter() < deadline:
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            try:
+                while (now := time.perf_counter()) < deadline:
+                    writer.write(requests[index % len(requests)])
+                    index += concurrency
+                    await asyncio.wait_for(_response(reader), RESPONSE_TIMEOUT_S)
+                    latencies.append(time.perf_counter() - now)
+            except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+                reconnects += 1
+            finally:
+                writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
+    if sink is not None:
+        sink.extend(latencies)
+    if not latencies:  # nothing answered within the window (a stalled server)
+        return {"rps": 0.0, "p50_ms": float("inf"), "p99_ms": float("inf"), "reconnects": reconnects}
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "reconnects": reconnects,
     }
 
 
@@ -291,7 +323,11 @@ async def compare(ours: str, theirs: str, plan: dict[str, list[str]]) -> list[st
     problems = []
     for name, paths in plan.items():
         for path in paths[:3]:
-            mine, other = _shape(name, await fetch(ours, path)), _shape(name, await fetch(theirs, path))
+            try:
+                mine, other = _shape(name, await fetch(ours, path)), _shape(name, await fetch(theirs, path))
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, RuntimeError) as exc:
+                problems.append(f"{name} {path}: no answer to compare ({exc!r})")
+                continue
             if name == "filter=kind=component&limit=100":  # both page the same set; orders may differ
                 mine, other = len(mine), len(other)
             if mine != other:
@@ -326,6 +362,7 @@ def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[d
                     samples: dict[str, list[dict[str, float]]] = {"ours": [], "backstage": []}
                     for _ in range(rounds):
                         for who, url in (("ours", ours.url), ("backstage", backstage.url)):
+                            print(f"    {name} c{level} {who}", end="\r", file=sys.stderr, flush=True)
                             asyncio.run(hammer(url, paths, level, min(0.3, seconds)))  # warm
                             samples[who].append(asyncio.run(hammer(url, paths, level, seconds)))
                     for who in ("ours", "backstage"):
@@ -341,12 +378,18 @@ def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[d
             stop_backstage()
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.1f}x" if theirs > 0 else "n/a (Backstage answered nothing)"
+
+
 def fmt_row(r: dict[str, Any], levels: list[int]) -> str:
     cells = [f"{r['size']:,}", r["query"]]
     cells += [f"{r[f'backstage_c{c}']:,.0f}" for c in levels]
     cells += [f"{r[f'ours_c{c}']:,.0f}" for c in levels]
-    cells.append(" / ".join(f"{r[f'ours_c{c}'] / max(r[f'backstage_c{c}'], 1e-9):.1f}x" for c in levels))
+    cells.append(" / ".join(_ratio(r[f"ours_c{c}"], r[f"backstage_c{c}"]) for c in levels))
     cells.append(f"{r['backstage_p50']:.1f} / {r['ours_p50']:.1f}")
+    anchor = ANCHORS.get(r["query"])
+    cells.append(f"{anchor[0]:,} / {anchor[1]:,}" if anchor and r["size"] == 2000 else "-")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -359,6 +402,7 @@ def header(levels: list[int]) -> str:
         *[f"embedded c{c}" for c in levels],
         f"embedded ÷ Backstage (c{conc})",
         f"p50 ms at c{levels[0]} (Backstage / embedded)",
+        "before (issue 19): Backstage / embedded req/s",
     ]
     return "| " + " | ".join(cols) + " |\n|" + "---:|" * len(cols)
 

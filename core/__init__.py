@@ -23,6 +23,7 @@ from .model import (
 )
 from .output_report import OutputReport
 from .plugin_info import PluginInfo
+from .probe_result import ProbeResult
 from .snapshot import ChangeSet, EntityIndex, SnapshotView
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __all__ = [
     "EntityRef",
     "OutputReport",
     "PluginInfo",
+    "ProbeResult",
     "Refetched",
     "Relation",
     "Resource",

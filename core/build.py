@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .context import SyncContext
+from .errors import ResourceSkipped
 from .hooks import Implementation
 from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
 from .plugins_manager import LoadedPlugins
@@ -35,6 +36,8 @@ class Build:
     collections_failed: dict[str, str] = field(default_factory=dict)
     collections_incomplete: set[str] = field(default_factory=set)
     """fetched, but some resource of it could not be mapped: what is missing from it is kept"""
+    collections_unchanged: set[str] = field(default_factory=set)
+    """not read this run on purpose (``Collection.unchanged``): kept as committed, not stale"""
     families_failed: dict[str, str] = field(default_factory=dict)
     empty_roots: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
@@ -100,6 +103,9 @@ class Mapper:
     def map_one(self, resource: Resource, build: Build) -> list[Entity]:
         try:
             produced = self._map(resource=resource, ctx=self._ctx)
+        except ResourceSkipped as exc:  # left out on purpose: reported, its collection stays complete
+            build.report(f"{_describe(resource)}: {exc}")
+            return []
         except Exception as exc:  # one bad resource is reported and skipped; the run goes on
             self._dropped += 1
             build.report(f"{_describe(resource)}: cannot be mapped: {describe_error(exc)}")
@@ -133,10 +139,20 @@ class Mapper:
         return kept
 
 
-async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: Iterable[str] | None = None) -> Build:
-    """Run every enabled family's ``fetch`` concurrently and map what they yield."""
+async def fetch_and_map(
+    plugins: LoadedPlugins,
+    ctx: SyncContext,
+    *,
+    families: Iterable[str] | None = None,
+    mapper: Mapper | None = None,
+) -> Build:
+    """Run every enabled family's ``fetch`` concurrently and map what they yield.
+
+    ``mapper`` replaces the plain :class:`Mapper` (``explain`` passes one that records who mapped
+    and decorated one entity), so a normal run pays nothing for that bookkeeping.
+    """
     build = Build()
-    mapper = Mapper(plugins, ctx)
+    mapper = mapper or Mapper(plugins, ctx)
     queue: asyncio.Queue[tuple[str, Collection] | None] = asyncio.Queue(maxsize=16)
     wanted = set(families) if families is not None else None
     fetchers = [f for f in plugins.each("fetch") if wanted is None or f.plugin in wanted]
@@ -173,6 +189,9 @@ async def fetch_and_map(plugins: LoadedPlugins, ctx: SyncContext, *, families: I
         while (item := await queue.get()) is not None:
             family, collection = item
             key = CollectionKey(family, collection.name, collection.namespace)
+            if collection.unchanged:
+                build.collections_unchanged.add(str(key))
+                continue
             if collection.error is not None:
                 build.collections_failed[str(key)] = describe_error(collection.error)
                 ctx.log.warning(

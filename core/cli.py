@@ -3,7 +3,9 @@
 Every command that reads config takes ``--config FILE`` (repeatable; later files override earlier
 ones, as Backstage merges them). Without it, as in Backstage, ``app-config.yaml`` and then
 ``app-config.local.yaml`` (if present) are read from the working directory; any ``--config``
-replaces both. Exit codes: 0 success, 1 the work failed, 2 bad usage or config.
+replaces both. Exit codes: 0 success, 1 the work failed, 2 bad usage or config;
+``plan`` also answers 3 (the next run would change the catalog) and 4 (the deletion guard would
+hold the next run).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .errors import ConfigError, NoStoreError, PluginError, StoreError, SyncErro
 from .logs import configure_logging, get_logger, redact_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD = 3, 4
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.description = "Run fetch -> map -> relate and print the entities to stdout (for GitOps and piping)."
     _common(p)
     p.add_argument("--format", choices=("yaml", "json"), default="yaml", help="multi-document YAML or a JSON array")
+
+    p = sub.add_parser("plan", help="show what the next run would add, change and remove, committing nothing")
+    p.description = (
+        "Fetch, map, reconcile and relate against the stored snapshot like a run, then print what it would "
+        "add, change (field by field) and remove and what the deletion guard would hold; no commit, no "
+        "output. Exit 0: nothing would change; 3: the catalog would change; 4: the guard would hold the "
+        "run; 1: the run would fail."
+    )
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output (for CI)")
+
+    p = sub.add_parser("explain", help="show where one entity comes from and which plugins made it")
+    p.description = (
+        "Print an entity's OpenChoreo resource, collection and family plugin, the map_resource plugin that "
+        "answered and the decorate_entity plugins that changed it, its relations with the relate plugin "
+        "that reported each, its last change and run, and whether it is stale or pending removal."
+    )
+    _common(p)
+    p.add_argument("entity_ref", help="kind:namespace/name, e.g. component:acme/web")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("check", help="validate the configuration and print it with secrets redacted")
     p.description = (
@@ -167,10 +190,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     return int(result)
 
 
+_SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's safe dumper when PyYAML has it: the same text as ``yaml.safe_dump_all``, ~6x faster
+(at 2,000 components the pure-Python dumper took longer than the whole fetch)."""
+
+
 def dump_entities(entities: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(entities, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump_all(entities, sort_keys=False, allow_unicode=True, explicit_start=True)
+    text: str = yaml.dump_all(entities, Dumper=_SafeDumper, sort_keys=False, allow_unicode=True, explicit_start=True)
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .cli import EXIT_FAILED, EXIT_OK, config_paths, dump_entities
+from .cli import EXIT_FAILED, EXIT_OK, EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
 from .logs import get_logger, redact_text, redact_value
@@ -79,6 +79,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .planning import plan_run
+
+    runtime = open_runtime(config_paths(args))
+    try:
+        plan = asyncio.run(plan_run(runtime.engine))
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(plan.lines()))
+    return {"failed": EXIT_FAILED, "guarded": EXIT_WOULD_GUARD, "changes": EXIT_WOULD_CHANGE}.get(plan.outcome, EXIT_OK)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain_entity
+
+    runtime = open_runtime(config_paths(args))
+    try:
+        try:
+            explanation = asyncio.run(explain_entity(runtime.engine, args.entity_ref))
+        except ValueError as exc:  # not an entity ref
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        runtime.close()
+    if args.json:
+        print(json.dumps(explanation.to_json(), indent=2, default=str))
+    else:
+        print("\n".join(explanation.lines()))
+    return EXIT_OK if explanation.in_catalog or explanation.in_live_api else EXIT_FAILED
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     config, raw = load_config(config_paths(args), needs_api=args.probe)
     print("config read from: " + ", ".join(raw.sources), file=sys.stderr)
@@ -97,8 +131,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("configuration is valid", file=sys.stderr)
         return EXIT_OK
     from .client import format_probe, probe
+    from .plugin_probe import probe_plugins
 
-    results = asyncio.run(probe(config.openchoreo))
+    async def everything() -> list[Any]:
+        return [*await probe(config.openchoreo), *await probe_plugins(config, plugins)]
+
+    results = asyncio.run(everything())
     print(redact_text(format_probe(results)))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
@@ -195,6 +233,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"    {summary['error']}")
         if summary.get("skipped"):
             print(f"    skipped {summary['skipped']} bad item(s); see the run log")
+        for name, outcome in (summary.get("outputs") or {}).items():
+            if outcome not in ("ok", "full"):
+                print(f"    output {name}: {outcome}")
+        for name, problems in (summary.get("output_problems") or {}).items():
+            for problem in problems:
+                print(f"    output {name}: {problem}")
     return EXIT_OK
 
 

@@ -319,8 +319,26 @@ class CatalogConfig(_Lenient):
 
 
 class AppConfig(_Lenient):
+    """The whole file; other top-level blocks are kept unvalidated for the plugins that own them."""
+
+    model_config = ConfigDict(extra="allow")
+
     openchoreo: OpenChoreoConfig
     catalog: CatalogConfig = CatalogConfig()
+
+    def block(self, key: str) -> dict[str, Any] | None:
+        """Another top-level block of the config (``thunder`` for the identity provider), as written.
+
+        The core validates only ``openchoreo`` and ``catalog``; a plugin reading a second service's
+        keys gets them here and validates them itself (naming the keys in its errors). None when
+        the block is absent or empty; ``ConfigError`` when it is not a mapping.
+        """
+        value = (self.model_extra or {}).get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ConfigError([f"{key} must be a mapping of settings, got {type(value).__name__}"])
+        return dict(value)
 
     def allowed_kinds(self) -> set[str] | None:
         """Kinds Backstage's catalog.rules allow (lower-case), or None when no rules are set."""
@@ -381,7 +399,9 @@ def load_config(
 
 def redacted(config: AppConfig) -> dict[str, Any]:
     """The effective configuration as a plain mapping with every secret masked."""
-    data: dict[str, Any] = _mask_secret_looking(config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    # Other top-level blocks (a Backstage app-config's own) are not ours to show.
+    ours = config.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(config.model_extra or {}))
+    data: dict[str, Any] = _mask_secret_looking(ours)
     return data
 
 

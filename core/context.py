@@ -15,6 +15,7 @@ from .model import Collection, Resource
 
 if TYPE_CHECKING:
     from .kit.catalog import CatalogReader
+    from .kit.sync_status import EventQueueState, SyncStatusReader
 
 T = TypeVar("T")
 
@@ -43,13 +44,16 @@ class ApiClient(Protocol):
 class Services:
     """What lives as long as the daemon (or one command) and is shared by every context it makes.
 
-    The core fills it: the engine with the catalog and the enabled kinds, the daemon with the
-    server's URL once it listens. Plugins read it through :class:`SyncContext`'s properties.
+    The core fills it: the engine with the catalog, the sync status and the enabled kinds, the
+    daemon with the server's URL once it listens and its event queue. Plugins read it through
+    :class:`SyncContext`'s properties.
     """
 
     catalog: CatalogReader | None = None
     enabled_kinds: frozenset[str] = frozenset()
     server_url: str | None = None
+    sync_status: SyncStatusReader | None = None
+    event_queue: EventQueueState | None = None
     instances: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,6 +78,16 @@ class SyncContext:
     def server_url(self) -> str | None:
         """The daemon's own HTTP server as clients reach it (``http://host:port``), once it serves."""
         return self.services.server_url
+
+    @property
+    def sync_status(self) -> SyncStatusReader | None:
+        """Run records and reconcile state, read-only (None where no store is open)."""
+        return self.services.sync_status
+
+    @property
+    def event_queue(self) -> EventQueueState | None:
+        """The daemon's event queue (None when events are off or outside the daemon)."""
+        return self.services.event_queue
 
     @property
     def enabled_kinds(self) -> frozenset[str]:

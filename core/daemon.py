@@ -145,6 +145,7 @@ class Daemon:
             if self.config.openchoreo.events.enabled:
                 events = self.events = EventIngress(self.engine, self.request_run)
                 events.start()
+                self.engine.services.event_queue = events
                 contributed.append(("events", events.routes()))
                 self.metrics.watch_events(lambda: (events.stats, len(events.pending)))
             metrics_route = self.metrics.route()

@@ -114,5 +114,6 @@ async def apply_refetched(
         commit = Commit(run=record, writes=writes, removals=changes.removed, replace_pending=False)
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
         writer.mark_delta([*changes.added, *changes.changed, *changes.removed])
+        changes.event = True
         await writer.outputs.emit(StoreSnapshot(store, run_id, preloaded=inside), changes, ctx)
         return DeltaResult(changes, build.problems)

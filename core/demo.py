@@ -16,11 +16,11 @@ from .mockapi import MockOpenChoreo, WorldSpec
 from .runtime import open_runtime
 
 
-def demo_config(mock_url: str, args: argparse.Namespace) -> dict[str, Any]:
+def demo_config(mock_url: str, args: argparse.Namespace, thunder_url: str | None = None) -> dict[str, Any]:
     server: dict[str, Any] = {"host": "127.0.0.1", "port": args.port}
     if args.token:
         server["token"] = args.token
-    return {
+    config: dict[str, Any] = {
         "openchoreo": {
             "baseUrl": mock_url,
             "schedule": {"frequency": 30, "timeout": 120},
@@ -29,6 +29,9 @@ def demo_config(mock_url: str, args: argparse.Namespace) -> dict[str, Any]:
             "sqlite": {"path": str(args.state)},
         }
     }
+    if thunder_url:  # Users and Groups from the mock's directory, so ownership resolves
+        config["thunder"] = {"baseUrl": thunder_url}
+    return config
 
 
 def write_status_config(state: Path) -> Path:
@@ -50,7 +53,7 @@ def write_status_config(state: Path) -> Path:
 def run_demo(args: argparse.Namespace) -> int:
     spec = WorldSpec(namespaces=args.namespaces, projects=args.projects, components=args.components)
     with MockOpenChoreo(spec) as mock:
-        raw = load_raw_config([], inline=[("demo", demo_config(mock.url, args))])
+        raw = load_raw_config([], inline=[("demo", demo_config(mock.url, args, mock.thunder_url))])
         config = validate_config(raw)
         runtime = open_runtime([], config=config, raw=raw)
         try:
@@ -85,6 +88,7 @@ def print_banner(mock_url: str, url: str, token: str | None, *, store: Path, sta
 openchoreo-sync demo is running (Ctrl-C to stop)
   mock OpenChoreo API : {mock_url}
   catalog API         : {url}/api/catalog
+  web UI (browser)    : {url}/ui
   metrics             : {url}/metrics
   state store         : {store.resolve()}
 
@@ -96,6 +100,7 @@ Try:
   curl -s '{url}/api/catalog/entities?filter=kind=component,spec.system=url-shortener'{auth}
   curl -s '{url}/api/catalog/entities/by-name/component/default/api-service'{auth}
   curl -s '{url}/api/catalog/entity-facets?facet=kind'{auth}
+  curl -s '{url}/api/catalog/entities/by-name/group/default/openchoreo-users'{auth}   # from the mock Thunder
 """,
         flush=True,
     )

@@ -59,7 +59,7 @@ class Engine:
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.outputs = Outputs(plugins, store, config.openchoreo.schedule.timeout)
         self.writer = SnapshotWriter(store, plugins, self.outputs)
-        self.services = Services(catalog=store, enabled_kinds=plugins.enabled_kinds())
+        self.services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds())
         """Shared by every context this engine makes; the daemon adds its server's URL."""
         self.dangling_logged: dict[str, int] = {}
         """The dangling-reference counts last logged: logged again only when they change."""

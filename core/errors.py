@@ -25,3 +25,14 @@ class StoreError(SyncError):
 
 class NoStoreError(StoreError):
     """A command that only reads or approves found no state store where the config points."""
+
+
+class ResourceSkipped(ValueError):
+    """Raised by a mapper to leave one resource out on purpose, without holding its collection.
+
+    A plain exception from a mapper means "this resource could not be read": it is reported and
+    what it produced before is carried forward (its collection counts as incomplete). This one
+    means "this resource deliberately produces nothing now" (a hand-written template that is
+    unreadable, say): it is reported in the run's problems the same way, but the collection stays
+    complete, so what the resource produced before goes like any entity that is no longer made.
+    """

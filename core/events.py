@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -192,42 +193,62 @@ class EventIngress:
             self.stats["ignored"] += 1
             self.log.info("event not applied: this replica is not the leader", kind=event.kind, name=event.name)
             return
-        try:
-            found = await self._refetch(event, ctx)
-        except Exception as exc:  # any error other than 404 changes nothing
-            self.stats["failed"] += 1
-            self.log.error(
-                "event re-fetch failed; nothing changed",
+        answered = False
+        failed = False
+        for family, refetched in await self._refetch(event, ctx):
+            answered = True
+            if isinstance(refetched, BaseException):  # any error other than 404 changes nothing
+                failed = True
+                self.log.error(
+                    "event re-fetch failed; nothing changed",
+                    plugin=family,
+                    kind=event.kind,
+                    namespace=event.namespace,
+                    name=event.name,
+                    error=describe_error(refetched),
+                )
+                continue
+            result = await apply_refetched(self.engine.writer, family, event, refetched, ctx, run_id)
+            if not result.changes.empty:
+                self.stats["applied"] += 1
+            self.log.info(
+                "event applied",
+                plugin=family,
                 kind=event.kind,
                 namespace=event.namespace,
                 name=event.name,
-                error=describe_error(exc),
+                action=event.action,
+                gone=refetched.gone,
+                **result.changes.summary(),
             )
-            return
-        if found is None:
+        if not answered:
             self.stats["ignored"] += 1
             self.log.debug("no enabled plugin handles events of this kind", kind=event.kind, name=event.name)
-            return
-        family, refetched = found
-        self.stats["refetched"] += 1
-        result = await apply_refetched(self.engine.writer, family, event, refetched, ctx, run_id)
-        if not result.changes.empty:
-            self.stats["applied"] += 1
-        self.log.info(
-            "event applied",
-            kind=event.kind,
-            namespace=event.namespace,
-            name=event.name,
-            action=event.action,
-            gone=refetched.gone,
-            **result.changes.summary(),
-        )
+        elif failed:
+            self.stats["failed"] += 1
+        else:
+            self.stats["refetched"] += 1
 
-    async def _refetch(self, event: ResourceEvent, ctx: SyncContext) -> tuple[str, Refetched] | None:
-        answered = await self.engine.plugins.runner.first_async("refetch", event=event, ctx=ctx)
-        if answered is None:
-            return None
-        plugin, result = answered
-        if not isinstance(result, Refetched):
-            raise TypeError(f"plugin {plugin!r}: refetch must return Refetched or None, got {type(result).__name__}")
-        return plugin, result
+    async def _refetch(self, event: ResourceEvent, ctx: SyncContext) -> list[tuple[str, Refetched | BaseException]]:
+        """Every family's answer, in hook order: one kind may feed several families (a component
+        type is both its own entity and a Template's source), and each re-fetches what it owns.
+
+        A family that raises has its error in place of an answer, so the others still apply.
+        """
+        answers: list[tuple[str, Refetched | BaseException]] = []
+        for implementation in self.engine.plugins.each("refetch"):
+            try:
+                result = implementation(event=event, ctx=ctx)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                answers.append((implementation.plugin, exc))
+                continue
+            if result is None:
+                continue
+            if not isinstance(result, Refetched):
+                message = f"refetch must return Refetched or None, got {type(result).__name__}"
+                answers.append((implementation.plugin, TypeError(f"plugin {implementation.plugin!r}: {message}")))
+                continue
+            answers.append((implementation.plugin, result))
+        return answers

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .context import SyncContext
     from .output_report import OutputReport
     from .plugin_info import PluginInfo
+    from .probe_result import ProbeResult
     from .snapshot import ChangeSet, EntityIndex, SnapshotView
 
 PROJECT = "openchoreo_sync"
@@ -62,6 +63,16 @@ def on_startup(ctx: SyncContext) -> Awaitable[None] | None:
 @hookspec
 def on_shutdown(ctx: SyncContext) -> Awaitable[None] | None:
     """The daemon is stopping; close what ``on_startup`` opened. May be async. All are called."""
+
+
+@hookspec
+def probe(ctx: SyncContext) -> Awaitable[Iterable[ProbeResult]] | Iterable[ProbeResult] | None:
+    """``openchoreo-sync check --probe``: check the remote systems this plugin talks to. May be async.
+
+    Called once per probe, without an OpenChoreo client and without a state store. Return one
+    :class:`~openchoreo_sync.ProbeResult` per check, each ending in a sentence that says what to
+    change when it failed. All implementations are called; one that raises is reported as failed.
+    """
 
 
 # --- fetch ---------------------------------------------------------------------------------------
@@ -148,12 +159,13 @@ def emit(
 # --- events --------------------------------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
+@hookspec
 def refetch(event: ResourceEvent, ctx: SyncContext) -> Awaitable[Refetched | None] | None:
     """Re-fetch the one resource an OpenChoreo event names, for a near-real-time update.
 
     Called for each (coalesced) event. Return None when ``event.kind`` (compare lower-case) is not
     one of yours; otherwise a :class:`Refetched` whose collection holds the re-fetched resources
     (with the same joins as a full sync) or ``gone=True`` on 404. Raise on any other error: the
-    event then changes nothing. Stops at the first non-None result.
+    event then changes nothing of yours. Every plugin's answer is applied, each as its own delta
+    (one kind may feed several families: a ComponentType is its own entity and a Template's source).
     """

@@ -120,6 +120,9 @@ class Collection:
     resources: list[Resource] = field(default_factory=list)
     error: BaseException | None = None
     root: bool = False
+    unchanged: bool = False
+    """Not read this run on purpose (its source is refreshed on its own schedule): the core keeps
+    what the last snapshot holds from it as it is, not stale; ``resources`` is ignored."""
 
     @property
     def ok(self) -> bool:

@@ -46,7 +46,9 @@ class Outputs:
             own = (
                 changes
                 if not needs_full
-                else ChangeSet(changes.added, changes.changed, changes.removed, changes.removed_entities, full=True)
+                else ChangeSet(
+                    changes.added, changes.changed, changes.removed, changes.removed_entities, True, changes.event
+                )
             )
             record = self.plugins.records.get(name)
             every_run = record is not None and record.info is not None and record.info.emit_every_run

@@ -26,6 +26,8 @@ STALE_ANNOTATION = "openchoreo-sync.io/stale-since"
 class Plan:
     carried: set[EntityRef] = field(default_factory=set)
     """kept from the last snapshot because their collection or family failed (marked stale)"""
+    unchanged: set[EntityRef] = field(default_factory=set)
+    """kept from the last snapshot as they are: their collection was not due for a refresh"""
     pending: dict[EntityRef, int] = field(default_factory=dict)
     """absent from a complete view, but within the grace period: kept, count of misses so far"""
     removed: set[EntityRef] = field(default_factory=set)
@@ -59,6 +61,8 @@ def _hold_empty_collections(
     A collection that held entities and comes back complete and empty is carried (stale) until it
     was empty in ``empty_runs`` consecutive runs, or an approval released it.
     """
+    for collection in build.collections_unchanged & set(streaks_before):
+        plan.empty_streaks[collection] = streaks_before[collection]  # still empty, not re-read: keep counting
     held: dict[str, list[EntityRef]] = {}
     for collection, count in build.collections_ok.items():
         if count == 0 and collection not in build.empty_roots:
@@ -113,6 +117,9 @@ def plan_reconcile(
     for ref, entry in previous.items():
         if ref in build.entities or ref in plan.carried:
             continue
+        if entry.collection in build.collections_unchanged:
+            plan.unchanged.add(ref)
+            continue
         incomplete = entry.collection in build.collections_failed or entry.collection in build.collections_incomplete
         if incomplete or (entry.family in failed_families and entry.collection not in build.collections_ok):
             plan.carried.add(ref)
@@ -150,6 +157,7 @@ def yield_to_deltas(plan: Plan, build: Build, newer: set[EntityRef]) -> None:
         plan.removed.discard(ref)
         plan.pending.pop(ref, None)
         plan.carried.discard(ref)
+        plan.unchanged.discard(ref)
 
 
 async def keep_bodies(
@@ -162,14 +170,18 @@ async def keep_bodies(
     """Put what the plan keeps from the last snapshot into ``entities``; return those bodies.
 
     Carried entities are stamped stale with the time their collection was last complete; pending
-    removals and delta-committed entities are kept as they are (without a stale mark). Stored
+    removals and delta-committed entities are kept as they are (without a stale mark); entities
+    of collections not due for a refresh keep their body exactly, stale mark included. Stored
     relations are dropped: the run relates every entity afresh.
     """
-    kept_refs = plan.carried | set(plan.pending) | (newer & previous.keys())
+    kept_refs = plan.carried | set(plan.pending) | plan.unchanged | (newer & previous.keys())
     kept = await asyncio.to_thread(store.load_bodies, kept_refs) if kept_refs else {}
     times = await asyncio.to_thread(store.collection_times) if plan.carried else {}
     for ref, body in kept.items():
         body.pop("relations", None)
+        if ref in plan.unchanged:
+            entities[ref] = body
+            continue
         annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
         annotations.pop(STALE_ANNOTATION, None)
         if ref in plan.carried:

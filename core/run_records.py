@@ -93,6 +93,8 @@ def applied_summary(
         "resources": build.resources,
         "carried": len(plan.carried),
         "empty_held": plan.empty_held,
+        "unchanged": len(plan.unchanged),
+        "unchanged_collections": sorted(build.collections_unchanged),
         "pending_removal": len(plan.pending),
         "failed_collections": build.collections_failed,
         "failed_families": build.families_failed,

@@ -89,6 +89,8 @@ class ChangeSet:
 
     ``removed_entities`` keeps the last body of each removed entity, so an output can find where it
     had written it. ``full`` asks the output to reconcile everything it holds with the snapshot.
+    ``event`` is True for an event delta: an output may leave slow checks of its target to the
+    next full run, so events stay quick.
     """
 
     added: list[EntityRef] = field(default_factory=list)
@@ -96,6 +98,7 @@ class ChangeSet:
     removed: list[EntityRef] = field(default_factory=list)
     removed_entities: dict[EntityRef, Entity] = field(default_factory=dict)
     full: bool = False
+    event: bool = False
 
     @property
     def empty(self) -> bool:

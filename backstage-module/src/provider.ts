@@ -72,6 +72,7 @@ export class OpenChoreoSyncEntityProvider implements EntityProvider {
   private applying: Promise<unknown> = Promise.resolve();
   private fullInFlight?: Promise<FullSyncOutcome>;
   private feed?: Promise<void>;
+  private lastKept?: string;
 
   constructor(private readonly options: OpenChoreoSyncEntityProviderOptions) {
     this.client = options.client ?? new DaemonClient(options.config.baseUrl, options.config.token);
@@ -115,7 +116,13 @@ export class OpenChoreoSyncEntityProvider implements EntityProvider {
   }
 
   private keep(reason: string): FullSyncOutcome {
-    this.options.logger.warn(`openchoreo-sync: full read not applied, Backstage keeps its entities: ${reason}`);
+    const message = `openchoreo-sync: full read not applied, Backstage keeps its entities: ${reason}`;
+    if (reason === this.lastKept) {
+      this.options.logger.debug(message); // the same reason again: said already
+    } else {
+      this.options.logger.warn(message);
+    }
+    this.lastKept = reason;
     return { applied: false, reason };
   }
 
@@ -164,6 +171,7 @@ export class OpenChoreoSyncEntityProvider implements EntityProvider {
         });
         this.cursor = snapshot.sequence;
         this.appliedOnce = true;
+        this.lastKept = undefined;
         this.options.logger.info(
           `openchoreo-sync: applied snapshot ${snapshot.snapshotId} (${snapshot.entities.length} entities, sequence ${snapshot.sequence})`,
         );
@@ -211,13 +219,20 @@ export class OpenChoreoSyncEntityProvider implements EntityProvider {
     const { logger } = this.options;
     const stop = this.stopping.signal;
     let failures = 0;
+    let unpositioned = 0;
     while (!stop.aborted) {
       const since = this.cursor;
       if (since === undefined) {
-        if (!this.options.scheduler && !this.fullInFlight) {
-          await this.fullSync(true);
+        // No position yet (the first read failed, or the daemon asked for a resync): read the
+        // snapshot now rather than wait a whole schedule.frequency for the scheduled read.
+        const outcome = this.fullInFlight ? await this.fullInFlight : await this.fullSync(true);
+        if (this.cursor === undefined && !outcome.applied) {
+          unpositioned += 1;
+          await sleep(Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.min(unpositioned - 1, 5)) * 1000, stop);
+        } else {
+          unpositioned = 0;
+          await sleep(CURSOR_POLL_MS, stop);
         }
-        await sleep(CURSOR_POLL_MS, stop);
         continue;
       }
       try {

@@ -5,12 +5,14 @@ const assert = require('node:assert/strict');
 const mod = require('../dist');
 const { FakeDaemon, RecordingConnection, component, logger } = require('./fake-daemon');
 
-async function setup(t, { changeFeed = false, token } = {}) {
+async function setup(t, { changeFeed = false, token, scheduler, before } = {}) {
   const daemon = await new FakeDaemon().start();
+  if (before) before(daemon);
   const log = logger();
   const provider = new mod.OpenChoreoSyncEntityProvider({
     config: { baseUrl: daemon.url, token, frequency: 300, timeout: 10, changeFeed },
     logger: log,
+    scheduler,
   });
   const connection = new RecordingConnection();
   t.after(async () => {
@@ -131,4 +133,16 @@ test('a snapshot older than what the feed applied is not applied', async t => {
   assert.match(outcome.reason, /older than the applied 7/);
   assert.equal(connection.mutations.length, 1);
   assert.equal(await provider.applyBatch(3, { sequence: 9, resync: false, more: false, changes: [] }), false); // stale batch
+});
+
+test('a daemon down when Backstage starts: the feed reads the snapshot as soon as it is up, not a frequency later', async t => {
+  const tasks = [];
+  const scheduler = { scheduleTask: async task => tasks.push(task) }; // the scheduled read never comes in time
+  const { daemon, connection, log } = await setup(t, { changeFeed: true, scheduler, before: d => (d.failWith = 503) });
+  assert.deepEqual(tasks.map(task => [task.id, task.frequency, task.scope]), [['openchoreo-sync:full', { seconds: 300 }, 'local']]);
+  await connection.until(() => log.lines.some(([, m]) => /503/.test(m)), 'a failed first read');
+  daemon.failWith = null;
+  daemon.commit({ upsert: [component('a')] });
+  await connection.until(() => connection.state.size === 1, 'the read once the daemon is up', 15000);
+  assert.equal(log.lines.filter(([level, m]) => level === 'warn' && /503/.test(m)).length, 1); // said once, not per retry
 });

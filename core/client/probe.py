@@ -7,25 +7,15 @@ configured without auth against a cluster that enforces it (or the reverse).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..config import OpenChoreoConfig
 from ..context import BoundLogger
 from ..errors import SyncError
 from ..kit.endpoints import NAMESPACES
+from ..probe_result import ProbeResult as ProbeResult
 from .client import OpenChoreoClient
 from .errors import ApiError, TokenError, auth_off_hint
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One check: its name, whether it passed, and what was found (or what to change)."""
-
-    name: str
-    ok: bool
-    detail: str
 
 
 def _auth_words(enabled: bool) -> str:

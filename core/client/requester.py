@@ -11,12 +11,12 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 from pydantic import SecretStr
 
 from ..context import BoundLogger
-from .auth import TokenProvider
 from .errorbody import parse_error_body
 from .errors import ApiError, ResponseTooLargeError, auth_off_hint, reason_phrase
 from .retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -32,6 +32,14 @@ _REFRESHED_HINT = (
     "identity provider the API trusts"
 )
 _NO_ROUTE_HINT = "no such route; check that openchoreo.baseUrl is the API root, such as http://host:8080"
+
+
+class TokenSource(Protocol):
+    """Where the bearer token comes from: OAuth2 client credentials (``TokenProvider``) or a static one."""
+
+    async def token(self) -> SecretStr: ...
+
+    def invalidate(self, rejected: SecretStr) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Requester:
         *,
         base_url: str,
         http: httpx.AsyncClient,
-        tokens: TokenProvider | None,
+        tokens: TokenSource | None,
         auth_enabled: bool,
         max_in_flight: int,
         timeout: float,

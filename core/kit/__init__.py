@@ -13,7 +13,10 @@ built-in depends on nothing internal. The modules, each with an example in its d
 - :mod:`~openchoreo_sync.kit.table`: :class:`TableFamily`, a family declared as a table.
 - :mod:`~openchoreo_sync.kit.publishing`: clean, dump and rules-filter entities for a Backstage.
 - :mod:`~openchoreo_sync.kit.catalog`: the read-only committed catalog (``ctx.catalog``).
+- :mod:`~openchoreo_sync.kit.sync_status`: the sync's own health, read-only (``ctx.sync_status``).
 - :mod:`~openchoreo_sync.kit.http`: serving routes on the daemon's server.
+- :mod:`~openchoreo_sync.kit.httpapi`: a careful client for a second HTTP API (offset paging too).
+- :mod:`~openchoreo_sync.kit.schedule`: collections refreshed on their own schedule.
 
 The names below are re-exported for convenience (``from openchoreo_sync.kit import hookimpl, cr``).
 See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugins sit.
@@ -22,7 +25,7 @@ See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugi
 from .. import relations
 from ..config import AppConfig
 from ..context import SyncContext
-from ..errors import ConfigError
+from ..errors import ConfigError, ResourceSkipped
 from ..hookspecs import hookimpl
 from ..logs import register_secret
 from ..model import (
@@ -42,9 +45,11 @@ from ..model import (
 )
 from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
+from ..probe_result import ProbeResult
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
-from . import catalog, cr, endpoints, entities, fetching, http, publishing, refs
+from . import catalog, cr, endpoints, entities, fetching, http, httpapi, publishing, refs, schedule, sync_status
 from .catalog import CatalogReader
+from .sync_status import EventQueueState, RunRecord, SyncStatusReader
 from .table import TableFamily
 
 __all__ = [
@@ -57,14 +62,19 @@ __all__ = [
     "Entity",
     "EntityIndex",
     "EntityRef",
+    "EventQueueState",
     "OutputReport",
     "PluginInfo",
+    "ProbeResult",
     "Refetched",
     "Relation",
     "Resource",
     "ResourceEvent",
+    "ResourceSkipped",
+    "RunRecord",
     "SnapshotView",
     "SyncContext",
+    "SyncStatusReader",
     "TableFamily",
     "catalog",
     "cr",
@@ -74,6 +84,7 @@ __all__ = [
     "fetching",
     "hookimpl",
     "http",
+    "httpapi",
     "make_ref",
     "normalize_ref",
     "parse_ref",
@@ -81,5 +92,7 @@ __all__ = [
     "refs",
     "register_secret",
     "relations",
+    "schedule",
     "source_id",
+    "sync_status",
 ]

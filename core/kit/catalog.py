@@ -52,8 +52,17 @@ class CatalogReader(Protocol):
 
     def count(self) -> int: ...
 
+    def collection_times(self) -> dict[str, str]:
+        """Collection key (``family:scope/name``) -> when it was last fetched completely and
+        committed (ISO 8601 UTC, the run's start); collections never complete are left out."""
+        ...
+
     def load_index(self) -> dict[EntityRef, IndexEntry]:
         """Every entity's ref with its content hash, collection, family and stale flag (no bodies)."""
+        ...
+
+    def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
+        """``load_index`` restricted to ``refs`` (unknown refs are left out): a page's origins."""
         ...
 
     def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]:

@@ -18,6 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .faults import FaultRule
 from .responses import go_json, internal_error, text_error
 from .state import MockState
+from .thunder import PREFIX as THUNDER_PREFIX
+from .thunder import offset_page
 
 _PHRASES = {429: "Too Many Requests", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
@@ -40,9 +42,12 @@ class FaultLayer:
         faults = self.state.faults
         if faults.latency_ms and path.startswith("/api/"):
             await asyncio.sleep(faults.latency_ms / 1000)
-        cursor = (parse_qs(query).get("cursor") or [""])[0]
+        parsed = parse_qs(query)
+        cursor = (parsed.get("cursor") or [""])[0]
         info = self.state.stats.cursor_info(cursor) if cursor else None
         page = 1 if not cursor else (info[1] if info else 0)
+        if not cursor and self.state.directory is not None:  # limit/offset paging (the directory)
+            page = offset_page(parsed, self.state.directory.max_limit) or page
         scope["mock.page"] = page
         rule = faults.decide(path, page)
         if rule is None or rule.action == "cursor_loop":
@@ -54,7 +59,9 @@ class FaultLayer:
     async def _apply(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
         if rule.action == "status":
             headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
-            if rule.status == 500:
+            if rule.status == 500 and scope["path"].startswith(THUNDER_PREFIX + "/"):
+                response = text_error("Internal Server Error", 500, headers)  # Thunder answers text/plain
+            elif rule.status == 500:
                 response = internal_error()
                 if headers:
                     response.headers.update(headers)

@@ -24,9 +24,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .auth import Auth
 from .faults import Faults
 from .generate import WorldSpec, build_world
+from .scaffolder import showcase
 from .server import create_app
 from .state import MockState
 from .stats import Stats
+from .thunder import PREFIX as THUNDER_PREFIX
+from .thunder import Directory
 from .world import World
 
 
@@ -65,11 +68,13 @@ class MockOpenChoreo:
         client_secret: str | None = None,
         latency_ms: int = 0,
         fault_seed: int = 0,
+        directory: Directory | None = None,
     ) -> None:
         self.state = MockState(
             world=world if world is not None else build_world(spec),
             faults=Faults(fault_seed),
             auth=Auth(enabled=auth, client_id=client_id, token_lifetime=token_lifetime),
+            directory=directory,
         )
         if client_secret is not None:
             self.state.auth.client_secret = client_secret
@@ -101,6 +106,16 @@ class MockOpenChoreo:
         return self.state.base_url
 
     @property
+    def directory(self) -> Directory:
+        """The Thunder-like user directory (``thunder.baseUrl`` is :attr:`thunder_url`)."""
+        assert self.state.directory is not None
+        return self.state.directory
+
+    @property
+    def thunder_url(self) -> str:
+        return self.url + THUNDER_PREFIX
+
+    @property
     def client_id(self) -> str:
         return self.state.auth.client_id
 
@@ -115,6 +130,12 @@ class MockOpenChoreo:
     def add_webhook(self, url: str, token: str | None = None) -> None:
         """POST an event to ``url`` on every world mutation from now on."""
         self.state.events.add_webhook(url, token)
+
+    def add_scaffolder_showcase(self, namespace: str = "default") -> None:
+        """Put the types that exercise Template generation into the world (see ``scaffolder.showcase``):
+        two with a hand-written template served by this mock, one whose ``/schema`` fails."""
+        for collection, ns, body in showcase(self.url, namespace):
+            self.world.put(collection, ns, body)
 
     def token(self) -> str:
         """Fetch a fresh access token the way a client would (client_secret_post)."""
@@ -200,6 +221,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--client-secret", default=None, help="default: random, printed at start")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every API request")
+    parser.add_argument("--thunder-token", default=None, help="static bearer token the /thunder directory requires")
 
 
 def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
@@ -214,6 +236,7 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
         client_secret=args.client_secret,
         latency_ms=args.latency_ms,
     )
+    mock.directory.token = getattr(args, "thunder_token", None)
     stop = stop or threading.Event()
     previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -230,6 +253,7 @@ def run_from_args(args: argparse.Namespace, stop: threading.Event | None = None)
         return 1
     try:
         print(f"Mock OpenChoreo API serving at {mock.url}", flush=True)
+        print(f"Thunder directory: {mock.thunder_url} (thunder.baseUrl)", flush=True)
         if args.auth:
             print(f"Token URL:     {mock.token_url}", flush=True)
             print(f"Client ID:     {mock.client_id}", flush=True)

@@ -30,7 +30,9 @@ from .faultlayer import FaultLayer
 from .kinds import CONTROL_PLANE_LABEL, KINDS, KindInfo
 from .labels import SelectorError, parse_selector
 from .pagination import CursorError, LimitError, decode_cursor, encode_cursor, paginate, parse_limit
+from .scaffolder import SCHEMA_COLLECTIONS, TEMPLATES_PATH, SchemaUnavailable, parameter_schema
 from .state import MockState
+from .thunder import thunder_routes
 from .world import CursorExpired, Obj
 
 _AUTH_MESSAGES = {
@@ -142,6 +144,36 @@ class Api:
             return r.page_not_found()
         return self._get(request, info, "")
 
+    async def namespaced_schema(self, request: Request) -> Response:
+        info = KINDS.get(request.path_params["collection"])
+        if info is None or info.scope != "namespace" or info.collection not in SCHEMA_COLLECTIONS:
+            return r.page_not_found()
+        return self._schema(request, info, request.path_params["ns"])
+
+    async def cluster_schema(self, request: Request) -> Response:
+        info = KINDS.get(request.path_params["collection"])
+        if info is None or info.scope != "cluster" or info.collection not in SCHEMA_COLLECTIONS:
+            return r.page_not_found()
+        return self._schema(request, info, "")
+
+    def _schema(self, request: Request, info: KindInfo, ns: str) -> Response:
+        if denied := self._auth(request):
+            return denied
+        obj = self.state.world.snapshot(info.collection, ns).items.get(request.path_params["name"])
+        if obj is None:
+            return r.not_found(info.kind)
+        try:
+            return r.json_response(parameter_schema(obj))
+        except SchemaUnavailable:
+            return r.internal_error()
+
+    async def scaffolder_template(self, request: Request) -> Response:
+        """A hand-written template file, as any static host would serve it (not part of OpenChoreo)."""
+        text = self.state.templates.get(request.path_params["name"])
+        if text is None:
+            return r.page_not_found()
+        return Response(text.encode(), media_type="application/yaml")
+
     def _get(self, request: Request, info: KindInfo, ns: str) -> Response:
         if denied := self._auth(request):
             return denied
@@ -242,8 +274,12 @@ def create_app(state: MockState) -> ASGIApp:
         Route("/api/v1/namespaces/{ns}", api.get_namespace, methods=get),
         Route("/api/v1/namespaces/{ns}/{collection}", api.list_namespaced, methods=get),
         Route("/api/v1/namespaces/{ns}/{collection}/{name}", api.get_namespaced, methods=get),
+        Route("/api/v1/namespaces/{ns}/{collection}/{name}/schema", api.namespaced_schema, methods=get),
         Route("/api/v1/{collection}", api.list_cluster, methods=get),
         Route("/api/v1/{collection}/{name}", api.get_cluster, methods=get),
+        Route("/api/v1/{collection}/{name}/schema", api.cluster_schema, methods=get),
+        Route(TEMPLATES_PATH + "/{name}", api.scaffolder_template, methods=get),
+        *thunder_routes(state),
         *control_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})

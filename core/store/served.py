@@ -47,5 +47,11 @@ def served_etag(entity: dict[str, Any], body: str) -> str | None:
     return hashlib.sha1(body.encode("utf-8")).hexdigest()
 
 
+_encode_string = json.encoder.encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses
+
+
 def _dumps(value: Any) -> str:
+    """Canonical JSON of a value; strings (``apiVersion``, ``kind``) without json.dumps' set-up cost."""
+    if type(value) is str:
+        return _encode_string(value)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -64,8 +64,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     2: changelog.MIGRATION,
     3: [
-        # The read API's etag, computed at commit (``served.served_etag``); NULL for rows written
-        # before this migration, which the read API then decorates the long way.
+        # The read API's etag, computed at commit (``served.served_etag``); rows already stored
+        # get theirs from ``_backfill_etags`` right after these statements.
         "ALTER TABLE entities ADD COLUMN etag TEXT",
         # by-name by index, case-insensitively (Backstage compares whole refs lower-cased; kind and
         # namespace are stored lower-cased already, entity names are ASCII by Backstage's rules).
@@ -175,7 +175,23 @@ class SqlStore(ABC):
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     cur.execute(statement)
+                if version == 3:
+                    self._backfill_etags(cur)
                 self._upsert_meta(cur, "schema_version", str(version))
+
+    def _backfill_etags(self, cur: Any) -> None:
+        """Step 3's data part: the served etag of every stored body, so an upgraded store serves
+        its unchanged entities undecoded too (the engine rewrites only what changes). One pass, in
+        the migration's transaction, a batch of rows at a time."""
+        cur.execute("SELECT ref, body FROM entities")
+        pending: list[tuple[str, str]] = []
+        while rows := cur.fetchmany(2000):
+            for ref, body in rows:
+                etag = served_etag(json.loads(body), body)
+                if etag is not None:
+                    pending.append((etag, ref))
+        for chunk in _chunks(pending, 2000):
+            cur.executemany(self._sql("UPDATE entities SET etag = ? WHERE ref = ?"), chunk)
 
     def _upsert_meta(self, cur: Any, key: str, value: str) -> None:
         cur.execute(

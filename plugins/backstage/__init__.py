@@ -18,6 +18,7 @@ from openchoreo_sync.kit import (
     ConfigError,
     OutputReport,
     PluginInfo,
+    ProbeResult,
     SnapshotView,
     SyncContext,
     hookimpl,
@@ -26,6 +27,8 @@ from openchoreo_sync.kit import (
 from openchoreo_sync.kit.http import public
 
 from .kinds import is_builtin
+from .layout import INDEX_FILE
+from .probe import probe_backstage
 from .rules import kind_problems
 from .settings import BackstageSettings
 from .sink import ROUTE_PREFIX, BackstageSink
@@ -108,6 +111,26 @@ async def on_startup(ctx: SyncContext) -> None:
                 base_url=settings.base_url,
                 error=f"{type(exc).__name__}: {exc}",
             )
+
+
+@hookimpl
+async def probe(ctx: SyncContext) -> list[ProbeResult]:
+    settings: BackstageSettings = ctx.settings(NAME)
+    register_secret(settings.token.get_secret_value())
+    server = ctx.config.openchoreo.server
+    local = None if server.host in WILDCARD_HOSTS else f"http://{server.host}:{server.port}"
+    sink = BackstageSink(settings, ctx.config, ctx.log.bind(output=NAME), server_url=lambda: local)
+    root = sink.publish_root()
+    try:
+        return await probe_backstage(
+            sink.api(),
+            settings.base_url,
+            f"{root}/{INDEX_FILE}" if root else None,
+            _published_kinds(ctx, "native", owner_groups=False),
+            settings.custom_kinds,
+        )
+    finally:
+        await sink.close()
 
 
 @hookimpl

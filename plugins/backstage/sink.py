@@ -110,7 +110,11 @@ class BackstageSink:
         self.held_expected: int | None = None
         """entities our location owned in Backstage at the last verification (the per-run check)"""
         self.rejected: dict[str, str] = {}
+        self.groups_elsewhere: set[str] = set()
+        """owner groups Backstage already holds from another origin (identity sync): not published"""
         self.pending: set[str] = set()
+        self.verify_due = False
+        """an event delta told Backstage something: the next full run verifies"""
         self.last_prepared: Prepared | None = None
         self._dangling_logged: dict[str, int] | None = None
         self._api: CatalogApi | None = None
@@ -164,7 +168,7 @@ class BackstageSink:
                 kind = entity["metadata"]["annotations"]["openchoreo.io/original-kind"]
                 prepared.converted_kinds[kind] = prepared.converted_kinds.get(kind, 0) + 1
         if self.settings.owner_groups:
-            groups = missing_owner_groups(published, default_owner)
+            groups = missing_owner_groups(published, default_owner, provided_elsewhere=self.groups_elsewhere)
             prepared.owner_groups = [entity_ref(g) for g in groups]
             published = [*published, *groups]
         preflight = filter_allowed(published, self.config)
@@ -251,10 +255,17 @@ class BackstageSink:
                 await self._detect_kinds(api, entities, root, log)
             publication = await asyncio.to_thread(self.build, entities, root, log=log)
             self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
+            if changes.event and self.registration is not None and not changes.full:
+                # An event delta: refresh what changed and nothing more; the next full run checks
+                # that Backstage still holds everything and verifies what this delta published.
+                told = await self._announce(api, publication, registered=True, full=False, log=log, quick=True)
+                self.verify_due = self.verify_due or told
+                return self._report(None)
             registered = await self._registered(api, root, log)
             told = await self._announce(api, publication, registered=registered, full=changes.full, log=log)
             verdict = None
-            if (told or self.pending) and self.settings.verify_timeout > 0:
+            if (told or self.pending or self.verify_due) and self.settings.verify_timeout > 0:
+                self.verify_due = False
                 verdict = await self._verify(api, publication, log)
                 if verdict is not None and self._learn_from(verdict, publication, log):
                     publication = await asyncio.to_thread(self.build, entities, root, log=log)
@@ -279,6 +290,7 @@ class BackstageSink:
             self.registration = None
             self.kind_verdicts.clear()  # a restarted Backstage may have other processors or rules
             self.learned.clear()
+            self.groups_elsewhere.clear()
         self.held_expected = None
         return False
 
@@ -328,13 +340,13 @@ class BackstageSink:
         )
 
     async def _announce(
-        self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any
+        self, api: CatalogApi, publication: Publication, *, registered: bool, full: bool, log: Any, quick: bool = False
     ) -> bool:
         """Refresh what changed (everything when Backstage holds less than it did); True if told anything."""
         if not registered and not await self._register(api, publication, log):
             self.announced = digests(publication)  # a fresh registration: Backstage reads everything itself
             return True
-        if self.held_expected is not None and not full:
+        if self.held_expected is not None and not full and not quick:
             held = await api.count_from_origin(publication.index_url)
             if held < self.held_expected:
                 log.warning(
@@ -375,7 +387,14 @@ class BackstageSink:
             self.rejected.setdefault(
                 ref, "not in Backstage a whole run after it was published, and Backstage gave no reason"
             )
-        self.held_expected = verdict.present
+        self.held_expected = await api.count_from_origin(publication.index_url)
+        elsewhere = {ref for ref in verdict.foreign if ref.startswith("group:")}
+        if elsewhere - self.groups_elsewhere:
+            log.info(
+                "backstage: owner groups Backstage already has from another source are not published",
+                groups=sorted(elsewhere),
+            )
+        self.groups_elsewhere |= elsewhere
         if self.rejected or verdict.pending:
             log.warning(
                 "backstage: not everything published is in Backstage",

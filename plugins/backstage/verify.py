@@ -25,7 +25,7 @@ import yaml
 
 from openchoreo_sync import Entity, entity_ref
 
-from .api import CatalogApi
+from .api import ORIGIN_ANNOTATION, CatalogApi
 from .layout import INDEX_FILE, Publication, location_ref
 
 POLL_SECONDS = 1.0
@@ -45,6 +45,8 @@ class Verdict:
     """published ref -> Backstage's reason"""
     pending: list[str] = field(default_factory=list)
     """refs still absent without a reason when the bound ran out"""
+    foreign: set[str] = field(default_factory=set)
+    """published refs Backstage holds from another origin (e.g. a group its identity sync created)"""
     seconds: float = 0.0
 
 
@@ -145,6 +147,13 @@ async def verify(
             diagnosed_at = clock()
             unexplained = [ref for ref in missing if ref not in reasons]
         if not unexplained or clock() - started >= timeout:
+            origin = f"url:{publication.index_url}"
+            verdict.foreign = {
+                ref
+                for ref, item in present.items()
+                if item is not None
+                and ((item.get("metadata") or {}).get("annotations") or {}).get(ORIGIN_ANNOTATION, origin) != origin
+            }
             verdict.rejected = {ref: reasons[ref] for ref in missing if ref in reasons}
             verdict.pending = unexplained
             verdict.seconds = round(clock() - started, 2)

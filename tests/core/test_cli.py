@@ -12,7 +12,19 @@ import yaml
 from openchoreo_sync.cli import build_parser
 from openchoreo_sync.store.sqlite import SqliteStore
 
-COMMANDS = ["run", "once", "export", "check", "plugins", "status", "approve-deletions", "mock-api", "demo"]
+COMMANDS = [
+    "run",
+    "once",
+    "plan",
+    "explain",
+    "export",
+    "check",
+    "plugins",
+    "status",
+    "approve-deletions",
+    "mock-api",
+    "demo",
+]
 
 
 def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:

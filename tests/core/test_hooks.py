@@ -6,12 +6,22 @@ import httpx
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from openchoreo_sync import Collection, PluginInfo, Refetched, Relation, Resource, ResourceEvent, hookimpl, make_ref
+from openchoreo_sync import (
+    Collection,
+    PluginInfo,
+    ProbeResult,
+    Refetched,
+    Relation,
+    Resource,
+    ResourceEvent,
+    hookimpl,
+    make_ref,
+)
 from openchoreo_sync.server import public
 
 FAMILIES_OFF = {
     name: {"enabled": False}
-    for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes")
+    for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes", "templates")
 }
 
 
@@ -68,6 +78,12 @@ class Widgets:
     @hookimpl
     def on_startup(self, ctx):
         self.lifecycle.append("startup")
+
+    @hookimpl
+    async def probe(self, ctx):
+        if ctx.client is not None or ctx.catalog is not None:
+            raise AssertionError("a probe gets neither a client nor the catalog")
+        return [ProbeResult("widgets", True, f"{len(self.items)} widgets configured")]
 
     @hookimpl
     async def on_shutdown(self, ctx):
@@ -201,6 +217,29 @@ async def test_hook_on_shutdown(mock_openchoreo, sync_harness_factory):
     await harness.start()
     await harness.daemon.stop()
     assert plugin.lifecycle == ["startup", "shutdown"]
+
+
+async def test_hook_probe(mock_openchoreo, sync_harness_factory):
+    from openchoreo_sync.plugin_probe import probe_plugins
+
+    class Broken:
+        @hookimpl
+        def plugin_info(self) -> PluginInfo:
+            return PluginInfo(description="broken probe")
+
+        @hookimpl
+        def probe(self):
+            raise RuntimeError("no route to host")
+
+    harness = sync_harness_factory(
+        mock_openchoreo.url,
+        {"openchoreo": {"plugins": FAMILIES_OFF}},
+        extra_plugins=[("widgets", Widgets([widget("a")])), ("broken", Broken())],
+    )
+    results = await probe_plugins(harness.engine.config, harness.engine.plugins)
+    assert ProbeResult("widgets", True, "1 widgets configured") in results
+    (broken,) = [r for r in results if r.name == "broken"]
+    assert not broken.ok and "no route to host" in broken.detail
 
 
 async def test_hook_refetch(mock_openchoreo, sync_harness_factory):

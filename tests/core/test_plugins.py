@@ -14,7 +14,15 @@ from openchoreo_sync.config import AppConfig
 from openchoreo_sync.errors import ConfigError
 from openchoreo_sync.plugins_manager import ENTRY_POINT_GROUP, discover, load_plugins
 
-BUILT_INS = {"namespaces", "components", "component_types", "cluster_kinds", "platform_planes", "embedded_catalog"}
+BUILT_INS = {
+    "namespaces",
+    "components",
+    "component_types",
+    "cluster_kinds",
+    "platform_planes",
+    "templates",
+    "embedded_catalog",
+}
 
 
 def config(plugins: dict | None = None) -> AppConfig:

@@ -56,7 +56,7 @@ class SlowFamily:
 def only_test_family(extra: dict | None = None) -> dict:
     off = {
         name: {"enabled": False}
-        for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes")
+        for name in ("namespaces", "components", "component_types", "cluster_kinds", "platform_planes", "templates")
     }
     return {"openchoreo": {"plugins": off, **(extra or {})}}
 

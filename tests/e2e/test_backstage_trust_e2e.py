@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 
 from openchoreo_sync import relations as rel
+from openchoreo_sync.plugin_probe import probe_plugins
 from openchoreo_sync.plugins.backstage.graph import BUILTIN_RELATIONS, DEPENDENCY_KINDS, is_forward
 from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend
 
@@ -82,6 +83,18 @@ async def test_vanilla_backstage_gets_everything_heals_itself_and_names_what_it_
         assert details["in_backstage"] == details["published"] and details["kinds_accepted_as_is"] == []
         print(f"[backstage trust] first run verified in {details['verify_seconds']} s, {len(refs)} refs")
 
+        # check --probe asks Backstage too: token, that it reads us, what its processors accept. The
+        # daemon serves on an ephemeral port, so the probe is told the URL as an operator would.
+        plugins = harness.engine.plugins
+        plugins.settings["backstage"] = plugins.settings["backstage"].model_copy(
+            update={"publish_url": harness.daemon.http.url}
+        )
+        probes = {r.name: r for r in await probe_plugins(harness.engine.config, plugins)}
+        assert all(probes[n].ok for n in ("backstage token", "backstage reads us", "backstage processors")), probes[
+            "backstage reads us"
+        ]
+        assert "published as Resource" in probes["backstage processors"].detail
+
         # Each OpenChoreo relation between two synced entities, in its built-in form.
         in_backstage = {
             f"{e['kind'].lower()}:{e['metadata'].get('namespace', 'default')}/{e['metadata']['name']}": e
@@ -137,5 +150,8 @@ async def test_vanilla_backstage_gets_everything_heals_itself_and_names_what_it_
         line = next(p for p in problems if " Resource entit" in p)
         assert "is not of an allowed kind" in line and "catalog.rules" in line, line
         assert refused.summary["output_details"]["backstage"]["rejected"]["Resource"] > 0
+        probes = {r.name: r for r in await probe_plugins(harness.engine.config, plugins)}
+        reads = probes["backstage reads us"]
+        assert not reads.ok and "is not of an allowed kind" in reads.detail and "allow Resource" in reads.detail
     finally:
         await in_thread(bs.cleanup)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import yaml
 from mockapi_helpers import list_paths, validate, walk
 
-from openchoreo_sync.mockapi import MockOpenChoreo
+from openchoreo_sync.mockapi import MockOpenChoreo, scaffolder
 from openchoreo_sync.mockapi.kinds import KINDS
 from openchoreo_sync.testing.mockapi_fixtures import mock_openchoreo, mock_openchoreo_factory  # noqa: F401
 
@@ -153,3 +154,59 @@ def test_401_bodies_are_the_middleware_shape(mock_openchoreo_factory) -> None:  
     assert "www-authenticate" not in resp.headers
     with pytest.raises(Exception):  # noqa: B017 - the spec's ErrorResponse requires "code"
         validate(resp)
+
+
+SCHEMA_COLLECTIONS = sorted(scaffolder.SCHEMA_COLLECTIONS)
+
+
+def test_every_type_schema_validates(mock: MockOpenChoreo) -> None:
+    """``GET .../{name}/schema`` of every type, trait and workflow answers a ``SchemaResponse``."""
+    with httpx.Client(base_url=mock.url) as client:
+        seen = 0
+        for collection in SCHEMA_COLLECTIONS:
+            info = KINDS[collection]
+            bases = (
+                [f"/api/v1/{collection}"] if info.scope == "cluster" else [f"/api/v1/namespaces/default/{collection}"]
+            )
+            for base in bases:
+                for item in walk(client, base, 100)[-1].json()["items"]:
+                    resp = client.get(f"{base}/{item['metadata']['name']}/schema")
+                    assert resp.status_code == 200, (base, resp.text)
+                    validate(resp)
+                    inline = (item["spec"].get("parameters") or {}).get("openAPIV3Schema")
+                    assert resp.json() == (inline or {"type": "object", "properties": {}})
+                    seen += 1
+        assert seen >= 20
+        assert client.get("/api/v1/namespaces/default/components/api-service/schema").status_code == 404
+
+
+@pytest.mark.parametrize("collection", SCHEMA_COLLECTIONS)
+def test_schema_of_an_unknown_type_is_404(mock: MockOpenChoreo, collection: str) -> None:
+    info = KINDS[collection]
+    base = f"/api/v1/{collection}" if info.scope == "cluster" else f"/api/v1/namespaces/default/{collection}"
+    resp = httpx.get(f"{mock.url}{base}/nope/schema")
+    assert resp.status_code == 404
+    assert resp.content == f'{{"code":"NOT_FOUND","error":"{info.kind} not found"}}\n'.encode()
+    validate(resp)
+
+
+def test_scaffolder_showcase(mock_openchoreo_factory) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Types with a hand-written template (served by the mock), and one whose /schema fails (500)."""
+    mock = mock_openchoreo_factory(namespaces=0)
+    mock.add_scaffolder_showcase("default")
+    with httpx.Client(base_url=mock.url) as client:
+        failing = client.get("/api/v1/namespaces/default/resourcetypes/legacy-queue/schema")
+        assert failing.content == b'{"code":"INTERNAL_ERROR","error":"Internal server error"}\n'
+        validate(failing)
+        annotated = [
+            client.get("/api/v1/namespaces/default/componenttypes/custom-service").json(),
+            client.get("/api/v1/clustercomponenttypes/custom-batch").json(),
+        ]
+        for body in annotated:
+            url = body["metadata"]["annotations"][scaffolder.TEMPLATE_URL]
+            assert url.startswith(mock.url + scaffolder.TEMPLATES_PATH)
+            served = httpx.get(url)
+            assert served.status_code == 200 and served.headers["content-type"].startswith("application/yaml")
+            documents = list(yaml.safe_load_all(served.text))
+            assert [d["kind"] for d in documents] == ["Location", "Template"]
+        assert client.get(scaffolder.TEMPLATES_PATH + "/nope.yaml").status_code == 404

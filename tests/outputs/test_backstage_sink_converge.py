@@ -131,3 +131,28 @@ async def test_a_vanilla_backstage_gets_every_entity_its_relations_and_real_owne
         on_target = note["source"] in target["spec"].get("dependencyOf", [])
         assert on_source or on_target, note
     assert result.summary["output_details"]["backstage"]["dangling"] == {}
+
+
+async def test_probe_names_token_reachability_and_processor_problems(fake, unused_tcp_port):
+    from openchoreo_sync.plugins.backstage.api import CatalogApi
+    from openchoreo_sync.plugins.backstage.probe import probe_backstage
+
+    kinds = ["Component", "Environment", "Dataplane"]
+
+    async def probe(base: str, token: str, mode: Any) -> dict[str, Any]:
+        api = CatalogApi(base, token, timeout=5)
+        try:
+            return {r.name: r for r in await probe_backstage(api, base, None, kinds, mode)}
+        finally:
+            await api.close()
+
+    wrong = await probe(fake.url, "not-the-token-123", "auto")
+    assert not wrong["backstage token"].ok and "backend.auth.externalAccess" in wrong["backstage token"].detail
+    gone = await probe(f"http://127.0.0.1:{unused_tcp_port}", fake.token, "auto")
+    assert not gone["backstage reachable"].ok and "baseUrl" in gone["backstage reachable"].detail
+
+    native = await probe(fake.url, fake.token, "native")
+    assert not native["backstage processors"].ok and "Dataplane, Environment" in native["backstage processors"].detail
+    assert not native["backstage reads us"].ok and "publishUrl" in native["backstage reads us"].detail
+    auto = await probe(fake.url, fake.token, "auto")
+    assert auto["backstage processors"].ok and "published as Resource" in auto["backstage processors"].detail

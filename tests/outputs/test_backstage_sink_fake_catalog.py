@@ -12,6 +12,7 @@ tests pin the fake's behaviour to what backstage.md measured.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import threading
@@ -74,6 +75,8 @@ class FakeBackstage:
     processor_kinds: set[str] = field(default_factory=set)
     """lower-case custom kinds a processor recognizes; ``{"*"}``: all (OpenChoreo's processors installed)"""
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    from_file: dict[str, list[str]] = field(default_factory=dict)
+    """file URL -> the refs ingested from it (its Location entity first)"""
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     url: str = ""
@@ -96,6 +99,7 @@ class FakeBackstage:
         """Like a Backstage restarted on an in-memory database: no locations, no entities."""
         self.locations.clear()
         self.entities.clear()
+        self.from_file.clear()
 
     # --- ingestion ------------------------------------------------------------------------------
 
@@ -118,32 +122,47 @@ class FakeBackstage:
             return None
         return [d for d in yaml.safe_load_all(resp.text) if isinstance(d, dict)]
 
-    async def _ingest(self) -> None:
-        """Re-read every registered location now (a real Backstage does it in its processing loop)."""
-        fresh: dict[str, dict[str, Any]] = {}
+    def _accept(self, target: str, doc: dict[str, Any], children: list[dict[str, Any]] | None, origin: str) -> None:
+        """Take in one file read through its Location entity ``doc`` (refused whole, or entity by entity)."""
+        for ref in self.from_file.pop(target, []):
+            self.entities.pop(ref, None)
+        if children is None:
+            return
+        verdicts = [self._rejection(child, target) for child in children]
+        if any(v and v[0] == "file" for v in verdicts):
+            return  # the whole file is refused, its Location entity included
+        refs = []
+        for entity in [doc, *(c for c, v in zip(children, verdicts, strict=True) if v is None)]:
+            entity.setdefault("metadata", {}).setdefault("annotations", {})[ORIGIN] = origin
+            refs.append(ref_of(entity).lower())
+            self.entities[refs[-1]] = entity
+        self.from_file[target] = refs
+
+    async def _ingest(self, only: str | None = None) -> None:
+        """Re-read the registered locations now (a real Backstage does it in its processing loop).
+
+        ``only``: the ref of one file's Location entity; then just that file is read again.
+        """
         async with httpx.AsyncClient(timeout=5) as client:  # a UrlReader sends no token of ours
+            if only is not None and only in self.entities and "spec" in self.entities[only]:
+                doc = self.entities[only]
+                target = doc["spec"]["target"]
+                self._accept(target, doc, await self._read(client, target), doc["metadata"]["annotations"][ORIGIN])
+                return
+            self.entities, self.from_file = {}, {}
             for loc in list(self.locations.values()):
                 index = loc["target"]
                 docs = await self._read(client, index)
                 if docs is None:
                     continue
-                origin = {ORIGIN: f"url:{index}"}
+                origin = f"url:{index}"
                 name = generated_ref(index).split("/", 1)[1]
-                fresh[generated_ref(index)] = {"kind": "Location", "metadata": {"name": name, "annotations": origin}}
-                for doc in docs:
-                    if str(doc.get("kind", "")).lower() != "location":
-                        continue
-                    target = doc["spec"]["target"]
-                    children = await self._read(client, target)
-                    if children is None:
-                        continue
-                    verdicts = [self._rejection(child, target) for child in children]
-                    if any(v and v[0] == "file" for v in verdicts):
-                        continue  # the whole file is refused, its Location entity included
-                    for entity in [doc, *(c for c, v in zip(children, verdicts, strict=True) if v is None)]:
-                        entity.setdefault("metadata", {}).setdefault("annotations", {}).update(origin)
-                        fresh[ref_of(entity).lower()] = entity
-        self.entities = fresh
+                generated = {"kind": "Location", "metadata": {"name": name, "annotations": {ORIGIN: origin}}}
+                self.entities[generated_ref(index)] = generated
+                files = [d for d in docs if str(d.get("kind", "")).lower() == "location"]
+                reads = await asyncio.gather(*(self._read(client, d["spec"]["target"]) for d in files))
+                for doc, children in zip(files, reads, strict=True):
+                    self._accept(doc["spec"]["target"], doc, children, origin)
 
     # --- the API --------------------------------------------------------------------------------
 
@@ -231,7 +250,7 @@ class FakeBackstage:
         if ref not in self.entities:
             error = {"name": "NotFoundError", "message": f"Entity {ref} not found"}
             return JSONResponse({"error": error}, status_code=404)
-        await self._ingest()
+        await self._ingest(only=ref)
         return Response(status_code=200)
 
     # --- lifecycle ------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from openchoreo_sync.config import AppConfig
@@ -84,3 +86,50 @@ def test_rules_keep_the_configured_spelling_in_the_suggested_line() -> None:
     assert [e["metadata"]["name"] for e in result.allowed] == ["a"]
     assert "Environment (2)" in (result.warning() or "")
     assert "catalog.rules: [{allow: [Component, Location, Environment]}]" in (result.warning() or "")
+
+
+def test_relations_of_converted_entities_go_into_builtin_fields_with_their_type_kept() -> None:
+    from openchoreo_sync.plugins.backstage.graph import RELATIONS_ANNOTATION, express_relations
+    from openchoreo_sync.plugins.backstage.kinds import convert_kinds
+
+    domain = entity("Domain", "shop", owner=OWNER)
+    env = entity("Environment", "dev", "shop")
+    env["relations"] = [{"type": "partOf", "targetRef": "domain:default/shop"}]
+    web = entity("Component", "web", "shop", type="service", owner=OWNER)
+    web["relations"] = [{"type": "deploysTo", "targetRef": "environment:shop/dev"}]
+    system = entity("System", "s", "shop", owner=OWNER)
+    system["relations"] = [{"type": "usesPipeline", "targetRef": "deploymentpipeline:shop/p"}]
+    pipeline = entity("DeploymentPipeline", "p", "shop")
+    pipeline["relations"] = [{"type": "pipelineUsedBy", "targetRef": "system:shop/s"}]
+    snapshot = [domain, env, web, system, pipeline]
+    frozen = repr(snapshot)
+    conversion = convert_kinds(snapshot, "auto", OWNER)
+    out, expressed = express_relations(
+        conversion.entities, conversion.ref_map, conversion.converted, custom_everywhere=True
+    )
+    by_name = {e["metadata"]["name"]: e for e in out}
+    assert by_name["environment-dev"]["spec"]["system"] == "domain:default/shop"  # Domain hasPart it
+    assert by_name["web"]["spec"]["dependsOn"] == ["resource:shop/environment-dev"]
+    notes = json.loads(by_name["web"]["metadata"]["annotations"][RELATIONS_ANNOTATION])
+    assert notes == [{"source": "component:shop/web", "target": "resource:shop/environment-dev", "type": "deploysTo"}]
+    # System cannot declare dependsOn: the converted pipeline declares dependencyOf instead.
+    assert by_name["deploymentpipeline-p"]["spec"]["dependencyOf"] == ["system:shop/s"]
+    assert expressed.summary() == {"spec.system": {"partOf": 1}, "dependsOn": {"deploysTo": 1, "usesPipeline": 1}}
+    assert repr(snapshot) == frozen, "the snapshot's own entities must not change"
+
+
+def test_owner_groups_cover_the_default_and_named_owners_but_not_users_or_existing_groups() -> None:
+    from openchoreo_sync.plugins.backstage.owners import missing_owner_groups
+
+    entities = [
+        entity("Component", "a", "shop", owner="team-a"),  # bare: group:shop/team-a, like Backstage
+        entity("Component", "b", owner="group:default/platform"),
+        entity("Component", "c", owner="user:default/jane"),
+        entity("Group", "platform"),
+        entity("System", "s", owner="group:default/ops"),
+    ]
+    refs = sorted(
+        f"group:{g['metadata']['namespace']}/{g['metadata']['name']}"
+        for g in missing_owner_groups(entities, OWNER, provided_elsewhere={"group:default/ops"})
+    )
+    assert refs == ["group:default/openchoreo-users", "group:shop/team-a"]

@@ -30,7 +30,9 @@ from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 
 NS = build_world(SMALL).namespaces()[0]
-FAMILIES_NEEDING_NAMESPACES = ("namespaces", "components", "component_types", "platform_planes")
+FAMILIES_NEEDING_NAMESPACES = ("namespaces", "components", "component_types", "platform_planes", "templates")
+TEMPLATE_SOURCES = {"componenttypes", "projecttypes", "resourcetypes"}
+"""Lists the ``templates`` family walks too: a fault there also holds its Templates."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ TARGETS: tuple[Target, ...] = (
     Target("deploymentpipelines", "namespace", (_ns("namespaces", "deploymentpipelines"),)),
     Target("observabilityalertsnotificationchannels", "namespace", (_ns("namespaces", "notificationchannels"),)),
     *(
-        Target(s, "namespace", (_ns("component_types", s),))
+        Target(s, "namespace", (_ns("component_types", s), *((_ns("templates", s),) if s in TEMPLATE_SOURCES else ())))
         for s in ("componenttypes", "traits", "workflows", "projecttypes", "resourcetypes")
     ),
     *(
@@ -82,7 +84,11 @@ TARGETS: tuple[Target, ...] = (
         for s in ("dataplanes", "workflowplanes", "observabilityplanes")
     ),
     *(
-        Target(s, "cluster", (_cluster("cluster_kinds", s),))
+        Target(
+            s,
+            "cluster",
+            (_cluster("cluster_kinds", s), *((_cluster("templates", s),) if s[7:] in TEMPLATE_SOURCES else ())),
+        )
         for s in (
             "clustercomponenttypes",
             "clustertraits",
@@ -265,7 +271,16 @@ async def test_targets_cover_every_list_path_the_daemon_walks(plain_mock, tmp_pa
     finally:
         await harness.close()
     requested = {r.path for r in plain_mock.stats.records if r.path.startswith("/api/")}
-    assert requested == {t.path for t in TARGETS}
+    schema_calls = {path for path in requested if path.endswith("/schema")}
+    assert requested - schema_calls == {t.path for t in TARGETS}
+    # Besides the lists, exactly one /schema GET per component and resource type (for its Template).
+    typed = [t for t in TARGETS if t.segment.removeprefix("cluster") in {"componenttypes", "resourcetypes"}]
+    assert schema_calls == {
+        f"{t.path}/{body['metadata']['name']}/schema"
+        for t in typed
+        for body in plain_mock.world.items(t.segment, t.world_namespace)
+    }
+    assert schema_calls
 
 
 async def test_token_revoked_mid_walk_is_survived(auth_mock, tmp_path: Path):

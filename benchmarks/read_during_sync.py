@@ -1,0 +1,188 @@
+"""Do syncs and reads slow each other? One daemon serving by-name reads while it syncs.
+
+    python benchmarks/read_during_sync.py [--components 10000] [--latency 20] [--readers 8] [--rounds 3]
+
+A daemon process (``SyncHarness``: HTTP server and engine on one event loop, as in production)
+syncs a generated world from the mock API (a process of its own); this process is the load
+generator (``read_api.hammer``: keep-alive HTTP/1.1 on raw asyncio streams). Every measured sync
+follows an upstream edit of ``--changed`` of the components (a new description), so it maps,
+relates, commits and reconciles real work. Per round:
+
+* the sync alone (no readers), then the same sync while ``--readers`` connections ask by-name
+  for random components as fast as they are answered;
+* by-name latency with no sync running, then during the sync (the same readers).
+
+It prints the sync's wall time idle and under reads (target: at most 1.2x) and by-name p50/p99
+idle and during the sync (target: p99 at most 1.5x). Medians over ``--rounds``. On a shared
+2-core machine the figures are noisy; compare medians of several rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from read_api import CATALOG, hammer  # noqa: E402
+from sync_bench import MockProcess, spec_args  # noqa: E402
+
+
+def daemon_child(mock_url: str, state_dir: Path) -> None:
+    """``--daemon``: serve HTTP and run a sync for every ``sync`` line on stdin; one JSON line back."""
+    from openchoreo_sync.logs import configure_logging
+    from openchoreo_sync.testing.harness import SyncHarness
+
+    configure_logging(level="warning")
+
+    async def main() -> None:
+        overrides = {
+            "openchoreo": {"schedule": {"timeout": 1800}, "client": {"timeout": 120}, "events": {"enabled": False}}
+        }
+        harness = SyncHarness(mock_url, state_dir, overrides)
+        print(json.dumps({"url": await harness.serve()}), flush=True)
+        loop = asyncio.get_running_loop()
+        try:
+            while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "sync":
+                started = time.perf_counter()
+                result = await harness.run(trigger="bench")
+                seconds = time.perf_counter() - started
+                names = [
+                    (str(e["metadata"].get("namespace", "default")), str(e["metadata"]["name"]))
+                    for e in result.entities.values()
+                    if e["kind"] == "Component"
+                ]
+                result.entities.clear()
+                harness.results.clear()
+                summary = {"status": result.status, "seconds": seconds, "phases": result.summary.get("seconds")}
+                print(json.dumps({**summary, "components": names[:500]}), flush=True)
+        finally:
+            await harness.close()
+
+    asyncio.run(main())
+
+
+class Daemon:
+    def __init__(self, mock_url: str, state_dir: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--daemon", mock_url, str(state_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.url = str(self._answer()["url"])
+
+    def _answer(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the daemon process exited")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def sync_started(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("sync\n")
+        self.proc.stdin.flush()
+
+    async def sync(self) -> dict[str, Any]:
+        self.sync_started()
+        return await asyncio.to_thread(self._answer)
+
+    def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+async def round_trip(
+    daemon: Daemon, mock: MockProcess, paths: list[str], readers: int, changed: float
+) -> dict[str, float]:
+    row: dict[str, float] = {}
+    mock.call("mutate", changed)
+    row["sync_idle_s"] = (await daemon.sync())["seconds"]
+    idle = await hammer(daemon.url, paths, readers, 3.0)
+    row["p50_idle_ms"], row["p99_idle_ms"], row["rps_idle"] = idle["p50_ms"], idle["p99_ms"], idle["rps"]
+    mock.call("mutate", changed)
+    sync = asyncio.create_task(daemon.sync())
+    reads: list[dict[str, float]] = []
+    during: list[float] = []
+    while not sync.done():
+        reads.append(await hammer(daemon.url, paths, readers, 0.5, sink=during))
+    row["sync_loaded_s"] = (await sync)["seconds"]
+    during.sort()
+    row["p50_sync_ms"] = during[len(during) // 2] * 1000
+    row["p99_sync_ms"] = during[min(len(during) - 1, int(len(during) * 0.99))] * 1000
+    row["rps_sync"] = statistics.median(r["rps"] for r in reads)
+    return row
+
+
+async def measure(size: int, latency: int, readers: int, rounds: int, changed: float) -> list[dict[str, float]]:
+    mock = MockProcess(spec_args(size), latency)
+    try:
+        with tempfile.TemporaryDirectory(prefix="read-during-sync-") as tmp:
+            daemon = Daemon(mock.url, Path(tmp))
+            try:
+                first = await daemon.sync()
+                print(f"first sync: {first['seconds']:.2f} s ({first['status']})", flush=True)
+                rng = random.Random(3)
+                picked = rng.sample(first["components"], min(200, len(first["components"])))
+                paths = [f"{CATALOG}/entities/by-name/component/{ns}/{name}" for ns, name in picked]
+                rows = []
+                for n in range(rounds):
+                    row = await round_trip(daemon, mock, paths, readers, changed)
+                    print(f"round {n + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()), flush=True)
+                    rows.append(row)
+                return rows
+            finally:
+                daemon.stop()
+    finally:
+        mock.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--components", type=int, default=10_000)
+    parser.add_argument("--latency", type=int, default=20, help="ms the mock adds to every API request")
+    parser.add_argument("--readers", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--changed", type=float, default=0.5, help="fraction of components edited before a sync")
+    parser.add_argument("--daemon", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.daemon:
+        daemon_child(args.daemon[0], Path(args.daemon[1]))
+        return 0
+    rows = asyncio.run(measure(args.components, args.latency, args.readers, args.rounds, args.changed))
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    print()
+    print(f"{args.components:,} components, {args.latency} ms, {args.readers} by-name readers, median of {args.rounds}")
+    print("| | idle | under reads / during sync | ratio | target |\n|---|---:|---:|---:|---:|")
+    print(
+        f"| sync wall time | {med['sync_idle_s']:.2f} s | {med['sync_loaded_s']:.2f} s "
+        f"| {med['sync_loaded_s'] / med['sync_idle_s']:.2f}x | <= 1.2x |"
+    )
+    print(
+        f"| by-name p99 | {med['p99_idle_ms']:.1f} ms | {med['p99_sync_ms']:.1f} ms "
+        f"| {med['p99_sync_ms'] / med['p99_idle_ms']:.2f}x | <= 1.5x |"
+    )
+    print(
+        f"| by-name p50 | {med['p50_idle_ms']:.1f} ms | {med['p50_sync_ms']:.1f} ms "
+        f"| {med['p50_sync_ms'] / med['p50_idle_ms']:.2f}x | |"
+    )
+    print(f"| by-name req/s | {med['rps_idle']:,.0f} | {med['rps_sync']:,.0f} | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
