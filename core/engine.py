@@ -82,10 +82,15 @@ class Engine:
     # --- build without side effects (export) ---------------------------------------------------
 
     async def export(self, run_id: str | None = None) -> tuple[dict[EntityRef, Entity], Build]:
-        """fetch -> map -> relate, touching no store and no output."""
+        """fetch -> map -> relate, touching no store and no output.
+
+        Plugins see no catalog (``ctx.catalog`` is None): an export is a fresh read of everything,
+        so a collection on its own schedule (``kit.schedule``) is read too, never "unchanged".
+        """
         run_id = run_id or new_run_id()
         async with self.client_factory() as client:
             ctx = self.context(run_id, client)
+            ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
             build = await fetch_and_map(self.plugins, ctx)
         relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
         return build.entities, build

@@ -244,3 +244,11 @@ async def test_a_directory_read_past_its_timeout_is_kept_stale(mock: MockOpenCho
     reason = result.summary["failed_collections"]["identities:cluster/thunder-groups"]
     assert "thunder.schedule.timeout (1 s)" in reason
     assert people(first.entities) <= people(kept)
+
+
+async def test_export_reads_the_directory_even_when_it_is_not_due(mock: MockOpenChoreo, synced: SyncHarness) -> None:
+    first = await synced.run()
+    read = directory_requests(mock)
+    entities, build = await synced.engine.export()
+    assert directory_requests(mock) > read
+    assert people(entities) == people(first.entities) and not build.collections_unchanged

@@ -10,6 +10,7 @@ import pytest
 from templates_helpers import golden_expected, load_golden_world
 
 from openchoreo_sync.events import EVENTS_PATH
+from openchoreo_sync.kit import PluginInfo, hookimpl
 from openchoreo_sync.mockapi import FaultRule, MockOpenChoreo, World
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.reconcile import STALE_ANNOTATION
@@ -190,3 +191,42 @@ async def test_templates_reach_the_files_output_the_embedded_catalog_and_export(
     exported, _ = await harness.engine.export()
     assert set(templates(exported)) == expected, "export"
     await harness.close()
+
+
+class OwnResourceTemplates:
+    """A third party's generator for one kind: answers first for ``ResourceTypeTemplate`` only."""
+
+    @hookimpl
+    def plugin_info(self):
+        return PluginInfo(description="Our own ResourceType Templates")
+
+    @hookimpl(tryfirst=True)
+    def map_resource(self, resource, ctx):
+        if resource.kind != "ResourceTypeTemplate":
+            return None
+        name = resource.body["metadata"]["name"]
+        schema = resource.context["schema"]
+        return [
+            {
+                "apiVersion": "scaffolder.backstage.io/v1beta3",
+                "kind": "Template",
+                "metadata": {"name": f"template-resource-{name}", "namespace": resource.namespace, "title": "Ours"},
+                "spec": {"owner": ctx.default_owner, "type": "Resource", "parameters": [schema], "steps": []},
+            }
+        ]
+
+
+async def test_a_third_party_replaces_one_generator_without_touching_the_core(golden_mock, sync_harness_factory):
+    harness = sync_harness_factory(
+        golden_mock.url, OWNER, extra_plugins=[("own_resource_templates", OwnResourceTemplates())]
+    )
+    result = await harness.run()
+    produced = templates(result.entities)
+    ours = produced["template:acme/template-resource-postgres"]
+    assert ours["metadata"]["title"] == "Ours"
+    assert ours["spec"]["parameters"][0]["properties"]["version"]["enum"] == ["15", "16"], (
+        "the /schema body it was given"
+    )
+    # every other kind still comes from the built-in generator
+    assert produced["template:acme/template-web-application"]["metadata"]["title"] == "Web App"
+    assert produced["template:acme/template-project-standard"]["spec"]["type"] == "Project"
