@@ -13,7 +13,7 @@ import yaml
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD, config_paths, dump_entities
 from .config import load_config, redacted
 from .daemon import Daemon
-from .logs import get_logger
+from .logs import get_logger, redact_text, redact_value
 from .quiet import first_failure, what_to_do
 from .runtime import open_runtime, register_config_secrets
 from .store import StateStore, open_existing_store
@@ -137,7 +137,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return [*await probe(config.openchoreo), *await probe_plugins(config, plugins)]
 
     results = asyncio.run(everything())
-    print(format_probe(results))
+    print(redact_text(format_probe(results)))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
@@ -172,21 +172,45 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def daemon_health(config: Any) -> dict[str, Any]:
+    """What the running daemon's /readyz says (what is degraded and why), or why it cannot be asked."""
+    import httpx
+
+    server = config.openchoreo.server
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::", "") else server.host
+    headers = {"Authorization": f"Bearer {server.token.get_secret_value()}"} if server.token else {}
+    try:
+        response = httpx.get(f"http://{host}:{server.port}/readyz", headers=headers, timeout=3, trust_env=False)
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return {"status": "unreachable", "reason": f"no daemon answered on {host}:{server.port} ({type(exc).__name__})"}
+    return body if isinstance(body, dict) else {"status": "unknown"}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     store = _existing_store(args)
     try:
         runs = store.recent_runs(args.limit)
         total = store.count()
+        store_health = store.health()
     finally:
         store.close()
-    if args.json:
-        print(json.dumps([r.__dict__ for r in runs], indent=2, default=str))
+    config, _ = load_config(config_paths(args), needs_api=False)
+    daemon = redact_value(daemon_health(config)) if config.openchoreo.server.port else {}
+    if args.json:  # records written before scrubbing existed are scrubbed on the way out
+        print(json.dumps([redact_value(r.__dict__) for r in runs], indent=2, default=str))
         return EXIT_OK
     print(f"catalog: {total} entities")
+    if store_health:
+        print(f"store: {redact_text(store_health)}")
+    if daemon:
+        print(f"daemon: {daemon.get('status')}" + (f" ({daemon['reason']})" if daemon.get("reason") else ""))
+        for what, why in sorted((daemon.get("degraded") or {}).items()):
+            print(f"    degraded {what}: {why}")
     if not runs:
         print("no runs recorded yet")
     for run in runs:
-        summary = run.summary
+        summary = redact_value(run.summary)
         changes = summary.get("changes", {})
         print(
             f"{run.run_id}  {run.status:<9}  {run.started_at}  trigger={run.trigger}  "
@@ -200,6 +224,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             **summary.get("failed_collections", {}),
         }.items():
             print(f"    failed {key}: {error}")
+        for collection, held in sorted((summary.get("empty_held") or {}).items()):
+            print(f"    empty, held: {collection} ({held} entities kept; the reader role may lack a :view)")
         for reason in summary.get("guard", []):
             print(f"    guarded: {reason}")
             print(f"    to apply: openchoreo-sync approve-deletions {run.run_id}")
@@ -226,7 +252,7 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        if run.status != "guarded":
+        if run.status != "guarded" and not run.summary.get("empty_held"):
             print(
                 f"error: run {args.run_id} was not guarded (status {run.status}); nothing to approve",
                 file=sys.stderr,
@@ -235,6 +261,10 @@ def cmd_approve_deletions(args: argparse.Namespace) -> int:
         store.approve(args.run_id)
     finally:
         store.close()
+    if run.status != "guarded":
+        held = ", ".join(sorted(run.summary["empty_held"]))
+        print(f"approved: the next run may empty these collections held by run {args.run_id}: {held}")
+        return EXIT_OK
     planned = len(run.summary.get("planned_removals", []))
     print(f"approved: the next run may remove up to these {planned} entities held back by run {args.run_id}")
     return EXIT_OK

@@ -122,6 +122,12 @@ class ClientConfig(_Model):
     ca_bundle: Path | None = None
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_pages: int = Field(default=10_000, ge=1, description="pages per collection before a cursor loop is assumed")
+    collection_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds one collection's walk (all pages, retries included) may take before it fails alone; "
+        "default: a third of openchoreo.schedule.timeout",
+    )
 
 
 class ServerConfig(_Model):
@@ -130,6 +136,14 @@ class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=7007, ge=0, le=65535)
     token: SecretStr | None = None
+    header_timeout: float = Field(default=10.0, gt=0, le=300, description="seconds a client has to send its headers")
+    body_timeout: float = Field(default=30.0, gt=0, le=600, description="seconds a client may pause sending a body")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="request bodies larger than this get 413")
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="open client connections at once; default: a quarter of the open-files limit, at most 1024",
+    )
     metrics_token: bool = Field(
         default=False,
         description="whether /metrics needs the server token too; off by default, as Prometheus scrapes expect",
@@ -142,6 +156,11 @@ class SafetyConfig(_Model):
     max_deletion_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     deletion_grace_runs: int = Field(default=1, ge=1)
     allow_mass_deletion: bool = False
+    empty_collection_runs: int = Field(
+        default=3,
+        ge=1,
+        description="consecutive runs a collection that held entities must list nothing before they are removed",
+    )
 
 
 class EventsConfig(_Model):
@@ -163,10 +182,19 @@ class LoggingConfig(_Model):
 
 class SqliteConfig(_Model):
     path: Path = Path(".openchoreo-sync/state.sqlite3")
+    busy_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="seconds a write waits for another process's write lock"
+    )
 
 
 class PostgresConfig(_Model):
     dsn: SecretStr | None = None
+    lease_seconds: float = Field(
+        default=15.0,
+        ge=2,
+        le=600,
+        description="the leader's lease; a frozen or cut-off leader is replaced within about this plus frequency",
+    )
 
 
 class OpenChoreoConfig(_Lenient):
@@ -229,6 +257,25 @@ class OpenChoreoConfig(_Lenient):
                     "openchoreo.features.auth.enabled: false if the cluster runs without auth"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _deadlines_fit(self) -> OpenChoreoConfig:
+        explicit = self.client.collection_timeout
+        if explicit is not None and 2 * explicit >= self.schedule.timeout:
+            raise ValueError(
+                f"openchoreo.client.collectionTimeout ({explicit:g} s) does not fit twice into "
+                f"openchoreo.schedule.timeout ({self.schedule.timeout} s): a namespaced collection waits for "
+                "the namespace list and then walks its own pages, so one slow collection would time the "
+                "whole run out and healthy ones would get nothing; lower collectionTimeout or raise "
+                "schedule.timeout"
+            )
+        return self
+
+    @property
+    def collection_deadline(self) -> float:
+        """Seconds one collection may take: a slow or endless one fails alone and is carried forward."""
+        explicit = self.client.collection_timeout
+        return explicit if explicit is not None else self.schedule.timeout / 3
 
     @property
     def api_url(self) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .yaml_bounds import check_yaml_bounds
 
 _VAR = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 """``${VAR}``, ``${VAR:-default}`` and the escape ``$${...}``, as Backstage writes them."""
@@ -229,6 +230,7 @@ def load_yaml_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from exc
+    check_yaml_bounds(text, path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

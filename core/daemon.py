@@ -13,7 +13,7 @@ import inspect
 import signal
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -30,9 +30,14 @@ from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
 from .quiet import RepeatedFailureLog
-from .run_records import RunResult
+from .run_records import RunResult, new_run_id
 from .server import HttpServer, build_app, public
-from .store.base import StateStore
+from .snapshot import ChangeSet
+from .store.base import RunRecord, StateStore
+from .store.sql import utcnow
+
+READ_PROBE_SECONDS = 2.0
+"""How long /readyz waits for the store to answer one read before it reports reads as failing."""
 
 
 @dataclass
@@ -41,6 +46,8 @@ class DaemonState:
     runs: int = 0
     last: RunResult | None = None
     leading: bool = False
+    degraded: dict[str, str] = field(default_factory=dict)
+    """what does not work right now and why (``store``, ``leader``, ``sync``); /readyz shows it"""
 
 
 async def call_lifecycle(plugins: LoadedPlugins, hook_name: str, ctx: SyncContext) -> None:
@@ -112,9 +119,23 @@ class Daemon:
     def _ready(self) -> bool:
         return self.state.ready
 
+    async def health(self) -> dict[str, str]:
+        """What is degraded right now, the store's readability probed live (bounded) for /readyz."""
+        degraded = dict(self.state.degraded)
+        try:
+            async with asyncio.timeout(READ_PROBE_SECONDS):
+                await asyncio.to_thread(self.store.snapshot_version)
+        except TimeoutError:
+            degraded["store_reads"] = f"the state store did not answer a read within {READ_PROBE_SECONDS:g} s"
+        except Exception as exc:
+            degraded["store_reads"] = describe_error(exc)
+        return degraded
+
     async def start(self) -> None:
         if self.store.snapshot_version() is not None:
             self.state.ready = True  # serve the stored snapshot at once, before the first new run
+        if health := self.store.health():  # e.g. opened read-only on a full disk
+            self.state.degraded["store"] = health
         await call_lifecycle(self.plugins, "on_startup", self.ctx)
         if self.serve_http:
             server = self.config.openchoreo.server
@@ -130,8 +151,21 @@ class Daemon:
             metrics_route = self.metrics.route()
             contributed.append(("metrics", [metrics_route if server.metrics_token else public(metrics_route)]))
             token = server.token.get_secret_value() if server.token else None
-            app = build_app(contributed, token=lambda: token, ready=self._ready)
-            self.http = HttpServer(app, server.host, server.port)
+            app = build_app(
+                contributed,
+                token=lambda: token,
+                ready=self._ready,
+                health=self.health,
+                body_timeout=server.body_timeout,
+                max_body_bytes=server.max_body_bytes,
+            )
+            self.http = HttpServer(
+                app,
+                server.host,
+                server.port,
+                header_timeout=server.header_timeout,
+                max_connections=server.max_connections,
+            )
             await self.http.start()
             self.engine.services.server_url = self.http.url
             self.log.info("serving", url=self.http.url)
@@ -145,30 +179,73 @@ class Daemon:
             await call_lifecycle(self.plugins, "on_shutdown", self.ctx)
 
     async def run_once(self, trigger: str = "schedule") -> RunResult:
+        """One run; a store that cannot be read or written fails the run, never the daemon."""
         started = time.monotonic()
+        run_id = new_run_id()
         held: HeldLines | None = None
         try:
             if self.quiet.holding:  # the last run failed: hold this one's lines until we know it differs
                 with holding_lines() as held:
-                    result = await self.engine.run(trigger=trigger)
+                    result = await self.engine.run(trigger=trigger, run_id=run_id)
             else:
-                result = await self.engine.run(trigger=trigger)
-        except Exception as exc:
+                result = await self.engine.run(trigger=trigger, run_id=run_id)
+        except StoreError as exc:
+            self.quiet.abandon(held)
+            self.metrics.store_errors.inc()
+            result = await self._store_failed(run_id, trigger, exc)
+        except Exception:
             self.quiet.abandon(held)
             self.metrics.observe_run("error", {}, time.monotonic() - started)
-            if isinstance(exc, StoreError):
-                self.metrics.store_errors.inc()
             raise
-        self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
-        self.quiet.settle(result.run_id, result.status, result.summary, held)
+        if result.summary.get("store_error"):
+            self.metrics.observe_run("error", {}, time.monotonic() - started)
+        else:
+            self.metrics.observe_run(result.status, result.summary, time.monotonic() - started)
+            self.quiet.settle(result.run_id, result.status, result.summary, held)
+        health = result.summary.get("store_error") or await asyncio.to_thread(self.store.health)
+        if health:
+            self.state.degraded["store"] = str(health)
+        else:
+            self.state.degraded.pop("store", None)
         self.state.runs += 1
         # Keep the outcome, not the run's entities nor its lists of changed refs: they live in the
         # store, and tens of thousands of surviving ref strings would pin the allocator's arenas
         # (so the run's whole memory) until the next run. The summary keeps counts and a sample.
         self.state.last = RunResult(result.run_id, result.status, summary=result.summary)
         if not self.state.ready:  # ready once any snapshot is committed, by this run or an earlier one
-            self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
+            with contextlib.suppress(StoreError):
+                self.state.ready = await asyncio.to_thread(self.store.snapshot_version) is not None
         return result
+
+    async def _store_failed(self, run_id: str, trigger: str, exc: StoreError) -> RunResult:
+        """The run's outcome when the store failed it: recorded if the store still takes that much."""
+        record = RunRecord(run_id=run_id, started_at=utcnow(), trigger=trigger, status="failed")
+        record.finished_at = record.started_at
+        record.summary = {
+            "error": f"the state store failed, so nothing was committed: {exc}; "
+            "the last committed catalog is unchanged and still served",
+            "store_error": str(exc),
+            "counts": {},
+            "changes": ChangeSet().summary(),
+            "failed_collections": {},
+            "failed_families": {},
+        }
+        self.log.error("sync run failed: the state store failed; the catalog is unchanged", error=str(exc))
+        with contextlib.suppress(StoreError):  # a lock released meanwhile lets the small record in
+            await asyncio.to_thread(self.store.record_run, record)
+        return RunResult(run_id, "failed", summary=record.summary)
+
+    async def _recover_store(self) -> None:
+        """Before a run: leave read-only mode if the store can be written again."""
+        try:
+            await asyncio.to_thread(self.store.recover)
+            health = await asyncio.to_thread(self.store.health)
+        except StoreError as exc:
+            health = str(exc)
+        if health:
+            self.state.degraded["store"] = health
+        elif "store" in self.state.degraded and self.state.degraded["store"].startswith("read-only"):
+            del self.state.degraded["store"]
 
     async def schedule(self, *, max_runs: int | None = None) -> None:
         """Run now and then every ``frequency`` seconds until stopped."""
@@ -178,8 +255,9 @@ class Daemon:
         announced_follower = False
         while not self.stop_event.is_set():
             started = loop.time()
+            await self._recover_store()
             # in a thread: with PostgreSQL this is a network round trip (bounded by connect_timeout)
-            if await asyncio.to_thread(self.store.try_lead):
+            if await self._try_lead():
                 if not self.state.leading:
                     self.log.info("this replica runs the syncs (leader)")
                 self.state.leading = True
@@ -195,13 +273,18 @@ class Daemon:
                     return
                 try:
                     run.result()
-                except StoreError as exc:
-                    # lost the leader lock mid-run (the commit was fenced) or the database failed:
-                    # keep serving and let the next tick's election decide who runs
-                    self.log.error("sync run could not be stored; will retry", error=str(exc))
+                    self.state.degraded.pop("sync", None)
+                except Exception as exc:  # nothing a run does may end the daemon; the next tick retries
+                    self.state.degraded["sync"] = f"the last run crashed: {describe_error(exc)}"
+                    self.log.error(
+                        "sync run crashed; the catalog is unchanged, the next run retries",
+                        error=describe_error(exc),
+                    )
                 runs += 1
                 del run, stopper  # the finished task holds the run's entities
                 release_free_memory()  # idle until the next run: give the run's heap back
+            elif "leader" in self.state.degraded:
+                self.state.leading = False
             else:
                 if self.state.leading or not announced_follower:
                     self.log.info("another replica holds the leader lock; serving only")
@@ -214,6 +297,21 @@ class Daemon:
                 return
             delay = max(0.0, frequency - (loop.time() - started))
             await self._sleep(delay)
+
+    async def _try_lead(self) -> bool:
+        """Whether this replica runs the sync now; an election that could not be held is degraded."""
+        try:
+            leading = await asyncio.to_thread(self.store.try_lead)
+            error = getattr(self.store, "election_error", None)
+        except Exception as exc:  # the database is gone: serve what can be served, retry next tick
+            leading, error = False, describe_error(exc)
+        if error and not leading:
+            if self.state.degraded.get("leader") != error:
+                self.log.error("cannot hold leader election: the state store is unreachable", error=error)
+            self.state.degraded["leader"] = error
+        else:
+            self.state.degraded.pop("leader", None)
+        return leading
 
     async def _sleep(self, seconds: float) -> None:
         stop = asyncio.create_task(self.stop_event.wait())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -36,6 +37,9 @@ from .validation import forget_memos
 from .writer import SnapshotWriter
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
+
+EMPTY_STREAKS = "empty_streaks"
+"""Store meta key: collection -> consecutive runs it came back empty while holding entities."""
 
 
 class Engine:
@@ -134,6 +138,9 @@ class Engine:
         safety = self.config.openchoreo.safety
         previous = await asyncio.to_thread(store.load_index)
         pending_before = await asyncio.to_thread(store.pending_removals)
+        stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
+        streaks = json.loads(stored_streaks) if stored_streaks else {}
+        empty_approval, released = await asyncio.to_thread(self._released_empty_collections)
         plan = plan_reconcile(
             previous,
             build,
@@ -141,7 +148,12 @@ class Engine:
             pending_before=pending_before,
             grace_runs=safety.deletion_grace_runs,
             max_deletion_ratio=safety.max_deletion_ratio,
+            empty_streaks_before=streaks,
+            empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
+            released_empty=released,
         )
+        for reason in plan.empty_reasons:
+            log.warning("empty collection held; its entities are kept", reason=reason)
         newer = self.writer.newer_than(fetch_started)
         yield_to_deltas(plan, build, newer)
         enabled_families = {r.name for r in self.plugins.enabled()}
@@ -164,7 +176,8 @@ class Engine:
         if changes.removed:
             changes.removed_entities = await asyncio.to_thread(store.load_bodies, changes.removed)
 
-        status = "partial" if (build.families_failed or build.collections_failed or build.skipped) else "ok"
+        degraded = build.families_failed or build.collections_failed or build.skipped or plan.empty_held
+        status = "partial" if degraded else "ok"
         record.status = status
         record.finished_at = utcnow()
 
@@ -178,10 +191,11 @@ class Engine:
             ),
             before_run_record=summarize,
             removals=changes.removed,
-            collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
+            collections_ok=dict.fromkeys(set(build.collections_ok) - set(plan.empty_held), record.started_at),
             collections_failed=dict(build.collections_failed),
             pending_removals=plan.pending,
-            consumed_approval=approval,
+            consumed_approval=approval or (empty_approval if released else None),
+            meta={EMPTY_STREAKS: json.dumps(plan.empty_streaks, sort_keys=True)},
         )
         t1 = time.perf_counter()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
@@ -213,6 +227,14 @@ class Engine:
                 status = record.status = "partial"  # the catalog is committed, but an output lags behind
             await asyncio.to_thread(store.record_run, record)
         return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+
+    def _released_empty_collections(self) -> tuple[str | None, set[str]]:
+        """An approved run that held empty collections, and those collections: they may be emptied now."""
+        for run_id in sorted(self.store.approvals()):
+            approved = self.store.get_run(run_id)
+            if approved is not None and approved.summary.get("empty_held"):
+                return run_id, set(approved.summary["empty_held"])
+        return None, set()
 
     def _log_dangling(self, report: RelateReport, log: Any) -> None:
         """Say once per change which references point at nothing (counts by relation and kind)."""

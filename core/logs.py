@@ -11,14 +11,29 @@ import contextvars
 import logging
 import re
 import sys
+from collections import deque
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"(secret|token|password|authorization|dsn)", re.IGNORECASE)
-_BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_SECRET_KEYS = re.compile(r"(secret|token|password|authorization|dsn|api[-_]?key|credential)", re.IGNORECASE)
+_NOT_SECRET_KEYS = frozenset({"token_url", "tokenUrl", "tokenurl"})
+_BEARER = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+"""A JSON Web Token (header and payload are base64url JSON objects, so both start ``eyJ``)."""
+_PASSWORD_PAIR = re.compile(r"(\b(?:password|passwd|client_secret|secret)\s*[=:]\s*)[^\s&,;\"']+", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_MAX_DEPTH = 12
 _known_secrets: set[str] = set()
+_issued: deque[str] = deque(maxlen=8)
+"""The latest access tokens this process obtained (they rotate: only the recent ones matter)."""
+
+
+def register_issued_token(value: str) -> None:
+    """Remember an access token issued at run time, so an error body echoing it is masked."""
+    if value and len(value) >= 8 and value not in _issued:
+        _issued.append(value)
 
 
 def register_secret(value: str | None) -> None:
@@ -28,20 +43,43 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    for secret in _known_secrets:
+    """``text`` with every registered secret, bearer token, JWT and ``password=...`` masked."""
+    for secret in sorted({*_known_secrets, *_issued}, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "***")
-    return _BEARER.sub(r"\1***", text)
+    text = _BEARER.sub(r"\1***", text)
+    text = _JWT.sub("***", text)
+    return _PASSWORD_PAIR.sub(r"\1***", text)
+
+
+def _secret_key(key: str) -> bool:
+    """A field named like a secret (``clientSecret``, ``authorization``), not data that mentions one."""
+    return bool(_IDENTIFIER.fullmatch(key) and _SECRET_KEYS.search(key)) and key not in _NOT_SECRET_KEYS
+
+
+def redact_value(value: Any, key: str = "", depth: int = 0) -> Any:
+    """A copy of a JSON-like value with secrets masked at any depth: by key name and by content.
+
+    For everything that leaves the process or is stored: log values, run records, ``status``.
+    """
+    if isinstance(value, str) and value and _secret_key(key):
+        return "***"
+    if depth > _MAX_DEPTH:
+        return "<nested too deeply>"
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, BaseException):
+        return redact_text(f"{type(value).__name__}: {value}")
+    if isinstance(value, dict):
+        return {k: redact_value(v, str(k), depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(v, key, depth + 1) for v in value]
+    return value
 
 
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if _SECRET_KEYS.search(key) and key not in ("token_url", "tokenUrl") and isinstance(value, str) and value:
-            event[key] = "***"
-        elif isinstance(value, str):
-            event[key] = redact_text(value)
-        elif isinstance(value, BaseException):
-            event[key] = redact_text(f"{type(value).__name__}: {value}")
+        event[key] = redact_value(value, key)
     return event
 
 

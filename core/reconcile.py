@@ -32,6 +32,63 @@ class Plan:
     """absent from a complete view, but within the grace period: kept, count of misses so far"""
     removed: set[EntityRef] = field(default_factory=set)
     guard_reasons: list[str] = field(default_factory=list)
+    empty_held: dict[str, int] = field(default_factory=dict)
+    """collection -> entities carried because it came back complete but empty (a likely RBAC gap)"""
+    empty_streaks: dict[str, int] = field(default_factory=dict)
+    """collection -> consecutive runs it came back empty while holding entities (stored between runs)"""
+    empty_reasons: list[str] = field(default_factory=list)
+
+
+def permission_hint(collection: str) -> str:
+    """``trait:view`` for ``component_types:ns/traits``: the OpenChoreo action a reader needs to list it."""
+    name = collection.rpartition("/")[2]
+    return f"{name[:-1] if name.endswith('s') else name}:view"
+
+
+def _hold_empty_collections(
+    previous: Mapping[EntityRef, IndexEntry],
+    build: Build,
+    plan: Plan,
+    *,
+    streaks_before: Mapping[str, int],
+    empty_runs: int,
+    released: set[str],
+) -> None:
+    """Carry what a collection held when it suddenly lists nothing, until that is confirmed.
+
+    OpenChoreo's list endpoints drop the items the caller may not view and answer 200, so a reader
+    role that lost (or never got) a kind's ``:view`` looks exactly like everything being deleted.
+    A collection that held entities and comes back complete and empty is carried (stale) until it
+    was empty in ``empty_runs`` consecutive runs, or an approval released it.
+    """
+    for collection in build.collections_unchanged & set(streaks_before):
+        plan.empty_streaks[collection] = streaks_before[collection]  # still empty, not re-read: keep counting
+    held: dict[str, list[EntityRef]] = {}
+    for collection, count in build.collections_ok.items():
+        if count == 0 and collection not in build.empty_roots:
+            held[collection] = []
+    if not held:
+        return
+    for ref, entry in previous.items():
+        if entry.collection in held and ref not in build.entities:
+            held[entry.collection].append(ref)
+    for collection, refs in sorted(held.items()):
+        if not refs:
+            continue
+        streak = streaks_before.get(collection, 0) + 1
+        if streak >= empty_runs or collection in released:
+            continue
+        plan.empty_streaks[collection] = streak
+        plan.empty_held[collection] = len(refs)
+        plan.carried.update(refs)
+        plan.empty_reasons.append(
+            f"{collection} came back empty (200, no items) while the catalog holds {len(refs)} entities "
+            f"from it; kept (stale) for now, empty {streak} of {empty_runs} runs. Likely cause: the "
+            f"sync's reader role lacks {permission_hint(collection)} (OpenChoreo lists drop what the "
+            "caller may not view). Fix: grant it (backstage-catalog-reader); if they really are "
+            "gone, wait for openchoreo.safety.emptyCollectionRuns runs or approve with "
+            "openchoreo-sync approve-deletions <this run's id>"
+        )
 
 
 def plan_reconcile(
@@ -42,12 +99,23 @@ def plan_reconcile(
     pending_before: Mapping[EntityRef, int],
     grace_runs: int,
     max_deletion_ratio: float,
+    empty_streaks_before: Mapping[str, int] | None = None,
+    empty_runs: int = 1,
+    released_empty: set[str] | None = None,
 ) -> Plan:
     """Compare the last snapshot's index with this run's build."""
     plan = Plan()
+    _hold_empty_collections(
+        previous,
+        build,
+        plan,
+        streaks_before=empty_streaks_before or {},
+        empty_runs=empty_runs,
+        released=released_empty or set(),
+    )
     failed_families = set(build.families_failed) | unavailable_families
     for ref, entry in previous.items():
-        if ref in build.entities:
+        if ref in build.entities or ref in plan.carried:
             continue
         if entry.collection in build.collections_unchanged:
             plan.unchanged.add(ref)

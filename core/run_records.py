@@ -92,6 +92,7 @@ def applied_summary(
         "counts": build.kind_counts(),
         "resources": build.resources,
         "carried": len(plan.carried),
+        "empty_held": plan.empty_held,
         "unchanged": len(plan.unchanged),
         "unchanged_collections": sorted(build.collections_unchanged),
         "pending_removal": len(plan.pending),

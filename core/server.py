@@ -13,17 +13,21 @@ import errno
 import hmac
 import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
+import structlog
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import PluginError, SyncError
+from .errors import PluginError, StoreError, SyncError
+from .http_bounds import BodyTimeout, BodyTooLarge, BoundedBody, bounded_protocol, connection_limit
+from .logs import redact_text
 
 PUBLIC_ATTR = "openchoreo_sync_public"
 
@@ -93,21 +97,89 @@ def _paths(routes: Sequence[BaseRoute]) -> Iterator[tuple[str, str]]:
             yield method, path
 
 
+_log = structlog.get_logger("openchoreo_sync.server")
+
+
+class ContainErrors:
+    """ASGI middleware: whatever a route raises is answered in Backstage's JSON error shape.
+
+    A state store that cannot be read (a lost database) is a 503 the client may retry; a body that
+    is too slow or too large is 408 / 413; anything else is a 500 naming the error class only (no
+    traceback, nothing from the error text that could carry a secret reaches the client).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            status, name, message = _classify(exc)
+            _log.log(
+                40 if status >= 500 else 20,
+                "request failed",
+                path=scope.get("path"),
+                status=status,
+                error=redact_text(f"{type(exc).__name__}: {exc}"),
+            )
+            if started:  # the response is under way: all that can be done is to end the connection
+                return
+            request = Request(scope)
+            await backstage_error(status, name, message, request)(scope, receive, send)
+
+
+def _classify(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, StoreError):
+        return 503, "ServiceUnavailableError", f"the catalog's state store is unavailable: {redact_text(str(exc))}"
+    if isinstance(exc, BodyTimeout):
+        return 408, "RequestTimeoutError", str(exc)
+    if isinstance(exc, BodyTooLarge):
+        return 413, "PayloadTooLargeError", str(exc)
+    if isinstance(exc, RecursionError):
+        return 400, "InputError", "the request is nested too deeply"
+    return 500, "Error", f"internal error ({type(exc).__name__}); see the daemon's log"
+
+
 def build_app(
     plugin_routes: Sequence[tuple[str, Sequence[BaseRoute]]],
     *,
     token: Callable[[], str | None],
     ready: Callable[[], bool],
+    health: Callable[[], Awaitable[dict[str, str]]] | None = None,
+    body_timeout: float = 30.0,
+    max_body_bytes: int = 1024 * 1024,
 ) -> Starlette:
-    """Compose the app; two plugins serving the same method and path is a start-up error."""
+    """Compose the app; two plugins serving the same method and path is a start-up error.
+
+    ``/readyz`` answers JSON ``{status, degraded}``: 200 while a snapshot is served (even with
+    runs failing: ``degraded`` says what and why), 503 before the first snapshot or while the
+    store cannot be read.
+    """
 
     async def healthz(_: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def readyz(_: Request) -> Response:
-        if ready():
-            return PlainTextResponse("ready")
-        return PlainTextResponse("not ready: no snapshot loaded or synced yet", status_code=503)
+        degraded = await health() if health is not None else {}
+        if not ready():
+            body = {"status": "not ready", "reason": "no snapshot loaded or synced yet", "degraded": degraded}
+            return JSONResponse(body, status_code=503)
+        if "store_reads" in degraded:
+            body = {"status": "not ready", "reason": "the state store cannot be read", "degraded": degraded}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "degraded" if degraded else "ready", "degraded": degraded})
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
     owners: dict[tuple[str, str], str] = {key: "core" for key in _paths(routes)}
@@ -117,7 +189,11 @@ def build_app(
                 raise PluginError(f"plugins {owners[key]!r} and {plugin!r} both serve {key[0]} {key[1]}")
             owners[key] = plugin
         routes.extend(protect(contributed, token))
-    return Starlette(routes=routes)
+    middleware = [
+        Middleware(ContainErrors),
+        Middleware(BoundedBody, timeout=body_timeout, max_bytes=max_body_bytes),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 class _QuietServer(uvicorn.Server):
@@ -139,7 +215,16 @@ def _family(host: str) -> socket.AddressFamily:
 class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str,
+        port: int,
+        *,
+        header_timeout: float = 10.0,
+        max_connections: int | None = None,
+    ) -> None:
+        self.max_connections = connection_limit(max_connections)
         # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
         # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
         # Long polls end on their own before that when they watch ``app.state`` (see ``stop``).
@@ -151,6 +236,8 @@ class HttpServer:
             log_config=None,
             access_log=False,
             lifespan="off",
+            http=bounded_protocol(header_timeout, self.max_connections),
+            timeout_keep_alive=5,
             timeout_graceful_shutdown=1,
         )
         self._server = _QuietServer(config)

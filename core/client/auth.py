@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from ..config import AuthConfig
 from ..context import BoundLogger
+from ..logs import register_issued_token
 from .errorbody import shorten
 from .errors import TokenError
 from .retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
@@ -223,6 +224,7 @@ class TokenProvider:
                 status=status,
                 message="the response has no access_token (expected RFC 6749 JSON)",
             )
+        register_issued_token(access)
         now = self._clock()
         exp = jwt_expiry(access)
         expires_in = data.get("expires_in")

@@ -19,7 +19,7 @@ from ..config import OpenChoreoConfig
 from ..context import BoundLogger
 from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
-from .errors import MalformedResponseError
+from .errors import ApiError, MalformedResponseError
 from .pagination import walk
 from .requester import Requester
 from .retry import RetryPolicy
@@ -53,6 +53,7 @@ class OpenChoreoClient:
         self.stats = ClientStats()
         self._log: BoundLogger = log if log is not None else structlog.get_logger("openchoreo_sync.client")
         self._max_pages = settings.max_pages
+        self._deadline = config.collection_deadline
         limits = httpx.Limits(max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout),
@@ -123,7 +124,24 @@ class OpenChoreoClient:
         async def fetch(query: dict[str, str]) -> Any:
             return await self._fetch_json(path, query, what=what)
 
-        return await walk(fetch, path, params, what=what, max_pages=self._max_pages, stats=self.stats, log=self._log)
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await walk(
+                    fetch, path, params, what=what, max_pages=self._max_pages, stats=self.stats, log=self._log
+                )
+        except TimeoutError:
+            raise self._overdue(path, what) from None
+
+    def _overdue(self, path: str, what: str) -> ApiError:
+        """A collection past its deadline fails alone, so the rest of the run is still applied."""
+        return ApiError(
+            what=what,
+            method="GET",
+            path=path,
+            status=None,
+            message=f"did not complete within {self._deadline:g} s (openchoreo.client.collectionTimeout); "
+            "it is retried next run and its entities are kept meanwhile",
+        )
 
     async def get(self, path: str, *, what: str) -> dict[str, Any] | None:
         """One object, or None when the API says it does not exist (404 ``NOT_FOUND``).
@@ -131,7 +149,11 @@ class OpenChoreoClient:
         A 404 without the API's JSON body is an unknown route (wrong baseUrl or path), which is
         an error, not a missing object.
         """
-        response = await self._requester.get(path, None, what=what)
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._requester.get(path, None, what=what)
+        except TimeoutError:
+            raise self._overdue(path, what) from None
         if response.status == 404:
             error = self._requester.error(response, what=what, path=path)
             if error.code is not None:

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from ..logs import redact_text
+
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _MAX_TEXT = 300
 
@@ -21,8 +23,11 @@ def _text(value: Any) -> str | None:
 
 
 def shorten(text: str, limit: int = _MAX_TEXT) -> str:
-    """One line, at most ``limit`` characters: bodies can be whole HTML pages from a proxy."""
-    flat = " ".join(text.split())
+    """One line, at most ``limit`` characters: bodies can be whole HTML pages from a proxy.
+
+    Secrets are masked before cutting: a cut could leave a prefix of a token no pattern recognises.
+    """
+    flat = " ".join(redact_text(text).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from ..errors import SyncError
+from ..logs import redact_text
 
 _AUTH_OFF_HINT = (
     "the cluster runs with auth on, but openchoreo.features.auth.enabled is false here; "
@@ -48,7 +49,7 @@ class ApiError(SyncError):
         self.path = path
         self.status = status
         self.code = code
-        self.message = message
+        self.message = redact_text(message)  # error bodies may echo a token or the client secret
         self.hint = hint
         super().__init__(self._render())
 
@@ -103,8 +104,8 @@ class TokenError(SyncError):
         self.token_url = token_url
         self.status = status
         self.error = error
-        self.error_description = error_description
-        self.message = message
+        self.error_description = redact_text(error_description) if error_description else error_description
+        self.message = redact_text(message)
         super().__init__(self._render())
 
     def _render(self) -> str:

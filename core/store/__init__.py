@@ -18,11 +18,11 @@ def open_store(config: AppConfig) -> StateStore:
             raise StoreError("openchoreo.store is postgres but openchoreo.postgres.dsn is not set")
         from .postgres import PostgresStore
 
-        store = PostgresStore(oc.postgres.dsn.get_secret_value())
+        store = PostgresStore(oc.postgres.dsn.get_secret_value(), lease_seconds=oc.postgres.lease_seconds)
     else:
         from .sqlite import SqliteStore
 
-        store = SqliteStore(oc.sqlite.path)
+        store = SqliteStore(oc.sqlite.path, oc.sqlite.busy_timeout)
     store.migrate()
     return store
 

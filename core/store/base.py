@@ -70,6 +70,8 @@ class Commit:
     """the full new set of pending removals (ref -> consecutive complete runs absent)"""
     replace_pending: bool = True
     consumed_approval: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+    """small named values kept with the snapshot (``empty_streaks``: the empty-collection counts)"""
 
 
 class StateStore(Protocol):
@@ -115,6 +117,8 @@ class StateStore(Protocol):
 
     def snapshot_version(self) -> str | None: ...
 
+    def meta_value(self, key: str) -> str | None: ...
+
     def count(self) -> int: ...
 
     def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]: ...
@@ -140,3 +144,11 @@ class StateStore(Protocol):
     ) -> list[tuple[str, str, int, EntityRef]]: ...
 
     def try_lead(self) -> bool: ...
+
+    def health(self) -> str | None:
+        """What is degraded about the store (read-only, leader election failing), or None."""
+        ...
+
+    def recover(self) -> bool:
+        """Try to leave a degraded mode (reopen writable); True when the store can be written."""
+        ...

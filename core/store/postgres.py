@@ -1,10 +1,14 @@
-"""PostgreSQL backend: one shared store for several replicas, with leader election.
+"""PostgreSQL backend: one shared store for several replicas, with leader election by lease.
 
 Several daemons (replicas) may point at the same database. All of them serve the read API from
-it; exactly one of them, the holder of a session-level advisory lock, runs syncs. The lock lives
-on a dedicated connection for the life of the process, so when the leader dies (or its connection
-does) PostgreSQL releases the lock at once and the next ``try_lead()`` of another replica - the
-daemon calls it every ``frequency`` - takes over.
+it; exactly one of them, the holder of the lease row in ``leader_lease``, runs syncs. The leader
+renews its lease every third of ``leaseSeconds`` from a thread of its own, on a dedicated
+connection. Another replica's ``try_lead()`` (every ``frequency``) takes the lease over when it
+expired (a frozen leader: SIGSTOP, a hung host, a network partition) or when the holder's backend
+is gone (a dead leader: at once, as the session lock this replaced did). Each takeover increments
+the lease's ``epoch``; a commit checks, in its own transaction and just before it commits, that
+this process still holds the lease at the epoch it won (``FOR SHARE``, so a takeover waits for
+that commit), so a leader that wakes up after being replaced cannot write: its commit fails.
 
 Isolation: writes run in READ COMMITTED (one transaction per commit, so readers see all of a run
 or none of it); reads run in REPEATABLE READ, so a read made of several statements (chunked
@@ -14,7 +18,10 @@ or none of it); reads run in REPEATABLE READ, so a read made of several statemen
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -26,15 +33,41 @@ from psycopg.conninfo import conninfo_to_dict
 from ..errors import StoreError
 from ..logs import get_logger, redact_text, register_secret
 from ..model import Entity, EntityRef
-from .base import Commit, IndexEntry
+from .base import Commit, IndexEntry, RunRecord
 from .sql import SqlStore
 
 LEADER_LOCK_KEY = 0x6F63_7379
-"""First half of the leader's advisory lock key ("ocsy"); the second half is ``hashtext`` of the
-store's schema, so deployments (or tests) sharing one database in different schemas elect apart."""
+"""First half of the advisory lock keys ("ocsy"); the second half is ``hashtext`` of the store's
+schema, so deployments (or tests) sharing one database in different schemas elect apart."""
 
 MIGRATION_LOCK_KEY = LEADER_LOCK_KEY + 1
 """Serialises schema migrations of replicas that start at the same moment (same two-key form)."""
+
+LEASE_TABLE = """CREATE TABLE IF NOT EXISTS leader_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, epoch BIGINT NOT NULL,
+    pid INTEGER NOT NULL, expires_at TIMESTAMPTZ NOT NULL)"""
+"""Created outside the versioned migrations: only the PostgreSQL store elects a leader."""
+
+_TAKE_LEASE = """
+INSERT INTO leader_lease AS l (id, holder, epoch, pid, expires_at)
+VALUES (1, %(me)s, 1, pg_backend_pid(), now() + %(lease)s * interval '1 second')
+ON CONFLICT (id) DO UPDATE SET
+    epoch = CASE WHEN l.holder = excluded.holder THEN l.epoch ELSE l.epoch + 1 END,
+    holder = excluded.holder, pid = excluded.pid, expires_at = excluded.expires_at
+WHERE l.holder = excluded.holder
+   OR l.expires_at < now()
+   OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = l.pid)
+RETURNING epoch"""
+"""Renew our own lease, or take over one that expired or whose holder's backend is gone."""
+
+_RENEW_LEASE = """UPDATE leader_lease SET expires_at = now() + %(lease)s * interval '1 second', pid = pg_backend_pid()
+WHERE id = 1 AND holder = %(me)s AND epoch = %(epoch)s RETURNING epoch"""
+
+_FENCE = "SELECT 1 FROM leader_lease WHERE id = 1 AND holder = %s AND epoch = %s FOR SHARE"
+
+DEFAULT_LEASE_SECONDS = 15.0
+LOCK_WAIT_MS = 2000
+"""How long an election waits for the lease row (a commit holds it for its last moment)."""
 
 _SCHEMA_KEY = "hashtext(current_schema())"
 
@@ -70,8 +103,15 @@ class PostgresStore(SqlStore):
     placeholder = "%s"
     dialect = "postgres"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         super().__init__()
+        self.lease_seconds = lease_seconds
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._epoch: int | None = None
+        self.election_error: str | None = None
+        """Why the last election could not be held (the database unreachable), or None."""
+        self._renewer: threading.Thread | None = None
+        self._stop_renewing = threading.Event()
         self._dsn = dsn
         register_secret(dsn)
         try:
@@ -83,7 +123,7 @@ class PostgresStore(SqlStore):
         self._leader_lock = threading.Lock()
         self._leading = False
         self._elections = False
-        """Set once ``try_lead`` ran: from then on a commit is fenced on still holding the lock."""
+        """Set once ``try_lead`` ran: from then on a commit is fenced on still holding the lease."""
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.where})"
@@ -111,15 +151,20 @@ class PostgresStore(SqlStore):
         # Reads default to REPEATABLE READ; a write takes row locks and must not fail with a
         # serialization error because a reader or the CLI touched the same row.
         cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    def _write_run(self, cur: Any, run: RunRecord) -> None:
+        """The last write of a commit: first make sure this process still leads at its epoch.
+
+        ``FOR SHARE`` holds the lease row until the transaction ends, so a takeover waits for this
+        commit, and a commit of a leader that was replaced while it ran (or while it was frozen)
+        fails here and is rolled back.
+        """
         fence = getattr(self._local, "fence", None)
         if fence is not None:
-            cur.execute(
-                "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s::int4::oid "
-                f"AND objid = {_SCHEMA_KEY}::oid AND objsubid = 2 AND pid = %s AND granted",
-                (LEADER_LOCK_KEY, fence),
-            )
+            cur.execute(_FENCE, (self._me, fence))
             if cur.fetchone() is None:
                 raise StoreError(LOST_LEAD)
+        super()._write_run(cur, run)
 
     def _end_read(self, conn: Any) -> None:
         if getattr(self._local, "pinned", 0) == 0:
@@ -213,6 +258,8 @@ class PostgresStore(SqlStore):
             raise self._failed(exc) from None
         try:
             super().migrate()
+            with self._transaction() as cur:
+                cur.execute(LEASE_TABLE)
         finally:
             try:
                 conn.execute(f"SELECT pg_advisory_unlock(%s, {_SCHEMA_KEY})", (MIGRATION_LOCK_KEY,))
@@ -231,17 +278,18 @@ class PostgresStore(SqlStore):
     def commit(self, commit: Commit) -> None:
         """Apply a run, but only while this process still leads (once it has taken part in elections).
 
-        A leader whose lock connection died may still be finishing a run while another replica
-        already leads; the check inside the commit's transaction keeps the deposed one from
-        writing over the new leader's snapshot. The check runs inside the commit's own transaction.
+        A leader that was frozen or cut off may still be finishing a run while another replica
+        already leads; the fence inside the commit's transaction keeps the deposed one from
+        writing over the new leader's snapshot.
         """
         if not self._elections:
             super().commit(commit)
             return
-        pid = self._leader_pid()
-        if pid is None:
+        with self._leader_lock:
+            epoch = self._epoch if self._leading else None
+        if epoch is None:
             raise StoreError(LOST_LEAD)
-        self._local.fence = pid
+        self._local.fence = epoch
         try:
             super().commit(commit)
         finally:
@@ -256,52 +304,84 @@ class PostgresStore(SqlStore):
             return int(self._leader.info.backend_pid)
 
     def try_lead(self) -> bool:
-        """True while this process holds the leader lock; takes it when free; False on any failure.
+        """True while this process holds the lease; takes it when free or expired; False on any failure.
 
-        Called by the daemon before every run. A held lock is confirmed with a round trip on its
-        connection: if that connection died, the server has released the lock and another replica
-        may hold it now, so this call reports False and the next one tries again from scratch.
+        Called by the daemon before every run. ``election_error`` says why when the database could
+        not be asked (False then does not mean that another replica leads).
         """
         self._elections = True
         with self._leader_lock:
-            if self._leader is not None and self._leading:
-                try:
-                    self._leader.execute("SELECT 1")
-                    return True
-                except psycopg.Error as exc:
-                    log.warning("lost the leader lock: its connection failed", error=_text(exc))
-                    self._close_leader()
-                    return False
             try:
                 if self._leader is None or self._leader.closed:
                     self._leader = self._open(autocommit=True, application_name=LEADER_APP, **_KEEPALIVE)
-                statement = f"SELECT pg_try_advisory_lock(%s, {_SCHEMA_KEY})"
-                row = self._leader.execute(statement, (LEADER_LOCK_KEY,)).fetchone()
+                    self._leader.execute(f"SET lock_timeout = {LOCK_WAIT_MS}")
+                row = self._leader.execute(_TAKE_LEASE, {"me": self._me, "lease": self.lease_seconds}).fetchone()
+            except psycopg.errors.LockNotAvailable:
+                self.election_error = None  # another replica's commit holds the lease row: it leads
+                self._leading = False
+                return False
             except (StoreError, psycopg.Error) as exc:
-                log.warning("cannot take part in leader election", error=_text(exc))
+                if self._leading:
+                    log.warning("lost the leader lease: its connection failed", error=_text(exc))
+                else:
+                    log.warning("cannot take part in leader election", error=_text(exc))
+                self.election_error = _text(exc)
                 self._close_leader()
                 return False
-            self._leading = bool(row and row[0])
-            return self._leading
+            self.election_error = None
+            self._leading = row is not None
+            self._epoch = int(row[0]) if row is not None else None
+        if self._leading:
+            self._start_renewing()
+        return self._leading
+
+    def _start_renewing(self) -> None:
+        if self._renewer is not None and self._renewer.is_alive():
+            return
+        self._stop_renewing.clear()
+        self._renewer = threading.Thread(target=self._renew_loop, name="leader-lease", daemon=True)
+        self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        """Renew the lease every third of its length, from a thread: a busy event loop must not lose it."""
+        while not self._stop_renewing.wait(self.lease_seconds / 3):
+            with self._leader_lock:
+                if not self._leading or self._leader is None:
+                    return
+                try:
+                    params = {"me": self._me, "lease": self.lease_seconds, "epoch": self._epoch}
+                    renewed = self._leader.execute(_RENEW_LEASE, params).fetchone() is not None
+                except psycopg.Error as exc:
+                    log.warning("lost the leader lease: its connection failed", error=_text(exc))
+                    self._close_leader()
+                    return
+                if not renewed:
+                    log.warning("lost the leader lease: another replica took it over (this one was frozen or cut off)")
+                    self._leading = False
+                    self._epoch = None
+                    return
 
     def _close_leader(self) -> None:
         self._leading = False
+        self._epoch = None
         if self._leader is not None:
             with suppress(psycopg.Error):
                 self._leader.close()
             self._leader = None
 
     def resign(self) -> None:
-        """Give the leader lock up at shutdown, explicitly, so it is free when this call returns.
-
-        Closing the connection would release it too, but only once the server has processed the
-        disconnect: a replica asking right after could still find it taken and wait a whole tick.
-        """
+        """Give the lease up at shutdown, so another replica takes over at its next tick."""
+        self._stop_renewing.set()
         with self._leader_lock:
             if self._leader is not None and self._leading and not self._leader.closed:
                 with suppress(psycopg.Error):
-                    self._leader.execute(f"SELECT pg_advisory_unlock(%s, {_SCHEMA_KEY})", (LEADER_LOCK_KEY,))
+                    self._leader.execute(
+                        "UPDATE leader_lease SET expires_at = now() - interval '1 second' WHERE id = 1 AND holder = %s",
+                        (self._me,),
+                    )
             self._close_leader()
+        if self._renewer is not None and self._renewer is not threading.current_thread():
+            self._renewer.join(timeout=5)
 
     def close(self) -> None:
         self.resign()

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from ..logs import redact_value
 from ..model import Entity, EntityRef
 from ..search import search_rows
 from . import changelog
@@ -358,6 +359,8 @@ class SqlStore(ABC):
                 )
             if commit.consumed_approval:
                 cur.execute(sql("DELETE FROM approvals WHERE run_id = ?"), (commit.consumed_approval,))
+            for key, value in commit.meta.items():
+                self._upsert_meta(cur, key, value)
             if commit.before_run_record is not None:
                 commit.before_run_record()
             self._write_run(cur, commit.run)
@@ -384,7 +387,7 @@ class SqlStore(ABC):
                 run.finished_at,
                 run.status,
                 run.trigger,
-                json.dumps(run.summary, default=str),
+                json.dumps(redact_value(run.summary), default=str),  # errors may quote upstream bodies
             ),
         )
 
@@ -443,6 +446,10 @@ class SqlStore(ABC):
     def snapshot_version(self) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = 'snapshot_run_id'")
         return rows[0][0] if rows else None
+
+    def meta_value(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
         """Up to ``limit`` entities with refs above ``after``, in ref order: keyset pages of the snapshot."""
@@ -562,6 +569,12 @@ class SqlStore(ABC):
     # --- leadership ----------------------------------------------------------------------------
 
     def try_lead(self) -> bool:
+        return True
+
+    def health(self) -> str | None:
+        return None
+
+    def recover(self) -> bool:
         return True
 
 

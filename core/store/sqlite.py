@@ -1,39 +1,208 @@
-"""SQLite backend: the default, one file, WAL mode so readers never wait for a run's commit."""
+"""SQLite backend: the default, one file, WAL mode so readers never wait for a run's commit.
+
+Every ``sqlite3`` error leaves this module as a ``StoreError`` naming the file and the likely fix
+(a full disk, a write lock held by another process, an I/O error), so a failing store fails that
+run and never the daemon. When the file can be read but not written (a full disk at start-up, a
+read-only volume), the store opens read-only: the last committed snapshot is served, every write
+raises ``StoreError``, and :meth:`SqliteStore.recover` switches back once writing works again.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from .sql import SqlStore
+from ..model import EntityRef
+from .base import IndexEntry
+from .sql import SCHEMA_VERSION, SqlStore
+
+DEFAULT_BUSY_TIMEOUT = 30.0
+"""Seconds a write waits for another process's write lock (an operator's ``sqlite3`` shell, a backup)."""
+
+
+def _hint(exc: BaseException) -> str:
+    text = str(exc).lower()
+    if "full" in text:
+        return "free space on the volume holding it; the next run retries by itself"
+    if "locked" in text or "busy" in text:
+        return (
+            "another process holds its write lock (an sqlite3 shell, a backup tool?); "
+            "close it and the next run retries by itself"
+        )
+    if "readonly" in text or "read-only" in text:
+        return "make the file and its directory writable; the last snapshot is served meanwhile"
+    if "i/o" in text or "disk" in text:
+        return "check the volume holding it (full, unmounted, failing?); the next run retries by itself"
+    return "the next run retries by itself"
 
 
 class SqliteStore(SqlStore):
     placeholder = "?"
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         super().__init__()
         self.path = path
+        self.busy_timeout = busy_timeout
+        self.read_only_reason: str | None = None
+        """Why the store is open read-only (None: writable)."""
+        self._generation = 0
+        """Bumped when the store switches mode: each thread then reopens its connection."""
+        self._mode_lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of the state store {path}: {exc.strerror}") from exc
 
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path})"
+
+    # --- errors --------------------------------------------------------------------------------
+
+    def _failed(self, exc: BaseException, doing: str = "failed") -> StoreError:
+        return StoreError(f"the SQLite state store {self.path} {doing}: {exc}; {_hint(exc)}")
+
+    # --- connections ---------------------------------------------------------------------------
+
     def _connect(self) -> Any:
         try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
+            if self.read_only_reason is not None:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the state store {self.path}: {exc}") from exc
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
+            raise self._failed(exc, "cannot be opened") from None
         return _AutoBegin(conn)
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """``mode=ro`` while another process keeps the WAL files alive; else ``immutable``.
+
+        A WAL database needs its ``-shm`` file created (written) even to be read, which a full disk
+        refuses ("disk I/O error"); ``immutable`` reads the main file alone. This process writes
+        nothing while read-only, and :meth:`recover` reopens normally once writing works.
+        """
+        shared = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True)
+        try:
+            shared.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            return shared
+        except sqlite3.Error:
+            shared.close()
+        uri = f"file:{self.path}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+
+    def _conn(self) -> Any:
+        if getattr(self._local, "generation", self._generation) != self._generation:
+            conn = getattr(self._local, "conn", None)
+            self._local.conn = None
+            if conn is not None:
+                with self._lock:
+                    if conn in self._all_connections:
+                        self._all_connections.remove(conn)
+                with suppress(sqlite3.Error):
+                    conn.close()
+        self._local.generation = self._generation
+        return super()._conn()
+
     def _begin(self, cur: Any) -> None:
+        if self.read_only_reason is not None:
+            raise StoreError(f"the SQLite state store {self.path} is read-only: {self.read_only_reason}")
         cur.execute("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        try:
+            with super()._transaction() as cur:
+                yield cur
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "could not be written") from None
+
+    def _query(self, statement: str, params: Iterable[Any] = ()) -> list[Any]:
+        try:
+            return super()._query(statement, params)
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "could not be read") from None
+
+    def load_index(self) -> dict[EntityRef, IndexEntry]:
+        try:
+            return super().load_index()
+        except sqlite3.Error as exc:
+            raise self._failed(exc, "could not be read") from None
+
+    # --- schema and modes ----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Migrate; when that cannot write but the stored snapshot can be read, open read-only.
+
+        An up-to-date store is not written at all, so a start on a full disk (or while another
+        process holds the write lock) needs no write.
+        """
+        try:
+            if self.path.exists() and self._schema_current():
+                return
+            super().migrate()
+            return
+        except StoreError as exc:
+            failure = exc
+        if not self.path.exists():
+            raise failure
+        with self._mode_lock:
+            self.read_only_reason = str(failure)
+            self._generation += 1
+        try:
+            self._check_schema_readable()
+        except (StoreError, sqlite3.Error) as exc:
+            with self._mode_lock:
+                self.read_only_reason = None
+                self._generation += 1
+            raise StoreError(f"{failure}; reading it read-only failed too: {exc}") from None
+
+    def _schema_version(self) -> int:
+        try:
+            rows = self._query("SELECT value FROM meta WHERE key = 'schema_version'")
+        except StoreError as exc:
+            if "no such table" in str(exc):
+                return 0
+            raise
+        return int(rows[0][0]) if rows else 0
+
+    def _schema_current(self) -> bool:
+        return self._schema_version() == SCHEMA_VERSION
+
+    def _check_schema_readable(self) -> None:
+        version = self._schema_version()
+        if version != SCHEMA_VERSION:
+            raise StoreError(f"schema version {version} needs a migration to {SCHEMA_VERSION}, which needs writing")
+
+    def health(self) -> str | None:
+        return None if self.read_only_reason is None else f"read-only: {self.read_only_reason}"
+
+    def recover(self) -> bool:
+        """Leave read-only mode once the file can be written again; True when writable."""
+        if self.read_only_reason is None:
+            return True
+        probe = SqliteStore(self.path, self.busy_timeout)
+        try:
+            probe.migrate()
+            writable = probe.read_only_reason is None
+        except StoreError:
+            writable = False
+        finally:
+            probe.close()
+        if writable:
+            with self._mode_lock:
+                self.read_only_reason = None
+                self._generation += 1
+        return writable
 
 
 class _AutoBegin:
@@ -55,7 +224,8 @@ class _AutoBegin:
 
     def rollback(self) -> None:
         if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
+            with suppress(sqlite3.Error):  # a failed write may have rolled back already (SQLITE_FULL)
+                self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         self._conn.close()

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 
 from .errors import InputError
 
+MAX_FILTERS = 100
+"""``filter`` parameters per request: each is one OR branch of one SQL statement; thousands would
+exceed the database's expression depth and answer a 500 instead of a clear 400."""
+MAX_FILTER_STATEMENTS = 500
+"""``key=value`` statements across all filters of a request."""
+
 Condition = tuple[str, list[str] | None]
 """(lower-cased key, lower-cased accepted values) or (key, None) for "the key exists"."""
 Alternatives = list[list[Condition]]
@@ -60,9 +66,17 @@ def parse_filters(raw: Sequence[str]) -> Alternatives | None:
     Repeating a key inside one filter accepts any of its values (``kind=a,kind=b``). Empty filter
     strings are ignored; None means "no filter" (everything matches).
     """
+    if len(raw) > MAX_FILTERS:
+        raise InputError(f"Invalid filter, at most {MAX_FILTERS} filter parameters are supported, got {len(raw)}")
     alternatives: Alternatives = []
+    conditions = 0
     for text in raw:
         statements = [s.strip() for s in text.split(",") if s.strip()]
+        conditions += len(statements)
+        if conditions > MAX_FILTER_STATEMENTS:
+            raise InputError(
+                f"Invalid filter, at most {MAX_FILTER_STATEMENTS} statements are supported across all filters"
+            )
         if not statements:
             continue
         by_key: dict[str, list[str] | None] = {}

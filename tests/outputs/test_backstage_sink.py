@@ -17,6 +17,7 @@ import yaml
 from test_backstage_sink_fake_catalog import FAKE_TOKEN, FakeBackstage, generated_ref
 
 from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, Publication
+from openchoreo_sync.testing.harness import deep_merge
 
 STANDARD = ["Component", "API", "System", "Domain", "Resource", "Group", "User", "Location", "Template"]
 
@@ -139,7 +140,12 @@ async def test_a_new_file_refreshes_the_index_and_a_removed_entity_its_file(
     mock_openchoreo, sync_harness_factory, fake
 ):
     fake.processor_kinds = {"*"}  # a Backstage with OpenChoreo's processors: Environment files as such
-    harness = await started(sync_harness_factory, mock_openchoreo, overrides(fake, None, customKinds="native"))
+    # Emptying a namespace's environments is held by the empty-collection guard (issue 13) for
+    # safety.emptyCollectionRuns runs; this test is about the published files, so it is off here.
+    config = deep_merge(
+        overrides(fake, None, customKinds="native"), {"openchoreo": {"safety": {"emptyCollectionRuns": 1}}}
+    )
+    harness = await started(sync_harness_factory, mock_openchoreo, config)
     await harness.run()
     pub = publication(harness)
     assert "default/environment.yaml" in pub.files and "delta-1/environment.yaml" in pub.files

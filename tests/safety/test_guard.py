@@ -18,6 +18,9 @@ from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 
 SMALL_NS = build_world(SMALL).namespaces()[0]
 CLI = [str(Path(sys.executable).parent / "openchoreo-sync")]
+RATIO_ONLY = deep_merge(FAST_CLIENT, {"openchoreo": {"safety": {"emptyCollectionRuns": 1}}})
+"""Removing ~60 % here empties whole collections, which the empty-collection guard (issue 13,
+tests/hardening) would hold first; these tests are about the ratio guard, so that one is off."""
 
 
 class Recorder:
@@ -71,7 +74,7 @@ def _remove_most(mock: MockOpenChoreo, share: float, index: dict) -> None:
 
 async def _guard_scenario(mock, tmp_path, capsys, breaker: str):
     recorder = Recorder()
-    harness = SyncHarness(mock.url, tmp_path / "daemon", FAST_CLIENT, extra_plugins=[("recorder", recorder)])
+    harness = SyncHarness(mock.url, tmp_path / "daemon", RATIO_ONLY, extra_plugins=[("recorder", recorder)])
     try:
         assert (await harness.run()).status == "ok"
         before = harness.entities()
@@ -135,7 +138,7 @@ async def test_mass_deletion_is_guarded_until_approved(mock, tmp_path, capsys, b
 
 
 async def test_approval_covers_exactly_the_planned_removals(mock, tmp_path):
-    harness = SyncHarness(mock.url, tmp_path / "daemon", FAST_CLIENT)
+    harness = SyncHarness(mock.url, tmp_path / "daemon", RATIO_ONLY)
     try:
         assert (await harness.run()).status == "ok"
         index = harness.store.load_index()
@@ -209,7 +212,7 @@ async def test_below_the_ratio_is_not_guarded(mock, tmp_path):
 
 async def test_grace_period_counts_complete_runs_and_survives_a_restart(mock, tmp_path):
     assert SMALL_NS in mock.world.namespaces()
-    overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"safety": {"deletionGraceRuns": 3}}})
+    overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"safety": {"deletionGraceRuns": 3, "emptyCollectionRuns": 1}}})
     state = tmp_path / "daemon"
     harness = SyncHarness(mock.url, state, overrides)
     try:
@@ -274,7 +277,7 @@ async def test_grace_period_counts_complete_runs_and_survives_a_restart(mock, tm
 
 
 async def test_grace_period_removes_exactly_on_the_third_complete_run(mock, tmp_path):
-    overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"safety": {"deletionGraceRuns": 3}}})
+    overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"safety": {"deletionGraceRuns": 3, "emptyCollectionRuns": 1}}})
     harness = SyncHarness(mock.url, tmp_path / "daemon", overrides)
     try:
         assert (await harness.run()).status == "ok"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import yaml
 from safety_helpers import FAST_CLIENT, SMALL
 
+from openchoreo_sync import PluginInfo, hookimpl
 from openchoreo_sync.mockapi import MockOpenChoreo, build_world
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 
@@ -28,11 +30,33 @@ def status(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+class HangingFamily:
+    """A family with nothing to fetch, whose fetch can be made to hang (a plugin stuck outside the client).
+
+    A hung API request no longer times a run out: its collection fails alone at
+    ``openchoreo.client.collectionTimeout`` (issue 13). A hung plugin still does, and that is the
+    ``timed_out`` outcome this test records.
+    """
+
+    hang = False
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(description="a family whose fetch can hang", kinds=("Thing",))
+
+    @hookimpl
+    async def fetch(self, ctx):
+        if self.hang:
+            await asyncio.Event().wait()  # never set
+        return []
+
+
 async def test_every_outcome_is_recorded_and_shown_by_status(tmp_path: Path):
     with MockOpenChoreo(SMALL) as mock:
-        # The whole run may take 1 s; one request may hang for 5 s: a hang times the run out.
-        overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"schedule": {"timeout": 1}, "client": {"timeout": 5}}})
-        harness = SyncHarness(mock.url, tmp_path / "daemon", overrides)
+        # The whole run may take 3 s; a plugin fetch that hangs times the run out.
+        overrides = deep_merge(FAST_CLIENT, {"openchoreo": {"schedule": {"timeout": 3}}})
+        hanging = HangingFamily()
+        harness = SyncHarness(mock.url, tmp_path / "daemon", overrides, extra_plugins=[("hanging", hanging)])
         outcomes: dict[str, str] = {}
         try:
             ok = await harness.run()
@@ -48,9 +72,9 @@ async def test_every_outcome_is_recorded_and_shown_by_status(tmp_path: Path):
             mock.faults.reset()
             outcomes[failed.status] = failed.run_id
 
-            mock.faults.add(path="^/api/v1/clustertraits$", action="timeout", hang_seconds=5)
+            hanging.hang = True
             timed_out = await harness.run()
-            mock.faults.reset()
+            hanging.hang = False
             outcomes[timed_out.status] = timed_out.run_id
 
             for name in mock.world.namespaces():
