@@ -48,7 +48,12 @@ _DURATION_HINT = (
 )
 
 
-def _seconds(value: Any, *, minimum: int) -> int:
+def plain_seconds(value: Any, *, minimum: int = 1) -> int:
+    """A config value in whole seconds, the way Backstage's plain integer schedule keys are read.
+
+    A Backstage duration object (``{minutes: 1}``), a bool, a fraction or a value below ``minimum``
+    is refused with a message saying so; a numeric string is accepted.
+    """
     if isinstance(value, dict):
         raise ValueError(_DURATION_HINT)
     if isinstance(value, bool):
@@ -82,7 +87,7 @@ class ScheduleConfig(_Model):
     @field_validator("frequency", "timeout", mode="before")
     @classmethod
     def _plain_seconds(cls, value: Any) -> int:
-        return _seconds(value, minimum=1)
+        return plain_seconds(value, minimum=1)
 
 
 class AuthFeature(_Lenient):

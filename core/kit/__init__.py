@@ -23,7 +23,7 @@ See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugi
 """
 
 from .. import relations
-from ..config import AppConfig
+from ..config import AppConfig, plain_seconds
 from ..context import SyncContext
 from ..errors import ConfigError, ResourceSkipped
 from ..hookspecs import hookimpl
@@ -88,6 +88,7 @@ __all__ = [
     "make_ref",
     "normalize_ref",
     "parse_ref",
+    "plain_seconds",
     "publishing",
     "refs",
     "register_secret",

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from openchoreo_sync.kit import AppConfig, ConfigError
+from openchoreo_sync.kit import AppConfig, ConfigError, plain_seconds
 from openchoreo_sync.kit.entities import is_dns_label
 from openchoreo_sync.kit.httpapi import AuthConfig
 
@@ -30,26 +30,6 @@ class _Model(BaseModel):
     )
 
 
-def _seconds(value: Any) -> int:
-    """Plain integer seconds, like ``openchoreo.schedule``; a Backstage duration object is an error."""
-    if isinstance(value, dict):
-        raise ValueError("must be a plain integer number of seconds (for example 600), not a duration object")
-    if isinstance(value, bool):
-        raise ValueError(f"must be an integer number of seconds, got {value!r}")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise ValueError(f"must be an integer number of seconds, got {value!r}") from None
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"must be a whole number of seconds, got {value}")
-        value = int(value)
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"must be at least 1 second, got {value!r}")
-    return value
-
-
 class ThunderSchedule(_Model):
     frequency: int = 600
     """Seconds between directory reads; OpenChoreo runs in between keep the directory as committed."""
@@ -59,7 +39,7 @@ class ThunderSchedule(_Model):
     @field_validator("frequency", "timeout", mode="before")
     @classmethod
     def _plain_seconds(cls, value: Any) -> int:
-        return _seconds(value)
+        return plain_seconds(value)
 
 
 class ThunderSettings(_Model):
