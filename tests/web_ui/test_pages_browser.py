@@ -120,9 +120,11 @@ def test_sync_page_shows_a_guarded_run_after_a_mass_deletion(browser, served):
     assert browser.find_element(By.ID, "last-status").text == "ok"
     assert browser.find_elements(By.CSS_SELECTOR, "section.guarded") == []
     world = served.mock.world
-    for namespace in world.namespaces():  # every project, component and API of every namespace
+    # All but one of every namespace's projects, components, workloads and environments (a collection
+    # emptied completely is held by the empty-collection check instead, a different safety net).
+    for namespace in world.namespaces():
         for collection in ("components", "projects", "workloads", "environments"):
-            for item in world.items(collection, namespace):
+            for item in world.items(collection, namespace)[1:]:
                 world.delete(collection, namespace, item["metadata"]["name"])
     guarded = served.call(served.harness.run())
     assert guarded.status == "guarded", guarded.summary
