@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -59,7 +60,18 @@ def parse_event(payload: Any) -> ResourceEvent:
     namespace = payload.get("namespace")
     if namespace is not None and not isinstance(namespace, str):
         raise ValueError("the event's namespace must be a string when given")
+    # Names go into request paths: "." or ".." (or a "/") would make the daemon GET other API
+    # paths with its token. Kubernetes names are DNS-1123 subdomains; kinds are identifiers.
+    if not _KIND.fullmatch(payload["kind"]):
+        raise ValueError(f"the event's kind {payload['kind'][:80]!r} is not a kind name")
+    for field_name, value in (("name", payload["name"]), ("namespace", namespace or "")):
+        if value and (len(value) > 253 or not _NAME.fullmatch(value)):
+            raise ValueError(f"the event's {field_name} {value[:80]!r} is not a valid Kubernetes name")
     return ResourceEvent(payload["kind"], payload["name"], namespace or None, payload["action"])
+
+
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 class EventIngress:

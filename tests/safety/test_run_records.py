@@ -102,7 +102,9 @@ async def test_every_outcome_is_recorded_and_shown_by_status(tmp_path: Path):
 
         by_status = {outcome: records[run_id]["summary"] for outcome, run_id in outcomes.items()}
         assert by_status["ok"]["counts"]["Component"] == 2
-        assert by_status["ok"]["changes"]["added"] == 40
+        # 40 entities of the other families, and the 12 scaffolder Templates of its 12 types
+        assert by_status["ok"]["counts"]["Template"] == 12
+        assert by_status["ok"]["changes"]["added"] == 52
         assert by_status["partial"]["failed_collections"] == {
             f"component_types:{NS}/traits": by_status["partial"]["failed_collections"][f"component_types:{NS}/traits"]
         }
