@@ -46,28 +46,30 @@ async def test_component_environment_and_cluster_kind_events_reach_the_sink(
     component["metadata"]["name"] = "evented-svc"
     started = time.monotonic()
     mock.world.put("components", "default", component)
-    await apoll(lambda: "evented-svc" in published_names(harness, "default/component.yaml"), timeout=1.0, what="create")
+    await apoll(
+        lambda: "evented-svc" in published_names(harness, "default/component.yaml"), timeout=10.0, what="create"
+    )
     latency = time.monotonic() - started
     await apoll(
-        lambda: pub.location_entity_ref("default/component.yaml") in fake.refreshed(), timeout=1.0, what="refresh"
+        lambda: pub.location_entity_ref("default/component.yaml") in fake.refreshed(), timeout=10.0, what="refresh"
     )
 
     mock.world.delete("components", "default", "evented-svc")
     await apoll(
-        lambda: "evented-svc" not in published_names(harness, "default/component.yaml"), timeout=1.0, what="delete"
+        lambda: "evented-svc" not in published_names(harness, "default/component.yaml"), timeout=10.0, what="delete"
     )
 
     env = copy.deepcopy(mock.world.get("environments", "default", "development"))
     env["metadata"]["name"] = "qa"
     mock.world.put("environments", "default", env)
-    await apoll(lambda: "qa" in published_names(harness, "default/environment.yaml"), timeout=1.0, what="environment")
+    await apoll(lambda: "qa" in published_names(harness, "default/environment.yaml"), timeout=10.0, what="environment")
 
     trait = copy.deepcopy(mock.world.items("clustertraits")[0])
     trait["metadata"]["name"] = "evented-trait"
     mock.world.put("clustertraits", "", trait)
     await apoll(
         lambda: "evented-trait" in published_names(harness, "openchoreo-cluster/clustertraittype.yaml"),
-        timeout=1.0,
+        timeout=10.0,
         what="cluster kind",
     )
     assert len(harness.store.recent_runs(100)) > full_runs
