@@ -19,8 +19,9 @@ from .build import Build, Mapper, describe_error, fetch_and_map
 from .context import SyncContext
 from .engine import Engine
 from .model import Entity, EntityRef, Resource, entity_ref, normalize_ref
+from .planning import reconcile_as_a_run
 from .plugins_manager import LoadedPlugins
-from .reconcile import STALE_ANNOTATION, keep_bodies, plan_reconcile
+from .reconcile import STALE_ANNOTATION, keep_bodies
 from .snapshot import EntityIndex
 
 RUNS_SEARCHED = 200
@@ -177,18 +178,8 @@ async def _live(engine: Engine, ref: EntityRef, explanation: Explanation, body: 
         build = await fetch_and_map(engine.plugins, ctx, mapper=mapper)
     explanation.in_live_api = ref in build.entities
     explanation.trace = mapper.trace
-    store = engine.store
-    previous = await asyncio.to_thread(store.load_index)
-    safety = engine.config.openchoreo.safety
-    plan = plan_reconcile(
-        previous,
-        build,
-        unavailable_families=engine.unavailable_families,
-        pending_before=await asyncio.to_thread(store.pending_removals),
-        grace_runs=safety.deletion_grace_runs,
-        max_deletion_ratio=safety.max_deletion_ratio,
-    )
-    await keep_bodies(store, plan, previous, set(), build.entities)
+    previous, plan = await reconcile_as_a_run(engine, build)
+    await keep_bodies(engine.store, plan, previous, set(), build.entities)
     reporters = _reporters(build.entities, engine.plugins, ctx, ref)
     stored = [(r["type"], r["targetRef"]) for r in (body or {}).get("relations", [])]
     for key in sorted(set(stored) | set(reporters)):

@@ -13,14 +13,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .build import fetch_and_map
-from .engine import Engine
+from .build import Build, fetch_and_map
+from .engine import EMPTY_STREAKS, Engine
 from .model import Entity, EntityRef
-from .reconcile import keep_bodies, matching_approval, origin_lookup, plan_reconcile
+from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile
 from .relate import relate_entities
 from .run_records import new_run_id
 from .serialization import iter_writes
 from .snapshot import ChangeSet
+from .store.base import IndexEntry
 
 ABSENT: Any = None
 """``before`` of an added field and ``after`` of a removed one (the ``op`` says which)."""
@@ -89,6 +90,8 @@ class RunPlan:
     carried: list[EntityRef] = field(default_factory=list)
     """kept as stale because their collection or family failed"""
     guard_reasons: list[str] = field(default_factory=list)
+    empty_reasons: list[str] = field(default_factory=list)
+    """collections that came back empty and would be held (their entities kept, stale)"""
     approved_by: str | None = None
     """the approved guarded run that lets the removals through"""
     failed_collections: dict[str, str] = field(default_factory=dict)
@@ -113,6 +116,7 @@ class RunPlan:
             "pending_removal": self.pending,
             "carried": self.carried,
             "guard": self.guard_reasons,
+            "empty_held": self.empty_reasons,
             "approved_by": self.approved_by,
             "failed_collections": self.failed_collections,
             "failed_families": self.failed_families,
@@ -138,6 +142,8 @@ class RunPlan:
             out.append(f"  failed {key}: {error}")
         for reason in self.guard_reasons:
             out.append(f"  guard: {reason}")
+        for reason in self.empty_reasons:
+            out.append(f"  held empty: {reason}")
         if self.outcome == "guarded":
             out.append(
                 "  the next run would be held and commit nothing; approve it with "
@@ -152,6 +158,29 @@ class RunPlan:
         return out
 
 
+async def reconcile_as_a_run(engine: Engine, build: Build) -> tuple[dict[EntityRef, IndexEntry], Plan]:
+    """The last snapshot's index and ``build``'s reconcile plan, with the inputs ``Engine._settle``
+    gives ``plan_reconcile`` (pending removals, empty-collection streaks and released collections)."""
+    store = engine.store
+    safety = engine.config.openchoreo.safety
+    previous = await asyncio.to_thread(store.load_index)
+    pending_before = await asyncio.to_thread(store.pending_removals)
+    stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
+    _, released = await asyncio.to_thread(engine._released_empty_collections)
+    plan = plan_reconcile(
+        previous,
+        build,
+        unavailable_families=engine.unavailable_families,
+        pending_before=pending_before,
+        grace_runs=safety.deletion_grace_runs,
+        max_deletion_ratio=safety.max_deletion_ratio,
+        empty_streaks_before=json.loads(stored_streaks) if stored_streaks else {},
+        empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
+        released_empty=released,
+    )
+    return previous, plan
+
+
 async def plan_run(engine: Engine) -> RunPlan:
     """Fetch, map, reconcile and relate as a run would, then diff instead of committing."""
     run_id = new_run_id()
@@ -160,22 +189,14 @@ async def plan_run(engine: Engine) -> RunPlan:
         build = await fetch_and_map(engine.plugins, ctx)
     store = engine.store
     safety = engine.config.openchoreo.safety
-    previous = await asyncio.to_thread(store.load_index)
-    pending_before = await asyncio.to_thread(store.pending_removals)
-    reconcile_plan = plan_reconcile(
-        previous,
-        build,
-        unavailable_families=engine.unavailable_families,
-        pending_before=pending_before,
-        grace_runs=safety.deletion_grace_runs,
-        max_deletion_ratio=safety.max_deletion_ratio,
-    )
+    previous, reconcile_plan = await reconcile_as_a_run(engine, build)
     result = RunPlan(
         snapshot=await asyncio.to_thread(store.snapshot_version),
         outcome="unchanged",
         pending=dict(reconcile_plan.pending),
         carried=sorted(reconcile_plan.carried),
         guard_reasons=list(reconcile_plan.guard_reasons),
+        empty_reasons=list(reconcile_plan.empty_reasons),
         failed_collections=dict(build.collections_failed),
         failed_families=dict(build.families_failed),
         problems=list(build.problems),

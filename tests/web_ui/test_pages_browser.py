@@ -11,6 +11,7 @@ import httpx
 import pytest
 from conftest import ARTIFACTS, TOKEN, Served
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from openchoreo_sync.kit import parse_ref
 from openchoreo_sync.plugins.web_ui.links import entity_url
@@ -26,6 +27,11 @@ def open_page(driver: Any, served: Served, path: str, shot: str) -> None:
     driver.get(served.url + path)
     driver.save_screenshot(str(ARTIFACTS / f"{shot}.png"))
     assert console_errors(driver) == []
+
+
+def wait_for(driver: Any, condition: Any, what: str) -> Any:
+    """A form submit or link click navigates asynchronously: poll (bounded) for the next page."""
+    return WebDriverWait(driver, 15, poll_frequency=0.05).until(condition, message=what)
 
 
 def refs_on_page(driver: Any) -> set[str]:
@@ -57,12 +63,12 @@ def test_signing_in_with_the_server_token(browser, served):
     field = browser.find_element(By.ID, "token")
     field.send_keys("wrong-token")
     field.submit()
-    assert browser.find_element(By.ID, "login-error").is_displayed()
+    assert wait_for(browser, lambda d: d.find_elements(By.ID, "login-error"), "the refusal")[0].is_displayed()
     console_errors(browser)
     field = browser.find_element(By.ID, "token")
     field.send_keys(TOKEN)
     field.submit()
-    assert browser.current_url.endswith("/ui/sync"), "back where the sign-in started"
+    wait_for(browser, lambda d: d.current_url.endswith("/ui/sync"), "back where the sign-in started")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Sync health"
     browser.save_screenshot(str(ARTIFACTS / "signed-in.png"))
     assert console_errors(browser) == []
@@ -77,6 +83,7 @@ def test_catalog_lists_the_mock_worlds_entities(browser, served):
 
     kind_facet = browser.find_element(By.CSS_SELECTOR, "[data-facet=kind]")
     kind_facet.find_element(By.PARTIAL_LINK_TEXT, "component").click()
+    wait_for(browser, lambda d: "kind=component" in d.current_url, "the filtered page")
     components = {ref for ref, e in stored.items() if e["kind"] == "Component"}
     assert refs_on_page(browser) == components
     kinds = browser.find_elements(By.CSS_SELECTOR, "[data-facet=kind] .facet-value")
@@ -87,6 +94,7 @@ def test_catalog_lists_the_mock_worlds_entities(browser, served):
     search = browser.find_element(By.ID, "q")
     search.send_keys(name)
     search.submit()
+    wait_for(browser, lambda d: "q=" in d.current_url, "the search results")
     found = refs_on_page(browser)
     assert sorted(components)[0] in found and found <= components
     assert console_errors(browser) == []
@@ -104,6 +112,7 @@ def test_entity_page_draws_its_neighbours(browser, served):
     assert listed == neighbours
 
     browser.find_element(By.ID, "depth-2").click()
+    wait_for(browser, lambda d: d.current_url.endswith("?depth=2"), "the depth-2 graph")
     browser.save_screenshot(str(ARTIFACTS / "entity-depth-2.png"))
     second = {a.get_attribute("data-ref") for a in browser.find_elements(By.CSS_SELECTOR, "#graph a.node-link")}
     beyond = {r["targetRef"] for n in neighbours if n in stored for r in stored[n]["relations"]} - {ref}
@@ -112,7 +121,7 @@ def test_entity_page_draws_its_neighbours(browser, served):
 
     system = next(n for n in sorted(neighbours) if n.startswith("system:"))
     browser.find_element(By.CSS_SELECTOR, f'#graph a.node-link[data-ref="{system}"]').click()
-    assert browser.find_element(By.ID, "entity-ref").text == system
+    wait_for(browser, lambda d: d.find_element(By.ID, "entity-ref").text == system, "the system's page")
 
 
 def test_sync_page_shows_a_guarded_run_after_a_mass_deletion(browser, served):
@@ -120,9 +129,11 @@ def test_sync_page_shows_a_guarded_run_after_a_mass_deletion(browser, served):
     assert browser.find_element(By.ID, "last-status").text == "ok"
     assert browser.find_elements(By.CSS_SELECTOR, "section.guarded") == []
     world = served.mock.world
-    for namespace in world.namespaces():  # every project, component and API of every namespace
+    # All but one of every namespace's projects, components, workloads and environments (a collection
+    # emptied completely is held by the empty-collection check instead, a different safety net).
+    for namespace in world.namespaces():
         for collection in ("components", "projects", "workloads", "environments"):
-            for item in world.items(collection, namespace):
+            for item in world.items(collection, namespace)[1:]:
                 world.delete(collection, namespace, item["metadata"]["name"])
     guarded = served.call(served.harness.run())
     assert guarded.status == "guarded", guarded.summary
