@@ -31,7 +31,7 @@ from .relate import RelateReport, relate_entities
 from .run_records import RunResult, applied_summary, new_run_id, timed_out_summary, unapplied_summary
 from .serialization import iter_writes
 from .snapshot import ChangeSet, MemorySnapshot
-from .store.base import Commit, RunRecord, StateStore
+from .store.base import Commit, IndexEntry, RunRecord, StateStore
 from .store.sql import utcnow
 from .validation import forget_memos
 from .writer import SnapshotWriter
@@ -136,22 +136,7 @@ class Engine:
         log = ctx.log
         store = self.store
         safety = self.config.openchoreo.safety
-        previous = await asyncio.to_thread(store.load_index)
-        pending_before = await asyncio.to_thread(store.pending_removals)
-        stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
-        streaks = json.loads(stored_streaks) if stored_streaks else {}
-        empty_approval, released = await asyncio.to_thread(self._released_empty_collections)
-        plan = plan_reconcile(
-            previous,
-            build,
-            unavailable_families=self.unavailable_families,
-            pending_before=pending_before,
-            grace_runs=safety.deletion_grace_runs,
-            max_deletion_ratio=safety.max_deletion_ratio,
-            empty_streaks_before=streaks,
-            empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
-            released_empty=released,
-        )
+        previous, plan, empty_approval = await self.reconcile(build)
         for reason in plan.empty_reasons:
             log.warning("empty collection held; its entities are kept", reason=reason)
         newer = self.writer.newer_than(fetch_started)
@@ -194,7 +179,7 @@ class Engine:
             collections_ok=dict.fromkeys(set(build.collections_ok) - set(plan.empty_held), record.started_at),
             collections_failed=dict(build.collections_failed),
             pending_removals=plan.pending,
-            consumed_approval=approval or (empty_approval if released else None),
+            consumed_approval=approval or empty_approval,  # empty_approval: it released held collections
             meta={EMPTY_STREAKS: json.dumps(plan.empty_streaks, sort_keys=True)},
         )
         t1 = time.perf_counter()
@@ -227,6 +212,29 @@ class Engine:
                 status = record.status = "partial"  # the catalog is committed, but an output lags behind
             await asyncio.to_thread(store.record_run, record)
         return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+
+    async def reconcile(self, build: Build) -> tuple[dict[EntityRef, IndexEntry], Plan, str | None]:
+        """The last snapshot's index, ``build``'s reconcile plan, and the approved run (if any) that
+        releases held empty collections: what a run decides, before it commits. ``plan`` uses it too,
+        so what it predicts is what the next run does."""
+        store = self.store
+        safety = self.config.openchoreo.safety
+        previous = await asyncio.to_thread(store.load_index)
+        pending_before = await asyncio.to_thread(store.pending_removals)
+        stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
+        empty_approval, released = await asyncio.to_thread(self._released_empty_collections)
+        plan = plan_reconcile(
+            previous,
+            build,
+            unavailable_families=self.unavailable_families,
+            pending_before=pending_before,
+            grace_runs=safety.deletion_grace_runs,
+            max_deletion_ratio=safety.max_deletion_ratio,
+            empty_streaks_before=json.loads(stored_streaks) if stored_streaks else {},
+            empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
+            released_empty=released,
+        )
+        return previous, plan, empty_approval
 
     def _released_empty_collections(self) -> tuple[str | None, set[str]]:
         """An approved run that held empty collections, and those collections: they may be emptied now."""

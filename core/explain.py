@@ -19,7 +19,6 @@ from .build import Build, Mapper, describe_error, fetch_and_map
 from .context import SyncContext
 from .engine import Engine
 from .model import Entity, EntityRef, Resource, entity_ref, normalize_ref
-from .planning import reconcile_as_a_run
 from .plugins_manager import LoadedPlugins
 from .reconcile import STALE_ANNOTATION, keep_bodies
 from .snapshot import EntityIndex
@@ -178,7 +177,7 @@ async def _live(engine: Engine, ref: EntityRef, explanation: Explanation, body: 
         build = await fetch_and_map(engine.plugins, ctx, mapper=mapper)
     explanation.in_live_api = ref in build.entities
     explanation.trace = mapper.trace
-    previous, plan = await reconcile_as_a_run(engine, build)
+    previous, plan, _ = await engine.reconcile(build)
     await keep_bodies(engine.store, plan, previous, set(), build.entities)
     reporters = _reporters(build.entities, engine.plugins, ctx, ref)
     stored = [(r["type"], r["targetRef"]) for r in (body or {}).get("relations", [])]

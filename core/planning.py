@@ -13,15 +13,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .build import Build, fetch_and_map
-from .engine import EMPTY_STREAKS, Engine
+from .build import fetch_and_map
+from .engine import Engine
 from .model import Entity, EntityRef
-from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile
+from .reconcile import keep_bodies, matching_approval, origin_lookup
 from .relate import relate_entities
 from .run_records import new_run_id
 from .serialization import iter_writes
 from .snapshot import ChangeSet
-from .store.base import IndexEntry
 
 ABSENT: Any = None
 """``before`` of an added field and ``after`` of a removed one (the ``op`` says which)."""
@@ -158,29 +157,6 @@ class RunPlan:
         return out
 
 
-async def reconcile_as_a_run(engine: Engine, build: Build) -> tuple[dict[EntityRef, IndexEntry], Plan]:
-    """The last snapshot's index and ``build``'s reconcile plan, with the inputs ``Engine._settle``
-    gives ``plan_reconcile`` (pending removals, empty-collection streaks and released collections)."""
-    store = engine.store
-    safety = engine.config.openchoreo.safety
-    previous = await asyncio.to_thread(store.load_index)
-    pending_before = await asyncio.to_thread(store.pending_removals)
-    stored_streaks = await asyncio.to_thread(store.meta_value, EMPTY_STREAKS)
-    _, released = await asyncio.to_thread(engine._released_empty_collections)
-    plan = plan_reconcile(
-        previous,
-        build,
-        unavailable_families=engine.unavailable_families,
-        pending_before=pending_before,
-        grace_runs=safety.deletion_grace_runs,
-        max_deletion_ratio=safety.max_deletion_ratio,
-        empty_streaks_before=json.loads(stored_streaks) if stored_streaks else {},
-        empty_runs=1 if safety.allow_mass_deletion else safety.empty_collection_runs,
-        released_empty=released,
-    )
-    return previous, plan
-
-
 async def plan_run(engine: Engine) -> RunPlan:
     """Fetch, map, reconcile and relate as a run would, then diff instead of committing."""
     run_id = new_run_id()
@@ -189,7 +165,7 @@ async def plan_run(engine: Engine) -> RunPlan:
         build = await fetch_and_map(engine.plugins, ctx)
     store = engine.store
     safety = engine.config.openchoreo.safety
-    previous, reconcile_plan = await reconcile_as_a_run(engine, build)
+    previous, reconcile_plan, _ = await engine.reconcile(build)  # what the next run would decide
     result = RunPlan(
         snapshot=await asyncio.to_thread(store.snapshot_version),
         outcome="unchanged",
