@@ -84,7 +84,14 @@ def put_component(mock: Any, template: dict[str, Any], name: str) -> None:
 
 
 def daemon_overrides(port: int) -> dict[str, Any]:
-    return {"openchoreo": {"server": {"token": TOKEN, "port": port}, "safety": {"deletionGraceRuns": 1}}}
+    # The test empties a namespace's components on purpose (the last one is deleted): the empty-source
+    # guard would hold that for 3 runs, so it releases an empty collection at once here.
+    return {
+        "openchoreo": {
+            "server": {"token": TOKEN, "port": port},
+            "safety": {"deletionGraceRuns": 1, "emptyCollectionRuns": 1},
+        }
+    }
 
 
 async def test_the_module_mirrors_the_daemon_into_backstage(
