@@ -153,6 +153,14 @@ class ServerConfig(_Model):
         default=False,
         description="whether /metrics needs the server token too; off by default, as Prometheus scrapes expect",
     )
+    read_processes: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="processes that own the public port and answer the replica-safe read routes (the embedded "
+        "catalog's read API) straight from the store, forwarding every other request to the daemon's own "
+        "process; 0 serves everything from the daemon's process (reads then share its event loop with syncs)",
+    )
 
 
 class SafetyConfig(_Model):

@@ -20,10 +20,10 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from openchoreo_sync.kit import CatalogReader
-from openchoreo_sync.kit.http import backstage_error
+from openchoreo_sync.kit.http import backstage_error, replica_safe
 
 from . import cursor
 from .cursor import QueryState
@@ -120,7 +120,7 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
     return refs, fields
 
 
-def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> list[Route]:
+def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> list[BaseRoute]:
     """The read API's routes under ``base_path``."""
 
     facet_cache = FacetCache()
@@ -167,7 +167,7 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
         return _json(await read(lambda: facet_cache.answer(store, keys, alternatives)))
 
     base = base_path.rstrip("/")
-    return [
+    routes = [
         Route(f"{base}/entities", _catching(entities), methods=["GET"]),
         Route(f"{base}/entities/by-query", _catching(by_query), methods=["GET"]),
         Route(
@@ -179,3 +179,6 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
         Route(f"{base}/entities/by-refs", _catching(entities_by_refs), methods=["POST"]),
         Route(f"{base}/entity-facets", _catching(facets), methods=["GET"]),
     ]
+    # Each reads the committed snapshot only (its caches are per snapshot version), so a reader
+    # process may answer it from a store of its own.
+    return [replica_safe(route) for route in routes]
