@@ -109,7 +109,7 @@ def commit_snapshot(entities: list[dict[str, Any]], state_dir: Path) -> None:
 # --- the two servers -----------------------------------------------------------------------------
 
 
-def serve_child(state_dir: Path) -> None:
+def serve_child(state_dir: Path, read_processes: int) -> None:
     """``--serve``: run a daemon's HTTP server on the committed store until stdin closes."""
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.testing.harness import SyncHarness
@@ -117,7 +117,8 @@ def serve_child(state_dir: Path) -> None:
     configure_logging(level="warning")
 
     async def main() -> None:
-        harness = SyncHarness("http://127.0.0.1:9", state_dir)
+        overrides = {"openchoreo": {"server": {"readProcesses": read_processes}}}
+        harness = SyncHarness("http://127.0.0.1:9", state_dir, overrides)
         url = await harness.serve()
         print(url, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
@@ -127,9 +128,9 @@ def serve_child(state_dir: Path) -> None:
 
 
 class OurServer:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, read_processes: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(state_dir)],
+            [sys.executable, __file__, "--serve", str(state_dir), "--read-processes", str(read_processes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -338,7 +339,9 @@ async def compare(ours: str, theirs: str, plan: dict[str, list[str]]) -> list[st
 # --- driver ------------------------------------------------------------------------------------------
 
 
-def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[dict[str, Any]]:
+def measure(
+    size: int, levels: list[int], seconds: float, rounds: int, read_processes: int = 2, ours_only: bool = False
+) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="read-api-") as tmp:
         work = Path(tmp)
         entities = build_snapshot(size, work)
@@ -346,30 +349,33 @@ def measure(size: int, levels: list[int], seconds: float, rounds: int) -> list[d
         state.mkdir()
         commit_snapshot(entities, state)
         print(f"size {size:,}: {len(entities):,} entities of standard kinds", flush=True)
-        ours = OurServer(state)
-        backstage, stop_backstage = start_backstage(entities, work)
+        ours = OurServer(state, read_processes)
+        backstage, stop_backstage = (None, lambda: None) if ours_only else start_backstage(entities, work)
         try:
             plan = queries(entities)
-            problems = asyncio.run(compare(ours.url, backstage.url, plan))
-            for problem in problems:
-                print("  DIFFERENT ANSWERS:", problem, flush=True)
-            if not problems:
-                print("  answers agree on every query", flush=True)
+            servers = [("ours", ours.url)] + ([("backstage", backstage.url)] if backstage is not None else [])
+            if backstage is not None:
+                problems = asyncio.run(compare(ours.url, backstage.url, plan))
+                for problem in problems:
+                    print("  DIFFERENT ANSWERS:", problem, flush=True)
+                if not problems:
+                    print("  answers agree on every query", flush=True)
             rows = []
             for name, paths in plan.items():
                 row: dict[str, Any] = {"size": size, "entities": len(entities), "query": name}
                 for level in levels:
                     samples: dict[str, list[dict[str, float]]] = {"ours": [], "backstage": []}
                     for _ in range(rounds):
-                        for who, url in (("ours", ours.url), ("backstage", backstage.url)):
+                        for who, url in servers:
                             print(f"    {name} c{level} {who}", end="\r", file=sys.stderr, flush=True)
                             asyncio.run(hammer(url, paths, level, min(0.3, seconds)))  # warm
                             samples[who].append(asyncio.run(hammer(url, paths, level, seconds)))
                     for who in ("ours", "backstage"):
-                        row[f"{who}_c{level}"] = statistics.median(s["rps"] for s in samples[who])
+                        got = samples[who] or [{"rps": 0.0, "p50_ms": 0.0, "p99_ms": 0.0}]
+                        row[f"{who}_c{level}"] = statistics.median(s["rps"] for s in got)
                         if level == levels[0]:
-                            row[f"{who}_p50"] = statistics.median(s["p50_ms"] for s in samples[who])
-                            row[f"{who}_p99"] = statistics.median(s["p99_ms"] for s in samples[who])
+                            row[f"{who}_p50"] = statistics.median(s["p50_ms"] for s in got)
+                            row[f"{who}_p99"] = statistics.median(s["p99_ms"] for s in got)
                 print("  " + fmt_row(row, levels), flush=True)
                 rows.append(row)
             return rows
@@ -414,15 +420,19 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per cell; the median is shown")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw rows here")
+    parser.add_argument(
+        "--read-processes", type=int, default=2, help="the daemon's openchoreo.server.readProcesses (0: in-process)"
+    )
+    parser.add_argument("--ours-only", action="store_true", help="time the embedded catalog alone (no Backstage)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_child(args.serve)
+        serve_child(args.serve, args.read_processes)
         return 0
     levels = [int(c) for c in args.concurrency.split(",")]
     rows: list[dict[str, Any]] = []
     for size in (int(s) for s in args.sizes.split(",")):
-        rows.extend(measure(size, levels, args.seconds, args.rounds))
+        rows.extend(measure(size, levels, args.seconds, args.rounds, args.read_processes, args.ours_only))
     print()
     print(f"req/s, median of {args.rounds} x {args.seconds:g} s, concurrency {args.concurrency}; pid {os.getpid()}")
     print(header(levels))

@@ -93,7 +93,7 @@ async def serve(spec: ReaderSpec, stop: asyncio.Event) -> None:
     log = get_logger("openchoreo_sync.reader").bind(reader=spec.index)
     store = open_read_store(config)
     plugins = load_plugins(config)
-    services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds())
+    services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds(), reader_process=True)
     ctx = SyncContext(f"reader-{spec.index}", config, log, plugins.settings, services=services)
     forward = Forward(spec.upstream)
     server = config.openchoreo.server

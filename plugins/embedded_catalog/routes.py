@@ -43,6 +43,7 @@ from .params import (
     parse_text_fields,
 )
 from .querying import DEFAULT_LIMIT, ByQuery, query_entities
+from .snapshot_cache import SnapshotCache
 from .view import consistent
 
 T = TypeVar("T")
@@ -120,13 +121,17 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
     return refs, fields
 
 
-def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> list[BaseRoute]:
-    """The read API's routes under ``base_path``."""
+def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog", *, inline: bool = False) -> list[BaseRoute]:
+    """The read API's routes under ``base_path``; ``inline``: queries run on the event loop itself
+    (a reader process, where no sync shares the loop) instead of the bounded reader pool."""
 
     facet_cache = FacetCache()
+    results = SnapshotCache()
     limiter: list[CapacityLimiter] = []  # made on first use, inside the serving event loop
 
     async def read(compute: Callable[[], T]) -> T:
+        if inline:
+            return consistent(store, compute)
         if not limiter:
             limiter.append(CapacityLimiter(READERS))
         return await anyio.to_thread.run_sync(consistent, store, compute, limiter=limiter[0])
@@ -139,13 +144,13 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
             order=parse_order(q.getlist("order")),
             page=parse_page(q.get("limit"), q.get("offset"), q.get("after")),
         )
-        result = await read(lambda: list_entities(store, query))
+        result = await read(lambda: list_entities(store, query, results))
         headers = {"link": _next_link(request, *result.next_page)} if result.next_page else None
         return _json(result.body, headers)
 
     async def by_query(request: Request) -> Response:
         query = _by_query_request(request)
-        return _json(await read(lambda: query_entities(store, query)))
+        return _json(await read(lambda: query_entities(store, query, results)))
 
     async def entity_by_name(request: Request) -> Response:
         kind, namespace, name = (request.path_params[k] for k in ("kind", "namespace", "name"))
