@@ -11,6 +11,7 @@ while the default pool would run up to 40 of them at once, next to the sync on t
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -129,12 +130,14 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog", *, inl
     results = SnapshotCache()
     limiter: list[CapacityLimiter] = []  # made on first use, inside the serving event loop
 
-    async def read(compute: Callable[[], T]) -> T:
+    async def read(compute: Callable[[], T], *, whole: bool = False) -> T:
+        """``compute()`` on one snapshot; ``whole``: it is one statement or checks that itself."""
+        task = compute if whole else functools.partial(consistent, store, compute)
         if inline:
-            return consistent(store, compute)
+            return task()
         if not limiter:
             limiter.append(CapacityLimiter(READERS))
-        return await anyio.to_thread.run_sync(consistent, store, compute, limiter=limiter[0])
+        return await anyio.to_thread.run_sync(task, limiter=limiter[0])
 
     async def entities(request: Request) -> Response:
         q = request.query_params
@@ -154,7 +157,8 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog", *, inl
 
     async def entity_by_name(request: Request) -> Response:
         kind, namespace, name = (request.path_params[k] for k in ("kind", "namespace", "name"))
-        return _json(await read(lambda: by_name(store, kind, namespace, name)))
+        # one SELECT: a snapshot of its own, so no version check around it
+        return _json(await read(lambda: by_name(store, kind, namespace, name), whole=True))
 
     async def entity_by_uid(request: Request) -> Response:
         uid = request.path_params["uid"]
@@ -169,7 +173,7 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog", *, inl
     async def facets(request: Request) -> Response:
         q = request.query_params
         keys, alternatives = parse_facets(q.getlist("facet")), parse_filters(q.getlist("filter"))
-        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives)))
+        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives), whole=True))
 
     base = base_path.rstrip("/")
     routes = [
