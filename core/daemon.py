@@ -32,13 +32,20 @@ from .plugins_manager import LoadedPlugins
 from .quiet import RepeatedFailureLog
 from .readers import PrivateSocket, ReaderPool
 from .run_records import RunResult, new_run_id
-from .server import HttpServer, build_app, listening_socket, public
+from .server import HttpServer, build_app, is_replica_safe, listening_socket, public
 from .snapshot import ChangeSet
 from .store.base import RunRecord, StateStore
 from .store.sql import utcnow
 
 READ_PROBE_SECONDS = 2.0
 """How long /readyz waits for the store to answer one read before it reports reads as failing."""
+
+
+def reader_count(configured: int | None, contributed: list[tuple[str, list[Any]]]) -> int:
+    """``openchoreo.server.readProcesses``, or by default one reader when some route can use it."""
+    if configured is not None:
+        return configured
+    return 1 if any(is_replica_safe(route) for _plugin, routes in contributed for route in routes) else 0
 
 
 @dataclass
@@ -164,8 +171,9 @@ class Daemon:
                 body_timeout=server.body_timeout,
                 max_body_bytes=server.max_body_bytes,
             )
-            if server.read_processes > 0:
-                await self._serve_with_readers(app)
+            readers = reader_count(server.read_processes, contributed)
+            if readers > 0:
+                await self._serve_with_readers(app, readers)
             else:
                 self.http = HttpServer(
                     app,
@@ -177,9 +185,9 @@ class Daemon:
                 await self.http.start()
             assert self.http is not None
             self.engine.services.server_url = self.http.url
-            self.log.info("serving", url=self.http.url, read_processes=server.read_processes)
+            self.log.info("serving", url=self.http.url, read_processes=readers)
 
-    async def _serve_with_readers(self, app: Any) -> None:
+    async def _serve_with_readers(self, app: Any, count: int) -> None:
         """The public port owned by reader processes, this app on a private socket behind them."""
         server = self.config.openchoreo.server
         sock = listening_socket(server.host, server.port)
@@ -195,7 +203,7 @@ class Daemon:
             )
             self.http.public = (server.host, int(sock.getsockname()[1]))
             await self.http.start()
-            self.readers = ReaderPool(self.config, server.read_processes, sock, self._private.path)
+            self.readers = ReaderPool(self.config, count, sock, self._private.path)
             await self.readers.start()
         except BaseException:
             sock.close()
