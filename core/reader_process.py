@@ -26,13 +26,17 @@ import os
 import pickle
 import signal
 import socket
+import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .config import AppConfig
+from .store.sqlite import SqliteStore
 
 READY_LINE = "reader-ready"
 
@@ -49,6 +53,45 @@ class ReaderSpec:
     log_format: str = "auto"
 
 
+class ReaderSqliteStore(SqliteStore):
+    """A SQLite store opened for reads only, that never sticks to a frozen view of the file.
+
+    Read-only SQLite connections are ``mode=ro`` (they see every commit); only when the WAL's
+    ``-shm`` file cannot be created (a full disk) does the store fall back to ``immutable``, which
+    reads the main file as it is and never notices a change. The daemon's own process reopens
+    normally once it can write again; a reader has no such moment, so while it holds an immutable
+    view it retries ``mode=ro`` at most every ``RETRY_SECONDS`` (each thread then reconnects).
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, path: Path, busy_timeout: float) -> None:
+        super().__init__(path, busy_timeout)
+        self.read_only_reason = "a reader process serves reads only"
+        self._frozen_since: float | None = None
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """As :meth:`SqliteStore._connect_read_only`, noting when the view it gives is frozen."""
+        shared = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=True)
+        try:
+            shared.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            self._frozen_since = None
+            return shared
+        except sqlite3.Error:
+            shared.close()
+        self._frozen_since = time.monotonic()
+        uri = f"file:{self.path}?mode=ro&immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=True)
+
+    def _conn(self) -> Any:
+        frozen = self._frozen_since
+        if frozen is not None and time.monotonic() - frozen > self.RETRY_SECONDS:
+            with self._mode_lock:
+                self._frozen_since = None
+                self._generation += 1
+        return super()._conn()
+
+
 def open_read_store(config: AppConfig) -> Any:
     """The store the config names, for reads only: never created, migrated or written from here."""
     oc = config.openchoreo
@@ -56,11 +99,7 @@ def open_read_store(config: AppConfig) -> Any:
         from .store.postgres import PostgresStore
 
         return PostgresStore(oc.postgres.dsn.get_secret_value(), lease_seconds=oc.postgres.lease_seconds)
-    from .store.sqlite import SqliteStore
-
-    store = SqliteStore(oc.sqlite.path, oc.sqlite.busy_timeout)
-    store.read_only_reason = "a reader process serves reads only"
-    return store
+    return ReaderSqliteStore(oc.sqlite.path, oc.sqlite.busy_timeout)
 
 
 def replica_routes(plugins: Any, ctx: Any, log: Any) -> list[tuple[str, Sequence[Any]]]:
