@@ -174,3 +174,28 @@ def test_read_processes_is_validated(value: object) -> None:
     )
     with pytest.raises(ConfigError, match="readProcesses"):
         validate_config(raw)
+
+
+async def test_readers_serve_a_postgresql_store(mock_openchoreo: MockOpenChoreo, sync_harness_factory: Any) -> None:
+    """A reader reads the shared database with connections of its own (no migration, no election)."""
+    from tests.support.postgres import pg_schema
+
+    with pg_schema() as dsn:
+        overrides = {
+            **_config(1),
+            "openchoreo": {**_config(1)["openchoreo"], "store": "postgres", "postgres": {"dsn": dsn}},
+        }
+        harness = sync_harness_factory(mock_openchoreo.url, overrides)
+        result = await harness.run()
+        assert result.status == "ok", result.summary
+        url = await harness.serve()
+        try:
+            assert _pids(harness)
+            async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=30) as client:
+                named = await client.get(QUERIES[0])
+                assert named.status_code == 200, named.text
+                assert named.json()["metadata"]["name"] == "api-service"
+                facets = (await client.get(f"{CATALOG}/entity-facets?facet=kind")).json()["facets"]["kind"]
+                assert sum(f["count"] for f in facets) == harness.store.count()
+        finally:
+            await harness.close()
