@@ -57,6 +57,8 @@ CATALOG = "/api/catalog"
 INGEST_TIMEOUT_S = 900.0
 RESPONSE_TIMEOUT_S = 60.0
 SETTLE_LIMIT_S = 180.0
+OVERRUN_S = 5.0
+"""A request still unanswered this long after its window ended is abandoned (counted, not timed)."""
 
 
 ANCHORS = {
@@ -259,10 +261,11 @@ async def hammer(
     deadline = time.perf_counter() + seconds
 
     reconnects = 0
+    abandoned = 0
 
     async def worker(offset: int) -> None:
         """One keep-alive connection; reopened if the server closes it (Node does, now and then)."""
-        nonlocal reconnects
+        nonlocal reconnects, abandoned
         index = offset
         while time.perf_counter() < deadline:
             reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
@@ -270,9 +273,13 @@ async def hammer(
                 while (now := time.perf_counter()) < deadline:
                     writer.write(requests[index % len(requests)])
                     index += concurrency
-                    await asyncio.wait_for(_response(reader), RESPONSE_TIMEOUT_S)
+                    # bounded past the window's end: a stalled server cannot stretch a 2 s cell to minutes
+                    await asyncio.wait_for(_response(reader), min(RESPONSE_TIMEOUT_S, deadline - now + OVERRUN_S))
                     latencies.append(time.perf_counter() - now)
-            except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            except TimeoutError:
+                abandoned += 1
+                return
+            except (ConnectionError, asyncio.IncompleteReadError):
                 reconnects += 1
             finally:
                 writer.close()
@@ -283,13 +290,20 @@ async def hammer(
     if sink is not None:
         sink.extend(latencies)
     if not latencies:  # nothing answered within the window (a stalled server)
-        return {"rps": 0.0, "p50_ms": float("inf"), "p99_ms": float("inf"), "reconnects": reconnects}
+        return {
+            "rps": 0.0,
+            "p50_ms": float("inf"),
+            "p99_ms": float("inf"),
+            "reconnects": reconnects,
+            "abandoned": abandoned,
+        }
     latencies.sort()
     return {
         "rps": len(latencies) / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         "reconnects": reconnects,
+        "abandoned": abandoned,
     }
 
 
