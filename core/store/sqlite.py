@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import StoreError
 from ..model import EntityRef
 from .base import IndexEntry
+from .bodies import encode_body
 from .sql import SCHEMA_VERSION, SqlStore
 
 DEFAULT_BUSY_TIMEOUT = 30.0
@@ -137,6 +138,26 @@ class SqliteStore(SqlStore):
             return super().load_index()
         except sqlite3.Error as exc:
             raise self._failed(exc, "could not be read") from None
+
+    # --- compact storage (schema step 4) -------------------------------------------------------
+
+    def _encode_body(self, text: str) -> Any:
+        return encode_body(text)
+
+    def _bulk_load_begin(self, cur: Any) -> str:
+        """A first commit's search rows go to a temporary heap table first, then into the
+        clustered search table in its key order, one sorted pass: appending in order fills each
+        B-tree page once, where ~36 inserts per entity scattered over the key order would not."""
+        cur.execute("DROP TABLE IF EXISTS temp.search_load")
+        cur.execute("CREATE TEMP TABLE search_load (key_id INTEGER, value TEXT, entity_id INTEGER)")
+        return "temp.search_load"
+
+    def _bulk_load_end(self, cur: Any) -> None:
+        cur.execute(
+            "INSERT INTO search (key_id, value, entity_id) "
+            "SELECT key_id, value, entity_id FROM temp.search_load ORDER BY key_id, value, entity_id"
+        )
+        cur.execute("DROP TABLE temp.search_load")
 
     # --- schema and modes ----------------------------------------------------------------------
 
