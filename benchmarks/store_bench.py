@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sync_bench import MockProcess, spec_args  # noqa: E402
+from sync_bench import MockProcess, spec_args
 
 
 def file_split(path: Path) -> dict[str, Any]:

@@ -8,6 +8,9 @@ Up to step 3 every search row repeated its entity's ref and its key as text, thr
   text and the store looks their ids up in the same statement.
 * ``entities.id`` numbers entities. Ids are never reused (``meta.entity_id_high`` remembers the
   highest one ever given), and an entity keeps its id for as long as it is stored.
+  ``entity_refs`` maps ids back to refs in rows of ~50 bytes: a query turns matched ids into refs
+  through it, not through the entity rows (~850 bytes each with their bodies), so the lookups
+  stay within a few hot pages (0.7 MB at 10k components).
 * On SQLite the search table is ``WITHOUT ROWID``, clustered on ``(key_id, value, entity_id)``:
   the table is its own covering index. PostgreSQL keeps a heap table with that index.
 * There is no index by entity: a commit deletes an entity's old rows by recomputing them from its
@@ -51,6 +54,8 @@ STEP_4: dict[str, list[str]] = {
         "CREATE INDEX entities_source ON entities (source)",
         "CREATE INDEX entities_name ON entities (kind, namespace, lower(name))",
         "DROP TABLE search",
+        "CREATE TABLE entity_refs (id INTEGER PRIMARY KEY, ref TEXT NOT NULL)",
+        "INSERT INTO entity_refs (id, ref) SELECT id, ref FROM entities",
         "CREATE TABLE search_keys (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)",
         """CREATE TABLE search (
             key_id INTEGER NOT NULL, value TEXT NOT NULL, entity_id INTEGER NOT NULL,
@@ -64,6 +69,8 @@ STEP_4: dict[str, list[str]] = {
         "ALTER TABLE entities ALTER COLUMN id SET NOT NULL",
         "CREATE UNIQUE INDEX entities_id ON entities (id)",
         "DROP TABLE search",
+        "CREATE TABLE entity_refs (id BIGINT PRIMARY KEY, ref TEXT NOT NULL)",
+        "INSERT INTO entity_refs (id, ref) SELECT id, ref FROM entities",
         "CREATE TABLE search_keys (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)",
         "CREATE TABLE search (key_id INTEGER NOT NULL, value TEXT NOT NULL, entity_id BIGINT NOT NULL)",
         "CREATE INDEX search_key_value_entity ON search (key_id, value, entity_id)",

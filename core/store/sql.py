@@ -196,7 +196,7 @@ class SqlStore(ABC):
             encoded: list[tuple[Any, int]] = []
             for entity_id, body in batch:
                 text = decode_body(body)
-                rows.extend(_rows_of(keys, json.loads(text), int(entity_id)))
+                _add_rows(rows, keys, json.loads(text), int(entity_id))
                 stored = self._encode_body(text)
                 if stored != body:
                     encoded.append((stored, int(entity_id)))
@@ -348,10 +348,13 @@ class SqlStore(ABC):
                 stored = self._fetch_all(cur, f"SELECT id, body FROM entities WHERE ref IN ({marks})", chunk)
                 self._delete_search_rows(cur, [r for i, b in stored for r in _stored_rows(keys, int(i), b)])
                 cur.execute(sql(f"DELETE FROM entities WHERE ref IN ({marks})"), chunk)
+                if stored:
+                    cur.executemany(sql("DELETE FROM entity_refs WHERE id = ?"), [(int(i),) for i, _b in stored])
             # A first sync: nothing to replace or delete, and the search rows are loaded in bulk.
             bulk = not self._fetch_all(cur, "SELECT 1 FROM entities LIMIT 1")
             if bulk:
                 cur.execute("DELETE FROM search")  # nothing, unless rows outlived their entities
+                cur.execute("DELETE FROM entity_refs")
             high = self._entity_id_high(cur)
             next_id = high + 1
             table = self._bulk_load_begin(cur) if bulk else "search"
@@ -366,22 +369,26 @@ class SqlStore(ABC):
                     query = f"SELECT ref, id, body FROM entities WHERE ref IN ({marks})"
                     previous = {ref: (int(i), body) for ref, i, body in self._fetch_all(cur, query, refs)}
                 ids: list[int] = []
+                added: list[tuple[int, str]] = []
                 old_rows: list[SearchRow] = []
                 new_rows: list[SearchRow] = []
                 for w in chunk:
                     before = previous.get(w.ref)
                     if before is None:
                         entity_id, next_id = next_id, next_id + 1
+                        added.append((entity_id, w.ref))
                     else:
                         entity_id, body = before
                         text = decode_body(body)
                         if text == w.body:  # only the row's bookkeeping changed (stale, origin)
                             ids.append(entity_id)
                             continue
-                        old_rows.extend(_rows_of(keys, json.loads(text), entity_id, add=False))
+                        old_rows.extend(_rows_of(keys, json.loads(text), entity_id))
                     ids.append(entity_id)
-                    new_rows.extend(_rows_of(keys, w.entity, entity_id))
+                    _add_rows(new_rows, keys, w.entity, entity_id)
                 self._write_entities(cur, chunk, ids)
+                if added:
+                    cur.executemany(sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), added)
                 self._delete_search_rows(cur, old_rows)
                 self._insert_keys(cur, keys)
                 self._insert_search_rows(cur, new_rows, table)
@@ -583,7 +590,7 @@ class SqlStore(ABC):
                     marks = ",".join("?" * len(compared))
                     ands.append(f"SELECT entity_id FROM search WHERE key_id = {_KEY_ID} AND value IN ({marks})")
                     params.extend([key, *compared])
-            ors.append(" INTERSECT ".join(ands or ["SELECT id AS entity_id FROM entities"]))
+            ors.append(" INTERSECT ".join(ands or ["SELECT id AS entity_id FROM entity_refs"]))
         parts = [f"SELECT entity_id FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
         return " UNION ".join(parts), params
 
@@ -592,7 +599,8 @@ class SqlStore(ABC):
         if not alternatives:
             return None
         statement, params = self._filter_sql(alternatives)
-        return [r[0] for r in self._query(f"SELECT ref FROM entities WHERE id IN ({statement})", params)]
+        joined = f"SELECT r.ref FROM ({statement}) AS matched JOIN entity_refs AS r ON r.id = matched.entity_id"
+        return [r[0] for r in self._query(joined, params)]
 
     def search_values(
         self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
@@ -614,7 +622,7 @@ class SqlStore(ABC):
         marks = ",".join("?" * len(lowered))
         rows = self._query(
             "SELECT e.ref, k.key, s.value FROM search_keys AS k JOIN search AS s ON s.key_id = k.id "
-            f"JOIN entities AS e ON e.id = s.entity_id WHERE k.key IN ({marks}){scope}",
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE k.key IN ({marks}){scope}",
             params,
         )
         return [(r[0], r[1], served_value(r[2])) for r in rows]
@@ -647,7 +655,7 @@ class SqlStore(ABC):
             params.extend(sub_params)
         rows = self._query(
             "SELECT k.key, s.value, COUNT(*), MIN(e.ref) FROM search_keys AS k JOIN search AS s ON s.key_id = k.id "
-            f"JOIN entities AS e ON e.id = s.entity_id WHERE k.key IN ({marks}) AND s.value <> ?{scope} "
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE k.key IN ({marks}) AND s.value <> ?{scope} "
             "GROUP BY k.key, s.value",
             params,
         )
@@ -668,16 +676,25 @@ class SqlStore(ABC):
         return True
 
 
-def _rows_of(keys: KeyIds, entity: Entity, entity_id: int, *, add: bool = True) -> Iterator[SearchRow]:
-    """An entity's search rows with key ids; ``add=False`` skips keys not numbered yet (rows
-    being deleted: a key without an id has no stored row)."""
+def _add_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
+    """Append an entity's search rows with key ids (numbering new keys): ~36 per entity, the
+    innermost loop of a first commit, hence inlined."""
+    ids = keys.ids
     for key, value in search_rows(entity):
-        if add:
-            yield keys.get(key), stored_value(value), entity_id
-        elif (key_id := keys.ids.get(key)) is not None:
+        key_id = ids.get(key)
+        if key_id is None:
+            key_id = keys.get(key)
+        out.append((key_id, NO_VALUE if value is None else value, entity_id))
+
+
+def _rows_of(keys: KeyIds, entity: Entity, entity_id: int) -> Iterator[SearchRow]:
+    """An entity's stored search rows; keys not numbered yet are skipped (being deleted, a row
+    whose key has no id was never stored)."""
+    for key, value in search_rows(entity):
+        if (key_id := keys.ids.get(key)) is not None:
             yield key_id, stored_value(value), entity_id
 
 
 def _stored_rows(keys: KeyIds, entity_id: int, body: Any) -> Iterator[SearchRow]:
     """The search rows a stored body was committed with (recomputed: see ``search_table``)."""
-    return _rows_of(keys, json.loads(decode_body(body)), entity_id, add=False)
+    return _rows_of(keys, json.loads(decode_body(body)), entity_id)

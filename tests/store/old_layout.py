@@ -14,7 +14,7 @@ from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.served import served_etag
 from openchoreo_sync.store.sql import MIGRATIONS, SqlStore
 
-TABLES = ("entities", "search", "search_keys", "collections", "runs", "pending_removals", "approvals",
+TABLES = ("entities", "search", "search_keys", "entity_refs", "collections", "runs", "pending_removals", "approvals",
           "outputs", "meta", "changes")  # fmt: skip
 
 
