@@ -41,13 +41,15 @@ ENTITY_COLUMNS = "ref, kind, namespace, name, collection, family, hash, body, st
 
 STEP_4: dict[str, list[str]] = {
     "sqlite": [
-        # A rowid alias as the id, the ref unique; the body column holds compressed bytes.
+        # A rowid alias as the id, the ref unique; the body column holds compressed bytes
+        # (``compressed_body`` is ``bodies.encode_body``, registered on the store's connections).
         """CREATE TABLE entities_v4 (
             id INTEGER PRIMARY KEY, ref TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, namespace TEXT NOT NULL,
             name TEXT NOT NULL, collection TEXT NOT NULL, family TEXT NOT NULL, hash TEXT NOT NULL,
             body BLOB NOT NULL, stale INTEGER NOT NULL DEFAULT 0, source TEXT NOT NULL DEFAULT '', etag TEXT)""",
         f"INSERT INTO entities_v4 (id, {ENTITY_COLUMNS}) "
-        f"SELECT row_number() OVER (ORDER BY ref), {ENTITY_COLUMNS} FROM entities",
+        f"SELECT row_number() OVER (ORDER BY ref), {ENTITY_COLUMNS.replace('body', 'compressed_body(body)')} "
+        "FROM entities",
         "DROP TABLE entities",
         "ALTER TABLE entities_v4 RENAME TO entities",
         "CREATE INDEX entities_collection ON entities (collection)",
