@@ -8,7 +8,7 @@
    (``dbstat``).
 2. The first commit replayed on its own: every stored entity is serialised again
    (``serialization.iter_writes``, as the engine does) and committed into a fresh store, CPU time
-   (``time.process_time``) best of three.
+   (``time.process_time``, all threads) and wall time, best of three.
 3. The read API's store queries on that file, in-process, CPU time per call (mean of ``--calls``).
 
 ``--reuse FILE`` skips step 1 and measures steps 2-3 on an existing state file (to compare two
@@ -87,7 +87,7 @@ def replay_commit(path: Path, repeats: int = 3) -> dict[str, Any]:
     index = source.load_index()
     entities = dict(source.all_bodies())
     source.close()
-    best = float("inf")
+    best = best_wall = float("inf")
     for n in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             store = SqliteStore(Path(tmp) / "replay.sqlite3")
@@ -95,11 +95,12 @@ def replay_commit(path: Path, repeats: int = 3) -> dict[str, Any]:
             writes = iter_writes(
                 entities, {}, lambda ref: (index[ref].collection, index[ref].family, index[ref].source), ChangeSet()
             )
-            started = time.process_time()
+            started, wall = time.process_time(), time.perf_counter()
             store.commit(Commit(run=RunRecord(f"replay-{n}", "2026-01-01T00:00:00Z"), writes=writes))
             best = min(best, time.process_time() - started)
+            best_wall = min(best_wall, time.perf_counter() - wall)
             store.close()
-    return {"replay_commit_cpu_s": best, "replay_entities": len(entities)}
+    return {"replay_commit_cpu_s": best, "replay_commit_wall_s": best_wall, "replay_entities": len(entities)}
 
 
 def query_cpu(path: Path, calls: int) -> dict[str, float]:

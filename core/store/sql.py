@@ -13,7 +13,7 @@ import json
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -356,44 +356,10 @@ class SqlStore(ABC):
                 cur.execute("DELETE FROM search")  # nothing, unless rows outlived their entities
                 cur.execute("DELETE FROM entity_refs")
             high = self._entity_id_high(cur)
-            next_id = high + 1
-            table = self._bulk_load_begin(cur) if bulk else "search"
-            written: list[EntityRef] = []
-            for chunk in _chunks(commit.writes):
-                if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
-                    written.extend(w.ref for w in chunk)
-                previous: dict[str, tuple[int, Any]] = {}
-                if not bulk:
-                    refs = [w.ref for w in chunk]
-                    marks = ",".join("?" * len(refs))
-                    query = f"SELECT ref, id, body FROM entities WHERE ref IN ({marks})"
-                    previous = {ref: (int(i), body) for ref, i, body in self._fetch_all(cur, query, refs)}
-                ids: list[int] = []
-                added: list[tuple[int, str]] = []
-                old_rows: list[SearchRow] = []
-                new_rows: list[SearchRow] = []
-                for w in chunk:
-                    before = previous.get(w.ref)
-                    if before is None:
-                        entity_id, next_id = next_id, next_id + 1
-                        added.append((entity_id, w.ref))
-                    else:
-                        entity_id, body = before
-                        text = decode_body(body)
-                        if text == w.body:  # only the row's bookkeeping changed (stale, origin)
-                            ids.append(entity_id)
-                            continue
-                        old_rows.extend(_rows_of(keys, json.loads(text), entity_id))
-                    ids.append(entity_id)
-                    _add_rows(new_rows, keys, w.entity, entity_id)
-                self._write_entities(cur, chunk, ids)
-                if added:
-                    cur.executemany(sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), added)
-                self._delete_search_rows(cur, old_rows)
-                self._insert_keys(cur, keys)
-                self._insert_search_rows(cur, new_rows, table)
             if bulk:
-                self._bulk_load_end(cur)
+                written, next_id = self._load_writes(cur, commit.writes, keys, high + 1)
+            else:
+                written, next_id = self._apply_writes(cur, commit.writes, keys, high + 1)
             if next_id - 1 > high:
                 self._upsert_meta(cur, search_table.ENTITY_ID_KEY, str(next_id - 1))
             for key, at in commit.collections_ok.items():
@@ -429,13 +395,80 @@ class SqlStore(ABC):
             changelog.record(cur, self._sql, written, len(written) > changelog.COMMIT_ROW_LIMIT, commit.removals)
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
+    def _load_writes(
+        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
+    ) -> tuple[list[EntityRef], int]:
+        """A first commit's writes into empty tables: nothing to look up or delete, new ids in
+        write order, the search rows loaded in bulk. Returns the refs for the change log and the
+        next free entity id."""
+        table = self._bulk_load_begin(cur)
+        written: list[EntityRef] = []
+        for chunk in _chunks(writes):
+            if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                written.extend(w.ref for w in chunk)
+            rows: list[SearchRow] = []
+            entities: list[tuple[Any, ...]] = []
+            for w in chunk:
+                entities.append(_entity_row(w, next_id, self._encode_body))
+                _add_rows(rows, keys, w.entity, next_id)
+                next_id += 1
+            self._write_entity_rows(cur, entities)
+            cur.executemany(
+                self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), [(row[0], row[1]) for row in entities]
+            )
+            self._insert_keys(cur, keys)
+            self._insert_search_rows(cur, rows, table)
+        self._bulk_load_end(cur)
+        return written, next_id
+
+    def _apply_writes(
+        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
+    ) -> tuple[list[EntityRef], int]:
+        """Writes over a stored snapshot: each rewritten entity's old search rows are deleted by
+        recomputing them from its stored body (unless the body is unchanged), new entities get
+        the next ids. Returns the refs for the change log and the next free entity id."""
+        sql = self._sql
+        written: list[EntityRef] = []
+        for chunk in _chunks(writes):
+            if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                written.extend(w.ref for w in chunk)
+            refs = [w.ref for w in chunk]
+            marks = ",".join("?" * len(refs))
+            query = f"SELECT ref, id, body FROM entities WHERE ref IN ({marks})"
+            previous = {ref: (int(i), body) for ref, i, body in self._fetch_all(cur, query, refs)}
+            entities: list[tuple[Any, ...]] = []
+            added: list[tuple[int, str]] = []
+            old_rows: list[SearchRow] = []
+            new_rows: list[SearchRow] = []
+            for w in chunk:
+                before = previous.get(w.ref)
+                if before is None:
+                    entity_id, next_id = next_id, next_id + 1
+                    added.append((entity_id, w.ref))
+                else:
+                    entity_id, body = before
+                    text = decode_body(body)
+                    if text == w.body:  # only the row's bookkeeping changed (stale, origin)
+                        entities.append(_entity_row(w, entity_id, self._encode_body))
+                        continue
+                    old_rows.extend(_rows_of(keys, json.loads(text), entity_id))
+                entities.append(_entity_row(w, entity_id, self._encode_body))
+                _add_rows(new_rows, keys, w.entity, entity_id)
+            self._write_entity_rows(cur, entities)
+            if added:
+                cur.executemany(sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), added)
+            self._delete_search_rows(cur, old_rows)
+            self._insert_keys(cur, keys)
+            self._insert_search_rows(cur, new_rows)
+        return written, next_id
+
     def _entity_id_high(self, cur: Any) -> int:
         """The highest entity id ever given (ids of removed entities are not given again)."""
         stored = self._fetch_all(cur, "SELECT value FROM meta WHERE key = ?", (search_table.ENTITY_ID_KEY,))
         highest = self._fetch_all(cur, "SELECT MAX(id) FROM entities")[0][0]
         return max(int(stored[0][0]) if stored else 0, int(highest or 0))
 
-    def _write_entities(self, cur: Any, chunk: list[EntityWrite], ids: list[int]) -> None:
+    def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
         cur.executemany(
             self._sql(
                 "INSERT INTO entities "
@@ -446,23 +479,7 @@ class SqlStore(ABC):
                 "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
                 "source = excluded.source, etag = excluded.etag"
             ),
-            [
-                (
-                    entity_id,
-                    w.ref,
-                    str(w.entity["kind"]).lower(),
-                    str(w.entity["metadata"].get("namespace") or "default").lower(),
-                    str(w.entity["metadata"]["name"]),
-                    w.collection,
-                    w.family,
-                    w.hash,
-                    self._encode_body(w.body),
-                    int(w.stale),
-                    w.source,
-                    served_etag(w.entity, w.body),
-                )
-                for w, entity_id in zip(chunk, ids, strict=True)
-            ],
+            rows,
         )
 
     def _delete_search_rows(self, cur: Any, rows: list[SearchRow]) -> None:
@@ -674,6 +691,24 @@ class SqlStore(ABC):
 
     def recover(self) -> bool:
         return True
+
+
+def _entity_row(w: EntityWrite, entity_id: int, encode: Callable[[str], Any]) -> tuple[Any, ...]:
+    """The ``entities`` row of a write (in ``_write_entity_rows``' column order)."""
+    return (
+        entity_id,
+        w.ref,
+        str(w.entity["kind"]).lower(),
+        str(w.entity["metadata"].get("namespace") or "default").lower(),
+        str(w.entity["metadata"]["name"]),
+        w.collection,
+        w.family,
+        w.hash,
+        encode(w.body),
+        int(w.stale),
+        w.source,
+        served_etag(w.entity, w.body),
+    )
 
 
 def _add_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
