@@ -9,7 +9,8 @@
 2. The first commit replayed on its own: every stored entity is serialised again
    (``serialization.iter_writes``, as the engine does) and committed into a fresh store, CPU time
    (``time.process_time``, all threads) and wall time, best of three.
-3. The read API's store queries on that file, in-process, CPU time per call (mean of ``--calls``).
+3. The read API's store queries on that file, and the embedded catalog's handlers above them
+   (``API ...``), in-process, CPU time per call (mean of ``--calls``).
 
 ``--reuse FILE`` skips step 1 and measures steps 2-3 on an existing state file (to compare two
 branches on the same data: a step-3 file is migrated first, in a copy).
@@ -133,6 +134,24 @@ def query_cpu(path: Path, calls: int) -> dict[str, float]:
         "load_served 100": lambda: store.load_served(refs),
         "load_bodies 100": lambda: store.load_bodies(refs),
     }
+    from openchoreo_sync.plugins.embedded_catalog.facets import entity_facets
+    from openchoreo_sync.plugins.embedded_catalog.listing import ListQuery, list_entities
+    from openchoreo_sync.plugins.embedded_catalog.lookup import by_name
+    from openchoreo_sync.plugins.embedded_catalog.params import Page
+
+    def listing(alternatives: Any) -> Any:
+        return lambda: list_entities(store, ListQuery(alternatives, None, None, Page(limit=100)))
+
+    cases.update(
+        {
+            "API /entities?filter=kind=component&limit=100": listing([[("kind", ["component"])]]),
+            "API /entities?filter=kind=component,spec.system=X": listing(
+                [[("kind", ["component"]), ("spec.system", [system.lower()])]]
+            ),
+            "API /entity-facets?facet=kind": lambda: entity_facets(store, ["kind"], None),
+            "API by-name": lambda: by_name(store, "component", component[0], component[1]),
+        }
+    )
     out: dict[str, float] = {}
     for name, call in cases.items():
         call()
