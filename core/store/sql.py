@@ -227,7 +227,13 @@ class SqlStore(ABC):
             cur.execute(f"DROP INDEX IF EXISTS {index}")
         return "search"
 
-    def _bulk_load_end(self, cur: Any) -> None:
+    def _bulk_entities(self, cur: Any) -> str:
+        """Where a first commit writes its entity rows (default: in place, ids in write order)."""
+        return "entities"
+
+    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None) -> None:
+        """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
+        entity rows (their ids from that number on are then given again, in ref order)."""
         for statement in search_table.BULK_INDEXES[self.dialect].values():
             cur.execute(statement)
 
@@ -398,10 +404,13 @@ class SqlStore(ABC):
     def _load_writes(
         self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
     ) -> tuple[list[EntityRef], int]:
-        """A first commit's writes into empty tables: nothing to look up or delete, new ids in
-        write order, the search rows loaded in bulk. Returns the refs for the change log and the
-        next free entity id."""
+        """A first commit's writes into empty tables: nothing to look up or delete, the search
+        rows loaded in bulk (and on SQLite the entity rows too, numbered in ref order at the end:
+        see ``SqliteStore._bulk_entities``). Returns the refs for the change log and the next
+        free entity id."""
         table = self._bulk_load_begin(cur)
+        entity_table = self._bulk_entities(cur)
+        first_id = next_id
         written: list[EntityRef] = []
         for chunk in _chunks(writes):
             if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
@@ -412,13 +421,13 @@ class SqlStore(ABC):
                 entities.append(_entity_row(w, next_id, self._encode_body))
                 _add_rows(rows, keys, w.entity, next_id)
                 next_id += 1
-            self._write_entity_rows(cur, entities)
-            cur.executemany(
-                self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), [(row[0], row[1]) for row in entities]
-            )
+            self._write_entity_rows(cur, entities, entity_table)
+            if entity_table == "entities":
+                refs = [(row[0], row[1]) for row in entities]
+                cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
             self._insert_keys(cur, keys)
             self._insert_search_rows(cur, rows, table)
-        self._bulk_load_end(cur)
+        self._bulk_load_end(cur, first_id if entity_table != "entities" else None)
         return written, next_id
 
     def _apply_writes(
@@ -468,19 +477,20 @@ class SqlStore(ABC):
         highest = self._fetch_all(cur, "SELECT MAX(id) FROM entities")[0][0]
         return max(int(stored[0][0]) if stored else 0, int(highest or 0))
 
-    def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]]) -> None:
-        cur.executemany(
-            self._sql(
-                "INSERT INTO entities "
-                "(id, ref, kind, namespace, name, collection, family, hash, body, stale, source, etag) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET "
+    def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]], table: str = "entities") -> None:
+        """Insert or update entity rows; into a staging table (each ref is written once per
+        commit, and a staging table has no unique ref to conflict on) they are plain inserts."""
+        columns = "(id, ref, kind, namespace, name, collection, family, hash, body, stale, source, etag)"
+        statement = f"INSERT INTO {table} {columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        if table == "entities":
+            statement += (
+                " ON CONFLICT (ref) DO UPDATE SET "
                 "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
                 "collection = excluded.collection, "
                 "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
                 "source = excluded.source, etag = excluded.etag"
-            ),
-            rows,
-        )
+            )
+        cur.executemany(self._sql(statement), rows)
 
     def _delete_search_rows(self, cur: Any, rows: list[SearchRow]) -> None:
         """Delete rows by primary key: the rows recomputed from the bodies they were made from."""

@@ -21,6 +21,7 @@ from ..logs import get_logger
 from ..model import EntityRef
 from .base import IndexEntry
 from .bodies import decode_body, encode_body
+from .search_table import ENTITY_COLUMNS
 from .sql import SCHEMA_VERSION, SqlStore
 
 log = get_logger("openchoreo_sync.store")
@@ -157,11 +158,40 @@ class SqliteStore(SqlStore):
         cur.execute("CREATE TEMP TABLE search_load (key_id INTEGER, value TEXT, entity_id INTEGER)")
         return "temp.search_load"
 
-    def _bulk_load_end(self, cur: Any) -> None:
-        cur.execute(
-            "INSERT INTO search (key_id, value, entity_id) "
-            "SELECT key_id, value, entity_id FROM temp.search_load ORDER BY key_id, value, entity_id"
-        )
+    def _bulk_entities(self, cur: Any) -> str:
+        """A first commit's entity rows are staged too, and numbered in ref order when they are
+        copied over: a range of search rows then lists its entities in ref order, which is the
+        order the read API sorts matches into (a sorted list sorts ~20x faster than a shuffled
+        one) and the order a facet's lowest ref is found in. The engine writes in its own order."""
+        cur.execute("DROP TABLE IF EXISTS temp.entities_load")
+        cur.execute("CREATE TEMP TABLE entities_load AS SELECT * FROM main.entities WHERE 0")
+        return "temp.entities_load"
+
+    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None) -> None:
+        if renumber_from is None:
+            cur.execute(
+                "INSERT INTO search (key_id, value, entity_id) "
+                "SELECT key_id, value, entity_id FROM temp.search_load ORDER BY key_id, value, entity_id"
+            )
+        else:
+            cur.execute("DROP TABLE IF EXISTS temp.id_map")
+            cur.execute("CREATE TEMP TABLE id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, ref TEXT NOT NULL)")
+            cur.execute(
+                "INSERT INTO temp.id_map (old, new, ref) "
+                "SELECT id, ? + row_number() OVER (ORDER BY ref) - 1, ref FROM temp.entities_load",
+                (renumber_from,),
+            )
+            cur.execute(
+                f"INSERT INTO entities (id, {ENTITY_COLUMNS}) SELECT m.new, {_prefixed('e', ENTITY_COLUMNS)} "
+                "FROM temp.entities_load AS e JOIN temp.id_map AS m ON m.old = e.id ORDER BY m.new"
+            )
+            cur.execute("INSERT INTO entity_refs (id, ref) SELECT new, ref FROM temp.id_map ORDER BY new")
+            cur.execute(
+                "INSERT INTO search (key_id, value, entity_id) SELECT s.key_id, s.value, m.new "
+                "FROM temp.search_load AS s JOIN temp.id_map AS m ON m.old = s.entity_id ORDER BY 1, 2, 3"
+            )
+            cur.execute("DROP TABLE temp.id_map")
+            cur.execute("DROP TABLE temp.entities_load")
         cur.execute("DROP TABLE temp.search_load")
 
     # --- schema and modes ----------------------------------------------------------------------
@@ -243,6 +273,10 @@ class SqliteStore(SqlStore):
                 self.read_only_reason = None
                 self._generation += 1
         return writable
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in columns.split(","))
 
 
 def _compressed_body(stored: Any) -> bytes:

@@ -389,3 +389,26 @@ def test_commit_of_many_entities_is_fast_enough(store: SqlStore) -> None:
     elapsed = time.perf_counter() - started
     assert store.count() == 10_000
     assert elapsed < 20, f"committing 10k entities took {elapsed:.1f}s"
+
+
+def test_a_first_sqlite_commit_numbers_entities_in_ref_order(tmp_path: Any) -> None:
+    """Written in any order, a first commit's entities get ids in ref order (the read API then
+    gets its matches already sorted); later entities get the next ids, never a removed one's."""
+    from pathlib import Path
+
+    from openchoreo_sync.store.sqlite import SqliteStore
+
+    store = SqliteStore(Path(tmp_path) / "state.sqlite3")
+    store.migrate()
+    try:
+        names = ["m", "c", "x", "a", "q"]
+        store.commit(commit_of("r1", *(component(n) for n in names)))
+        by_id = [r[0] for r in store._query("SELECT ref FROM entity_refs ORDER BY id")]
+        assert by_id == sorted(f"component:default/{n}" for n in names)
+        assert [r[0] for r in store._query("SELECT ref FROM entities ORDER BY id")] == by_id
+        assert store.match_refs([[("kind", ["component"])]]) == by_id
+        store.commit(Commit(run=run("r2"), removals=["component:default/x"]))
+        store.commit(commit_of("r3", component("b")))
+        assert store._query("SELECT id FROM entities WHERE ref = 'component:default/b'") == [(6,)]
+    finally:
+        store.close()
