@@ -94,6 +94,8 @@ class EventIngress:
             "ignored": 0,
             "failed": 0,
             "overflows": 0,
+            "unconfirmed": 0,
+            "held": 0,
         }
         self.idle = asyncio.Event()
         self.idle.set()
@@ -220,7 +222,33 @@ class EventIngress:
                     error=describe_error(refetched),
                 )
                 continue
+            if refetched.gone and not refetched.confirmed:
+                # A 404 next to a namespace that does not answer either (a misrouted gateway, a
+                # namespace mid-migration) says nothing about the resource: keep it, the full
+                # sync decides with its own guards.
+                self.stats["unconfirmed"] += 1
+                self.log.warning(
+                    "event removal not confirmed; nothing removed, the next full sync decides",
+                    plugin=family,
+                    kind=event.kind,
+                    namespace=event.namespace,
+                    name=event.name,
+                    origin=refetched.origin,
+                    reason="the resource answered 404 but its namespace could not confirm it is gone",
+                )
+                continue
             result = await apply_refetched(self.engine.writer, family, event, refetched, ctx, run_id)
+            if result.held is not None:
+                self.stats["held"] += 1
+                self.log.warning(
+                    "event removal held by the deletion rules; nothing changed, the next full sync decides",
+                    plugin=family,
+                    kind=event.kind,
+                    namespace=event.namespace,
+                    name=event.name,
+                    reason=result.held,
+                )
+                continue
             if not result.changes.empty:
                 self.stats["applied"] += 1
             self.log.info(

@@ -28,7 +28,8 @@ def test_sigterm_mid_run_exits_cleanly(tmp_path: Path) -> None:
             mock.faults.set_latency(400)
             before = mock.stats.count()
             daemon.start()
-            poll(lambda: mock.stats.count() > before + 3 * (attempt + 1), timeout=60, what="a run in flight")
+            enough = before + 3 * (attempt + 1)
+            poll(lambda: mock.stats.count() > enough, timeout=60, what="a run in flight")  # noqa: B023
             assert not daemon.finished_runs(), "the run must still be in flight when the signal comes"
             code = daemon.stop()
             output = daemon.log_text()
