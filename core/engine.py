@@ -105,6 +105,7 @@ class Engine:
         timeout = self.config.openchoreo.schedule.timeout
         log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
+        self.writer.full_fetches += 1  # the event queue's absorbed bursts are covered from here on
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
         # re-scan all of them again and again (a third of map+relate time). They hold no cycles

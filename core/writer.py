@@ -27,6 +27,8 @@ class SnapshotWriter:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     """the deletion rules event removals obey, like full runs (``event_removals``)"""
+    full_fetches: int = 0
+    """full runs that started fetching since start-up (what a run fetches covers every earlier event)"""
     event_removals: int = 0
     """entities event deltas removed since the last full run committed (the deletion ratio counts them)"""
     _delta_touched: dict[EntityRef, float] = field(default_factory=dict)
