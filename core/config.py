@@ -154,6 +154,15 @@ class ServerConfig(_Model):
         default=False,
         description="whether /metrics needs the server token too; off by default, as Prometheus scrapes expect",
     )
+    read_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description="processes that own the public port and answer the replica-safe read routes (the embedded "
+        "catalog's read API) straight from the store, forwarding every other request to the daemon's own "
+        "process; 0 serves everything from the daemon's process (reads then share its event loop with syncs); "
+        "default: 1 when an enabled plugin serves replica-safe routes, else 0",
+    )
 
 
 class SafetyConfig(_Model):

@@ -55,6 +55,8 @@ class Services:
     sync_status: SyncStatusReader | None = None
     event_queue: EventQueueState | None = None
     instances: dict[str, Any] = field(default_factory=dict)
+    reader_process: bool = False
+    """True in a reader process (``openchoreo.server.readProcesses``): it serves reads only."""
 
 
 @dataclass
@@ -88,6 +90,15 @@ class SyncContext:
     def event_queue(self) -> EventQueueState | None:
         """The daemon's event queue (None when events are off or outside the daemon)."""
         return self.services.event_queue
+
+    @property
+    def in_reader_process(self) -> bool:
+        """Whether these routes are built in a reader process, which serves reads and runs no sync.
+
+        There a read may run on the event loop itself (no thread hop): nothing else needs the loop,
+        and the daemon's public port is spread over several such processes.
+        """
+        return self.services.reader_process
 
     @property
     def enabled_kinds(self) -> frozenset[str]:
