@@ -45,16 +45,21 @@ RUN_INPUTS = "run_inputs"
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
-def _mapping_as_dict(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """What orjson cannot encode as such: a read-only mapping (keys not all text as sorted
+    ``[key, value]`` pairs, a tuple key as a list), a set as a sorted list. Anything else raises."""
     if isinstance(value, Mapping):
-        return dict(value)
+        if all(type(k) is str for k in value):
+            return dict(value)
+        return sorted(([list(k) if type(k) is tuple else k, v] for k, v in value.items()), key=lambda kv: repr(kv[0]))
     if isinstance(value, (set, frozenset)):
         return sorted(value, key=repr)
     raise TypeError(type(value).__name__)
 
 
 def _canonical(value: Any) -> Any:
-    """A JSON-encodable stand-in for what orjson refused (tuple keys, odd strings): slow, rare."""
+    """A JSON-encodable stand-in for what orjson refused (a dict with tuple keys, a lone
+    surrogate, an int beyond 64 bits): slow, rare."""
     if isinstance(value, Mapping):
         return sorted(([repr(k), _canonical(v)] for k, v in value.items()), key=lambda kv: kv[0])
     if isinstance(value, (list, tuple)):
@@ -66,9 +71,9 @@ def _canonical(value: Any) -> Any:
 
 def _encode(value: Any) -> bytes:
     try:
-        return orjson.dumps(value, default=_mapping_as_dict, option=_OPTIONS)
+        return orjson.dumps(value, default=_plain, option=_OPTIONS)
     except TypeError:
-        return json.dumps(_canonical(value), ensure_ascii=True).encode()
+        return json.dumps(_canonical(value), ensure_ascii=True).encode()  # tagged: never equal to the above
 
 
 def collection_digest(collection: Collection) -> str | None:
