@@ -28,7 +28,7 @@ from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
 from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile, yield_to_deltas
 from .relate import RelateReport, relate_entities
-from .run_inputs import RUN_INPUTS, Baseline, fingerprint, inputs_record, load_baseline
+from .run_inputs import RUN_INPUTS, Baseline, fingerprint, inputs_record, load_baseline, mapping_is_pure
 from .run_records import (
     RunResult,
     applied_replica,
@@ -259,6 +259,7 @@ class Engine:
             or newer
             or build.collections_incomplete
             or self.unavailable_families
+            or not mapping_is_pure(self.plugins)
             or not digests
             or set(digests) != set(build.collections_ok)
             or any(d is None for d in digests.values())

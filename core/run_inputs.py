@@ -108,6 +108,19 @@ def collection_digest(collection: Collection) -> str | None:
     return digest.hexdigest()
 
 
+MAPPING_HOOKS = ("map_resource", "decorate_entity", "relate")
+
+
+def mapping_is_pure(plugins: LoadedPlugins) -> bool:
+    """Every enabled plugin that maps, decorates or relates promised ``PluginInfo.inputs_only``."""
+    for hook in MAPPING_HOOKS:
+        for implementation in plugins.each(hook):
+            record = plugins.records.get(implementation.plugin)
+            if record is None or record.info is None or not record.info.inputs_only:
+                return False
+    return True
+
+
 def fingerprint(config: AppConfig, plugins: LoadedPlugins) -> str:
     """What decides how the same inputs are mapped: the configuration, the plugins, the core."""
     settings = {
@@ -135,7 +148,7 @@ def inputs_record(snapshot: str, fingerprint_: str, collections: Mapping[str, st
 def load_baseline(store: StateStore, config: AppConfig, plugins: LoadedPlugins) -> Baseline | None:
     """The last clean run's inputs, if a run with the same inputs may skip its work now."""
     text = store.meta_value(RUN_INPUTS)
-    if not text:
+    if not text or not mapping_is_pure(plugins):
         return None
     try:
         stored = json.loads(text)
