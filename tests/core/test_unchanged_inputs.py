@@ -223,7 +223,15 @@ async def test_an_output_owed_a_full_emit_forces_a_full_run(mock, tmp_path):
         assert not skipped(second)
         assert recorder.calls[-1][0] is True, "the output got its full re-emit"
         assert h.store.output_state("recorder")[1] is False
-        assert skipped(await h.run())
+        clean = await h.run()
+        assert skipped(clean)
+
+        # Marked for a full emit with the run record still "ok" (as a failed emit of an event
+        # delta's leaves it): the mark alone forces the full run.
+        h.store.set_output_state("recorder", clean.run_id, True)
+        assert h.store.get_run(clean.run_id).status == "ok"
+        marked = await h.run()
+        assert not skipped(marked) and recorder.calls[-1][0] is True
     finally:
         await h.close()
 
