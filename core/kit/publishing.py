@@ -136,6 +136,10 @@ class _Dumper(_SafeBase):  # type: ignore[misc]
         return all(_plain_scalar(n) for n in nodes)
 
 
+YamlDumper = _Dumper
+"""The dumper for entity YAML elsewhere in the daemon (``openchoreo-sync export``)."""
+
+
 def _plain_scalar(node: Any) -> bool:
     return isinstance(node, yaml.ScalarNode) and not node.style
 
