@@ -97,11 +97,17 @@ class Engine:
         so a collection on its own schedule (``kit.schedule``) is read too, never "unchanged".
         """
         run_id = run_id or new_run_id()
-        async with self.client_factory() as client:
-            ctx = self.context(run_id, client)
-            ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
-            build = await fetch_and_map(self.plugins, ctx)
-        relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # as in a run: the cyclic collector would re-scan every entity dict again and again
+        try:
+            async with self.client_factory() as client:
+                ctx = self.context(run_id, client)
+                ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
+                build = await fetch_and_map(self.plugins, ctx)
+            relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return build.entities, build
 
     # --- a full run ----------------------------------------------------------------------------
