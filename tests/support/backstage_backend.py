@@ -195,6 +195,7 @@ class BackstageBackend:
 
         env = dict(os.environ)
         env["NODE_OPTIONS"] = ""  # do not inherit debugger/loader flags
+        env["OPENCHOREO_E2E_PARENT_PID"] = str(os.getpid())  # index.js exits once this process is gone
         env.update(self.extra_env)
         started = time.monotonic()
         self._proc = subprocess.Popen(
