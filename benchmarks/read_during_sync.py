@@ -39,7 +39,7 @@ from read_api import CATALOG, hammer  # noqa: E402
 from sync_bench import MockProcess, spec_args  # noqa: E402
 
 
-def daemon_child(mock_url: str, state_dir: Path) -> None:
+def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
     """``--daemon``: serve HTTP and run a sync for every ``sync`` line on stdin; one JSON line back."""
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.testing.harness import SyncHarness
@@ -48,7 +48,12 @@ def daemon_child(mock_url: str, state_dir: Path) -> None:
 
     async def main() -> None:
         overrides = {
-            "openchoreo": {"schedule": {"timeout": 1800}, "client": {"timeout": 120}, "events": {"enabled": False}}
+            "openchoreo": {
+                "schedule": {"timeout": 1800},
+                "client": {"timeout": 120},
+                "events": {"enabled": False},
+                "server": {"readProcesses": read_processes},
+            }
         }
         harness = SyncHarness(mock_url, state_dir, overrides)
         print(json.dumps({"url": await harness.serve()}), flush=True)
@@ -74,9 +79,9 @@ def daemon_child(mock_url: str, state_dir: Path) -> None:
 
 
 class Daemon:
-    def __init__(self, mock_url: str, state_dir: Path) -> None:
+    def __init__(self, mock_url: str, state_dir: Path, read_processes: int) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", mock_url, str(state_dir)],
+            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -128,11 +133,13 @@ async def round_trip(
     return row
 
 
-async def measure(size: int, latency: int, readers: int, rounds: int, changed: float) -> list[dict[str, float]]:
+async def measure(
+    size: int, latency: int, readers: int, rounds: int, changed: float, read_processes: int
+) -> list[dict[str, float]]:
     mock = MockProcess(spec_args(size), latency)
     try:
         with tempfile.TemporaryDirectory(prefix="read-during-sync-") as tmp:
-            daemon = Daemon(mock.url, Path(tmp))
+            daemon = Daemon(mock.url, Path(tmp), read_processes)
             try:
                 first = await daemon.sync()
                 print(f"first sync: {first['seconds']:.2f} s ({first['status']})", flush=True)
@@ -158,15 +165,23 @@ def main() -> int:
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--changed", type=float, default=0.5, help="fraction of components edited before a sync")
-    parser.add_argument("--daemon", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--read-processes", type=int, default=1, help="the daemon's openchoreo.server.readProcesses (0: in-process)"
+    )
+    parser.add_argument("--daemon", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.daemon:
-        daemon_child(args.daemon[0], Path(args.daemon[1]))
+        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]))
         return 0
-    rows = asyncio.run(measure(args.components, args.latency, args.readers, args.rounds, args.changed))
+    rows = asyncio.run(
+        measure(args.components, args.latency, args.readers, args.rounds, args.changed, args.read_processes)
+    )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print()
-    print(f"{args.components:,} components, {args.latency} ms, {args.readers} by-name readers, median of {args.rounds}")
+    print(
+        f"{args.components:,} components, {args.latency} ms, {args.readers} by-name readers, "
+        f"readProcesses {args.read_processes}, median of {args.rounds}"
+    )
     print("| | idle | under reads / during sync | ratio | target |\n|---|---:|---:|---:|---:|")
     print(
         f"| sync wall time | {med['sync_idle_s']:.2f} s | {med['sync_loaded_s']:.2f} s "

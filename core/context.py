@@ -55,6 +55,8 @@ class Services:
     sync_status: SyncStatusReader | None = None
     event_queue: EventQueueState | None = None
     instances: dict[str, Any] = field(default_factory=dict)
+    reader_process: bool = False
+    """True in a reader process (``openchoreo.server.readProcesses``): it serves reads only."""
 
 
 @dataclass
@@ -88,6 +90,15 @@ class SyncContext:
     def event_queue(self) -> EventQueueState | None:
         """The daemon's event queue (None when events are off or outside the daemon)."""
         return self.services.event_queue
+
+    @property
+    def in_reader_process(self) -> bool:
+        """Whether these routes are built in a reader process, which serves reads and runs no sync.
+
+        There a read may run on the event loop itself (no thread hop): nothing else needs the loop,
+        and the daemon's public port is spread over several such processes.
+        """
+        return self.services.reader_process
 
     @property
     def enabled_kinds(self) -> frozenset[str]:
@@ -128,6 +139,10 @@ class SyncContext:
             from .kit.endpoints import NAMESPACES  # the kit's package imports this module
 
             self._namespaces = asyncio.ensure_future(self.require_client().list_all(NAMESPACES, what="namespaces"))
+            # Shielded: when every family waiting on it is cancelled (shutdown mid-run) the walk
+            # still ends, failing on the closed client; its error is then nobody's to retrieve,
+            # and asyncio would print "Task exception was never retrieved" at exit.
+            self._namespaces.add_done_callback(_retrieved)
         return await asyncio.shield(self._namespaces)
 
     async def namespace_names(self) -> list[str]:
@@ -154,3 +169,9 @@ class SyncContext:
         except Exception as exc:  # one failed collection must not fail the family
             return Collection(name, namespace, error=exc)
         return Collection(name, namespace, [Resource(kind, item, namespace) for item in items])
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a shared task's outcome as seen: its awaiting callers get it through ``shield``."""
+    if not task.cancelled():
+        task.exception()

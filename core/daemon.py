@@ -30,14 +30,22 @@ from .memory import release_free_memory
 from .metrics import SyncMetrics
 from .plugins_manager import LoadedPlugins
 from .quiet import RepeatedFailureLog
+from .readers import PrivateSocket, ReaderPool
 from .run_records import RunResult, new_run_id
-from .server import HttpServer, build_app, public
+from .server import HttpServer, build_app, is_replica_safe, listening_socket, public
 from .snapshot import ChangeSet
 from .store.base import RunRecord, StateStore
 from .store.sql import utcnow
 
 READ_PROBE_SECONDS = 2.0
 """How long /readyz waits for the store to answer one read before it reports reads as failing."""
+
+
+def reader_count(configured: int | None, contributed: list[tuple[str, list[Any]]]) -> int:
+    """``openchoreo.server.readProcesses``, or by default one reader when some route can use it."""
+    if configured is not None:
+        return configured
+    return 1 if any(is_replica_safe(route) for _plugin, routes in contributed for route in routes) else 0
 
 
 @dataclass
@@ -84,6 +92,8 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.wake_event = asyncio.Event()
         self.http: HttpServer | None = None
+        self.readers: ReaderPool | None = None
+        self._private: PrivateSocket | None = None
         self.events: EventIngress | None = None
         self.ctx = engine.context("daemon")
         self.quiet = RepeatedFailureLog(
@@ -122,6 +132,8 @@ class Daemon:
     async def health(self) -> dict[str, str]:
         """What is degraded right now, the store's readability probed live (bounded) for /readyz."""
         degraded = dict(self.state.degraded)
+        if self.readers is not None and (readers := self.readers.degraded()):
+            degraded["readers"] = readers
         try:
             async with asyncio.timeout(READ_PROBE_SECONDS):
                 await asyncio.to_thread(self.store.snapshot_version)
@@ -159,22 +171,54 @@ class Daemon:
                 body_timeout=server.body_timeout,
                 max_body_bytes=server.max_body_bytes,
             )
+            readers = reader_count(server.read_processes, contributed)
+            if readers > 0:
+                await self._serve_with_readers(app, readers)
+            else:
+                self.http = HttpServer(
+                    app,
+                    server.host,
+                    server.port,
+                    header_timeout=server.header_timeout,
+                    max_connections=server.max_connections,
+                )
+                await self.http.start()
+            assert self.http is not None
+            self.engine.services.server_url = self.http.url
+            self.log.info("serving", url=self.http.url, read_processes=readers)
+
+    async def _serve_with_readers(self, app: Any, count: int) -> None:
+        """The public port owned by reader processes, this app on a private socket behind them."""
+        server = self.config.openchoreo.server
+        sock = listening_socket(server.host, server.port)
+        try:
+            self._private = PrivateSocket()
             self.http = HttpServer(
                 app,
                 server.host,
                 server.port,
                 header_timeout=server.header_timeout,
                 max_connections=server.max_connections,
+                uds=self._private.path,
             )
+            self.http.public = (server.host, int(sock.getsockname()[1]))
             await self.http.start()
-            self.engine.services.server_url = self.http.url
-            self.log.info("serving", url=self.http.url)
+            self.readers = ReaderPool(self.config, count, sock, self._private.path)
+            await self.readers.start()
+        except BaseException:
+            sock.close()
+            raise
 
     async def stop(self) -> None:
         if self.events is not None:
             await self.events.stop()
+        if self.readers is not None:
+            await self.readers.stop()
+            self.readers.sock.close()
         if self.http is not None:
             await self.http.stop()
+        if self._private is not None:
+            self._private.remove()
         with contextlib.suppress(Exception):
             await call_lifecycle(self.plugins, "on_shutdown", self.ctx)
 

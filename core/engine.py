@@ -67,7 +67,7 @@ class Engine:
         self.client_factory = client_factory
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.outputs = Outputs(plugins, store, config.openchoreo.schedule.timeout)
-        self.writer = SnapshotWriter(store, plugins, self.outputs)
+        self.writer = SnapshotWriter(store, plugins, self.outputs, safety=config.openchoreo.safety)
         self.services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds())
         """Shared by every context this engine makes; the daemon adds its server's URL."""
         self.dangling_logged: dict[str, int] = {}
@@ -120,6 +120,7 @@ class Engine:
         timeout = self.config.openchoreo.schedule.timeout
         log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
+        self.writer.full_fetches += 1  # the event queue's absorbed bursts are covered from here on
         baseline = await asyncio.to_thread(load_baseline, self.store, self.config, self.plugins)
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
@@ -208,6 +209,7 @@ class Engine:
         )
         t1 = time.perf_counter()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        self.writer.event_removals = 0  # this run saw the whole catalog: the events' window restarts
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
         del commit  # with it the index of the previous snapshot goes: only the commit needed it
         previous, kept = {}, {}

@@ -36,10 +36,29 @@ SHUTTING_DOWN = "openchoreo_sync_shutting_down"
 checks it and answers at once instead of being cancelled."""
 
 
+REPLICA_SAFE_ATTR = "openchoreo_sync_replica_safe"
+
+
 def public(route: BaseRoute) -> BaseRoute:
     """Mark a route as readable without the server token."""
     setattr(route, PUBLIC_ATTR, True)
     return route
+
+
+def replica_safe(route: BaseRoute) -> BaseRoute:
+    """Mark a route as answerable by a reader process (``openchoreo.server.readProcesses``).
+
+    Such a route reads only the committed catalog (``ctx.catalog`` / ``ctx.sync_status``) and
+    keeps no state that the daemon's own process must see: a reader process builds the plugin's
+    routes against a read-only store of its own and serves the marked ones itself; every other
+    route is forwarded to the daemon's process.
+    """
+    setattr(route, REPLICA_SAFE_ATTR, True)
+    return route
+
+
+def is_replica_safe(route: BaseRoute) -> bool:
+    return bool(getattr(route, REPLICA_SAFE_ATTR, False))
 
 
 def backstage_error(status: int, name: str, message: str, request: Request | None = None) -> JSONResponse:
@@ -160,12 +179,17 @@ def build_app(
     health: Callable[[], Awaitable[dict[str, str]]] | None = None,
     body_timeout: float = 30.0,
     max_body_bytes: int = 1024 * 1024,
+    fallback: ASGIApp | None = None,
 ) -> Starlette:
     """Compose the app; two plugins serving the same method and path is a start-up error.
 
     ``/readyz`` answers JSON ``{status, degraded}``: 200 while a snapshot is served (even with
     runs failing: ``degraded`` says what and why), 503 before the first snapshot or while the
     store cannot be read.
+
+    With ``fallback`` (a reader process) the probes are not served here: every request no route
+    matches, ``/healthz`` and ``/readyz`` included, goes to ``fallback`` (which forwards it to the
+    daemon's process: its health is the daemon's).
     """
 
     async def healthz(_: Request) -> Response:
@@ -181,7 +205,7 @@ def build_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "degraded" if degraded else "ready", "degraded": degraded})
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes: list[BaseRoute] = [] if fallback is not None else [Route("/healthz", healthz), Route("/readyz", readyz)]
     owners: dict[tuple[str, str], str] = {key: "core" for key in _paths(routes)}
     for plugin, contributed in plugin_routes:
         for key in _paths(contributed):
@@ -189,6 +213,8 @@ def build_app(
                 raise PluginError(f"plugins {owners[key]!r} and {plugin!r} both serve {key[0]} {key[1]}")
             owners[key] = plugin
         routes.extend(protect(contributed, token))
+    if fallback is not None:
+        routes.append(Mount("", app=fallback))
     middleware = [
         Middleware(ContainErrors),
         Middleware(BoundedBody, timeout=body_timeout, max_bytes=max_body_bytes),
@@ -212,6 +238,24 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+def _listen_error(host: str, port: int, exc: OSError) -> ServerStartError:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    hint = (
+        "stop whatever uses it, or set openchoreo.server.port (0 picks a free port)"
+        if exc.errno == errno.EADDRINUSE
+        else "check openchoreo.server.host"
+    )
+    return ServerStartError(f"cannot listen on {host}:{port}: {reason.lower()}; {hint}")
+
+
+def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A bound, listening TCP socket that several processes can accept on (reader processes)."""
+    try:
+        return socket.create_server((host, port), family=_family(host), backlog=backlog)
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from None
+
+
 class HttpServer:
     """Runs the app on the current event loop until ``stop()``."""
 
@@ -223,7 +267,13 @@ class HttpServer:
         *,
         header_timeout: float = 10.0,
         max_connections: int | None = None,
+        sock: socket.socket | None = None,
+        uds: str | None = None,
+        fast: bool = False,
     ) -> None:
+        """``sock``: serve on this listening socket (a reader process); ``uds``: on a unix socket
+        at that path instead of ``host:port`` (the daemon's private socket for its readers);
+        ``fast``: the C HTTP parser (see :func:`bounded_protocol`)."""
         self.max_connections = connection_limit(max_connections)
         # Requests still open 1 s into a shutdown are cancelled: a long poll (the change feed holds
         # one for up to a minute) must not hold the daemon's stop, which gives the server 5 s.
@@ -236,13 +286,17 @@ class HttpServer:
             log_config=None,
             access_log=False,
             lifespan="off",
-            http=bounded_protocol(header_timeout, self.max_connections),
+            uds=uds,
+            http=bounded_protocol(header_timeout, self.max_connections, fast=fast),
             timeout_keep_alive=5,
             timeout_graceful_shutdown=1,
         )
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
+        self._sock = sock
         self.host = host
+        self.public: tuple[str, int] | None = None
+        """Where clients reach this app when that is not where it listens (readers own the port)."""
 
     def _check_port(self) -> None:
         """Try the address before uvicorn does: its bind failure is a SystemExit and a traceback.
@@ -251,24 +305,19 @@ class HttpServer:
         binds its own socket, which serves requests faster than one handed to it.
         """
         port = self._server.config.port
-        if port == 0:
+        if port == 0 or self._sock is not None or self._server.config.uds:
             return
         try:
             with socket.socket(_family(self.host), socket.SOCK_STREAM) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.host, port))
         except OSError as exc:
-            reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            hint = (
-                "stop whatever uses it, or set openchoreo.server.port (0 picks a free port)"
-                if exc.errno == errno.EADDRINUSE
-                else "check openchoreo.server.host"
-            )
-            raise ServerStartError(f"cannot listen on {self.host}:{port}: {reason.lower()}; {hint}") from None
+            raise _listen_error(self.host, port, exc) from None
 
     async def start(self) -> None:
         self._check_port()
-        self._task = asyncio.create_task(self._server.serve())
+        sockets = [self._sock] if self._sock is not None else None
+        self._task = asyncio.create_task(self._server.serve(sockets=sockets))
         deadline = asyncio.get_running_loop().time() + 30
         while not self._server.started:
             if self._task.done():
@@ -280,6 +329,8 @@ class HttpServer:
 
     @property
     def port(self) -> int:
+        if self.public is not None:
+            return self.public[1]
         return int(self._server.servers[0].sockets[0].getsockname()[1])
 
     @property

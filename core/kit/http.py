@@ -1,7 +1,10 @@
 """Helpers for plugins that serve HTTP on the daemon's server (the ``http_routes`` hook).
 
 Routes are protected by ``openchoreo.server.token`` unless marked :func:`public`; errors should
-have Backstage's shape (:func:`backstage_error`) so Backstage clients report them properly.
+have Backstage's shape (:func:`backstage_error`) so Backstage clients report them properly. A route
+that only reads the committed catalog may be marked :func:`replica_safe`: the daemon's reader
+processes (``openchoreo.server.readProcesses``) then answer it themselves, off the process that
+runs the syncs; unmarked routes are always answered by the daemon's own process.
 
 Example::
 
@@ -18,6 +21,6 @@ Example::
 
 from __future__ import annotations
 
-from ..server import SHUTTING_DOWN, backstage_error, public, token_matches
+from ..server import SHUTTING_DOWN, backstage_error, public, replica_safe, token_matches
 
-__all__ = ["SHUTTING_DOWN", "backstage_error", "public", "token_matches"]
+__all__ = ["SHUTTING_DOWN", "backstage_error", "public", "replica_safe", "token_matches"]

@@ -275,6 +275,15 @@ class SqlStore(ABC):
                 out[ref] = json.loads(body)
         return out
 
+    def collection_sizes(self, collections: Iterable[str]) -> dict[str, int]:
+        """How many entities each of ``collections`` holds (those holding none are left out)."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(collections)):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT collection, COUNT(*) FROM entities WHERE collection IN ({marks}) GROUP BY collection"
+            out.update({str(c): int(n) for c, n in self._query(query, chunk)})
+        return out
+
     def collection_times(self) -> dict[str, str]:
         return {k: t for k, t in self._query("SELECT key, last_ok_at FROM collections") if t}
 

@@ -31,14 +31,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def harness_config(base_url: str, state_dir: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A config for tests: the given API, a store under ``state_dir``, server on an ephemeral port."""
+    """A config for tests: the given API, a store under ``state_dir``, server on an ephemeral port
+    served by the daemon's own process (``readProcesses: 0``)."""
     config: dict[str, Any] = {
         "openchoreo": {
             "baseUrl": base_url,
             "features": {"auth": {"enabled": False}},
             "schedule": {"frequency": 30, "timeout": 60},
             "sqlite": {"path": str(state_dir / "state.sqlite3")},
-            "server": {"host": "127.0.0.1", "port": 0},
+            # one process, as most tests want to look inside it; tests of reader processes set it
+            "server": {"host": "127.0.0.1", "port": 0, "readProcesses": 0},
             "client": {"backoffBase": 0.01, "timeout": 10},
         }
     }

@@ -39,4 +39,8 @@ def http_routes(ctx: SyncContext) -> Sequence[Any]:
     catalog = ctx.catalog
     if catalog is None:
         raise RuntimeError("the embedded catalog serves the committed snapshot, but this process opened no store")
-    return [*catalog_routes(catalog, settings.base_path), *sync_routes(catalog, settings.sync_base_path)]
+    inline = ctx.in_reader_process  # a reader runs no sync: its loop is free for the queries themselves
+    return [
+        *catalog_routes(catalog, settings.base_path, inline=inline),
+        *sync_routes(catalog, settings.sync_base_path),
+    ]

@@ -20,9 +20,11 @@ from typing import Any
 
 from openchoreo_sync.kit import CatalogReader
 
+from .errors import SnapshotChurnError
 from .flatten import original_case
 from .params import Alternatives
 from .serialize import CHUNK, dumps
+from .view import ATTEMPTS
 
 
 def entity_facets(store: CatalogReader, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
@@ -54,20 +56,27 @@ class FacetCache:
 
     def answer(self, store: CatalogReader, facets: Sequence[str], alternatives: Alternatives | None) -> bytes:
         """The cached answer for the current snapshot, else a fresh one (cached only if no commit
-        landed while it was computed, so an entry always holds its own version's answer)."""
-        version = store.snapshot_version()
-        if version is None:
-            return entity_facets(store, facets, alternatives)
-        key = (version, json.dumps([list(facets), alternatives]))
-        with self._lock:
-            cached = self._answers.get(key)
-            if cached is not None:
-                self._answers.move_to_end(key)
-                return cached
-        body = entity_facets(store, facets, alternatives)
-        if store.snapshot_version() == version:
+        landed while it was computed, so an entry always holds its own version's answer).
+
+        Consistent by itself (a hit reads the version once; a miss is recomputed while commits
+        land during it, as :func:`.view.consistent` does), so callers need no version check around it.
+        """
+        query = json.dumps([list(facets), alternatives])
+        for _ in range(ATTEMPTS):
+            version = store.snapshot_version()
+            if version is None:
+                return entity_facets(store, facets, alternatives)
+            key = (version, query)
             with self._lock:
-                self._answers[key] = body
-                while len(self._answers) > self._size:
-                    self._answers.popitem(last=False)
-        return body
+                cached = self._answers.get(key)
+                if cached is not None:
+                    self._answers.move_to_end(key)
+                    return cached
+            body = entity_facets(store, facets, alternatives)
+            if store.snapshot_version() == version:
+                with self._lock:
+                    self._answers[key] = body
+                    while len(self._answers) > self._size:
+                        self._answers.popitem(last=False)
+                return body
+        raise SnapshotChurnError(f"the catalog snapshot changed during {ATTEMPTS} consecutive reads; retry the request")

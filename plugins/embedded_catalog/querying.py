@@ -20,6 +20,7 @@ from .cursor import Key, QueryState
 from .identity import uid_for
 from .ordering import sort_key_value
 from .serialize import dumps, entities_array
+from .snapshot_cache import SnapshotCache
 from .view import matched_refs, values_by_ref
 
 DEFAULT_LIMIT = 200
@@ -67,9 +68,15 @@ def _beyond(key: Key, position: Key, descending: bool) -> bool:
     return key < position if descending else key > position
 
 
-def query_entities(store: CatalogReader, query: ByQuery) -> bytes:
+def query_entities(store: CatalogReader, query: ByQuery, cache: SnapshotCache | None = None) -> bytes:
+    """One page; with ``cache`` the ordered keyset of a (filter, order, term) is computed once per
+    snapshot, and each page reads only its own bodies."""
     state = query.state
-    keys = _keys(store, state)
+    if cache is None:
+        keys = _keys(store, state)
+    else:
+        key = ("by-query", repr(state.filter), repr(state.order), state.term, repr(state.text_fields))
+        keys = cache.get(store, key, lambda: _keys(store, state))
     total = state.total if state.total is not None else (len(keys) if state.count_total else 0)
     descending = bool(state.order and state.order.descending)
     limit = query.limit

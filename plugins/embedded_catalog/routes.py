@@ -11,6 +11,7 @@ while the default pool would run up to 40 of them at once, next to the sync on t
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -20,10 +21,10 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from openchoreo_sync.kit import CatalogReader
-from openchoreo_sync.kit.http import backstage_error
+from openchoreo_sync.kit.http import backstage_error, replica_safe
 
 from . import cursor
 from .cursor import QueryState
@@ -43,6 +44,7 @@ from .params import (
     parse_text_fields,
 )
 from .querying import DEFAULT_LIMIT, ByQuery, query_entities
+from .snapshot_cache import SnapshotCache
 from .view import consistent
 
 T = TypeVar("T")
@@ -120,16 +122,22 @@ def _refs_body(raw: bytes) -> tuple[list[str], list[str]]:
     return refs, fields
 
 
-def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> list[Route]:
-    """The read API's routes under ``base_path``."""
+def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog", *, inline: bool = False) -> list[BaseRoute]:
+    """The read API's routes under ``base_path``; ``inline``: queries run on the event loop itself
+    (a reader process, where no sync shares the loop) instead of the bounded reader pool."""
 
     facet_cache = FacetCache()
+    results = SnapshotCache()
     limiter: list[CapacityLimiter] = []  # made on first use, inside the serving event loop
 
-    async def read(compute: Callable[[], T]) -> T:
+    async def read(compute: Callable[[], T], *, whole: bool = False) -> T:
+        """``compute()`` on one snapshot; ``whole``: it is one statement or checks that itself."""
+        task = compute if whole else functools.partial(consistent, store, compute)
+        if inline:
+            return task()
         if not limiter:
             limiter.append(CapacityLimiter(READERS))
-        return await anyio.to_thread.run_sync(consistent, store, compute, limiter=limiter[0])
+        return await anyio.to_thread.run_sync(task, limiter=limiter[0])
 
     async def entities(request: Request) -> Response:
         q = request.query_params
@@ -139,17 +147,18 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
             order=parse_order(q.getlist("order")),
             page=parse_page(q.get("limit"), q.get("offset"), q.get("after")),
         )
-        result = await read(lambda: list_entities(store, query))
+        result = await read(lambda: list_entities(store, query, results))
         headers = {"link": _next_link(request, *result.next_page)} if result.next_page else None
         return _json(result.body, headers)
 
     async def by_query(request: Request) -> Response:
         query = _by_query_request(request)
-        return _json(await read(lambda: query_entities(store, query)))
+        return _json(await read(lambda: query_entities(store, query, results)))
 
     async def entity_by_name(request: Request) -> Response:
         kind, namespace, name = (request.path_params[k] for k in ("kind", "namespace", "name"))
-        return _json(await read(lambda: by_name(store, kind, namespace, name)))
+        # one SELECT: a snapshot of its own, so no version check around it
+        return _json(await read(lambda: by_name(store, kind, namespace, name), whole=True))
 
     async def entity_by_uid(request: Request) -> Response:
         uid = request.path_params["uid"]
@@ -164,10 +173,10 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
     async def facets(request: Request) -> Response:
         q = request.query_params
         keys, alternatives = parse_facets(q.getlist("facet")), parse_filters(q.getlist("filter"))
-        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives)))
+        return _json(await read(lambda: facet_cache.answer(store, keys, alternatives), whole=True))
 
     base = base_path.rstrip("/")
-    return [
+    routes = [
         Route(f"{base}/entities", _catching(entities), methods=["GET"]),
         Route(f"{base}/entities/by-query", _catching(by_query), methods=["GET"]),
         Route(
@@ -179,3 +188,6 @@ def catalog_routes(store: CatalogReader, base_path: str = "/api/catalog") -> lis
         Route(f"{base}/entities/by-refs", _catching(entities_by_refs), methods=["POST"]),
         Route(f"{base}/entity-facets", _catching(facets), methods=["GET"]),
     ]
+    # Each reads the committed snapshot only (its caches are per snapshot version), so a reader
+    # process may answer it from a store of its own.
+    return [replica_safe(route) for route in routes]

@@ -26,8 +26,10 @@ SLOW_CLIENTS = 400
 HEADER_TIMEOUT = 2
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
+@pytest.fixture(scope="module", params=[0, 2], ids=["in-process", "read-processes"])
+def daemon(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[DaemonProcess]:
+    """The daemon serving on its own process, then with its public port owned by reader processes
+    (which inherit its descriptor limit and must hold the same bounds)."""
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit (util-linux) is needed to lower the daemon's open-files limit")
     workdir = tmp_path_factory.mktemp("bounded")
@@ -35,7 +37,15 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaemonProcess]:
         config = daemon_config(
             mock.url,
             workdir,
-            {"openchoreo": {"server": {"headerTimeout": HEADER_TIMEOUT, "bodyTimeout": HEADER_TIMEOUT}}},
+            {
+                "openchoreo": {
+                    "server": {
+                        "headerTimeout": HEADER_TIMEOUT,
+                        "bodyTimeout": HEADER_TIMEOUT,
+                        "readProcesses": request.param,
+                    }
+                }
+            },
         )
         process = DaemonProcess(config, workdir / "daemon", prefix=("prlimit", "--nofile=256:256"))
         process.start()

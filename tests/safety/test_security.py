@@ -127,7 +127,10 @@ async def test_the_daemon_binds_loopback_by_default(mock, tmp_path):
     try:
         await daemon.start()
         assert daemon.http is not None
-        bound = {s.getsockname()[0] for srv in daemon.http._server.servers for s in srv.sockets}
+        if daemon.readers is not None:  # the default: reader processes accept on the daemon's socket
+            bound = {daemon.readers.sock.getsockname()[0]}
+        else:
+            bound = {s.getsockname()[0] for srv in daemon.http._server.servers for s in srv.sockets}
         assert bound == {"127.0.0.1"}, bound
         port = daemon.http.port
         # Not reachable on another local address of this host, when it has one.
