@@ -31,7 +31,8 @@ from .served import served_etag
 SCHEMA_VERSION = 4
 
 _KEY_ID = "(SELECT id FROM search_keys WHERE key = ?)"
-"""A search key's id, looked up inside the statement that filters on it."""
+"""A search key's id, looked up inside the statement that filters on it (for a key not known to
+exist when the query was built: a commit may add it before the statement runs)."""
 
 SearchRow = tuple[int, str, int]
 """(key id, stored value, entity id): one row of the search table (``search_table``)."""
@@ -95,6 +96,12 @@ class SqlStore(ABC):
         self._local = threading.local()
         self._all_connections: list[Any] = []
         self._lock = threading.Lock()
+        self._key_ids: dict[str, int] = {}
+        """Search key -> id, for the keys this process has looked up: a key keeps its id for as
+        long as the store exists (keys are never deleted or renumbered), so an id found once is
+        right in every later snapshot. Queries name known keys by id (a literal the planner
+        has statistics for: PostgreSQL planned ``key_id = (SELECT ...)`` for ~20 rows where
+        ``kind`` has 14k and chose nested loops)."""
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -607,28 +614,63 @@ class SqlStore(ABC):
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
         return [(ref, json.loads(decode_body(body))) for ref, body in self._query("SELECT ref, body FROM entities")]
 
+    def _known_key_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """Ids of those of ``keys`` that exist (cached per process, see ``_key_ids``)."""
+        wanted = set(keys)
+        missing = sorted(wanted - self._key_ids.keys())
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            for key, key_id in self._query(f"SELECT key, id FROM search_keys WHERE key IN ({marks})", chunk):
+                self._key_ids[str(key)] = int(key_id)
+        return {key: self._key_ids[key] for key in wanted if key in self._key_ids}
+
     def _filter_sql(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> tuple[str, list[Any]]:
         """SQL selecting the entity ids that match any alternative (each an AND of key conditions).
 
         A UNION of INTERSECTs of range scans of the search table's ``(key_id, value, entity_id)``
         order (SQLite: the table itself; PostgreSQL: its index): no entity row is visited to match.
         """
+        known = self._known_key_ids(key for conditions in alternatives for key, _values in conditions)
         ors: list[str] = []
         params: list[Any] = []
         for conditions in alternatives:
             ands: list[str] = []
             for key, values in conditions:
-                if values is None:
-                    ands.append(f"SELECT entity_id FROM search WHERE key_id = {_KEY_ID}")
-                    params.append(key)
-                else:
+                key_id = known.get(key)
+                ands.append(f"SELECT entity_id FROM search WHERE key_id = {'?' if key_id is not None else _KEY_ID}")
+                params.append(key_id if key_id is not None else key)
+                if values is not None:
                     compared = filter_values(values)
-                    marks = ",".join("?" * len(compared))
-                    ands.append(f"SELECT entity_id FROM search WHERE key_id = {_KEY_ID} AND value IN ({marks})")
-                    params.extend([key, *compared])
+                    ands[-1] += f" AND value IN ({','.join('?' * len(compared))})"
+                    params.extend(compared)
             ors.append(" INTERSECT ".join(ands or ["SELECT id AS entity_id FROM entity_refs"]))
         parts = [f"SELECT entity_id FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
         return " UNION ".join(parts), params
+
+    def _keys_condition(self, keys: list[str]) -> tuple[str, list[Any]]:
+        """``s.key_id`` restricted to ``keys``: known ones by id, others looked up in the statement."""
+        known = self._known_key_ids(keys)
+        parts: list[str] = []
+        params: list[Any] = []
+        if known:
+            parts.append(f"s.key_id IN ({','.join('?' * len(known))})")
+            params.extend(sorted(known.values()))
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            parts.append(f"s.key_id IN (SELECT id FROM search_keys WHERE key IN ({','.join('?' * len(unknown))}))")
+            params.extend(unknown)
+        return "(" + " OR ".join(parts) + ")", params
+
+    def _key_names(self, key_ids: Iterable[int]) -> dict[int, str]:
+        """Key id -> key for ids a query returned (all known, but for a key a commit just added)."""
+        names = {key_id: key for key, key_id in self._key_ids.items()}
+        missing = sorted(set(key_ids) - names.keys())
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            for key, key_id in self._query(f"SELECT key, id FROM search_keys WHERE id IN ({marks})", chunk):
+                self._key_ids[str(key)] = int(key_id)
+                names[int(key_id)] = str(key)
+        return names
 
     def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None:
         """Refs matching Backstage-style filters (OR of ANDs); None means no filter (everything)."""
@@ -649,19 +691,19 @@ class SqlStore(ABC):
         if not keys:
             return []
         lowered = sorted({key.lower() for key in keys})
-        params: list[Any] = list(lowered)
+        condition, params = self._keys_condition(lowered)
         scope = ""
         if alternatives:
             sub, sub_params = self._filter_sql(alternatives)
             scope = f" AND s.entity_id IN ({sub})"
             params.extend(sub_params)
-        marks = ",".join("?" * len(lowered))
         rows = self._query(
-            "SELECT e.ref, k.key, s.value FROM search_keys AS k JOIN search AS s ON s.key_id = k.id "
-            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE k.key IN ({marks}){scope}",
+            "SELECT e.ref, s.key_id, s.value FROM search AS s "
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE {condition}{scope}",
             params,
         )
-        return [(r[0], r[1], served_value(r[2])) for r in rows]
+        names = self._key_names({r[1] for r in rows})
+        return [(r[0], names[r[1]], served_value(r[2])) for r in rows]
 
     def facets(
         self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
@@ -682,20 +724,21 @@ class SqlStore(ABC):
         if not keys:
             return []
         lowered = sorted({key.lower() for key in keys})
-        marks = ",".join("?" * len(lowered))
-        params: list[Any] = [*lowered, NO_VALUE]
+        condition, params = self._keys_condition(lowered)
+        params.append(NO_VALUE)
         scope = ""
         if alternatives:
             sub, sub_params = self._filter_sql(alternatives)
             scope = f" AND s.entity_id IN ({sub})"
             params.extend(sub_params)
         rows = self._query(
-            "SELECT k.key, s.value, COUNT(*), MIN(e.ref) FROM search_keys AS k JOIN search AS s ON s.key_id = k.id "
-            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE k.key IN ({marks}) AND s.value <> ?{scope} "
-            "GROUP BY k.key, s.value",
+            "SELECT s.key_id, s.value, COUNT(*), MIN(e.ref) FROM search AS s "
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE {condition} AND s.value <> ?{scope} "
+            "GROUP BY s.key_id, s.value",
             params,
         )
-        return [(str(k), str(v), int(n), str(r)) for k, v, n, r in rows]
+        names = self._key_names({int(r[0]) for r in rows})
+        return [(names[int(k)], str(v), int(n), str(r)) for k, v, n, r in rows]
 
     def original_values(self, refs: list[EntityRef]) -> list[Entity]:
         return list(self.load_bodies(refs).values())
