@@ -412,3 +412,15 @@ def test_a_first_sqlite_commit_numbers_entities_in_ref_order(tmp_path: Any) -> N
         assert store._query("SELECT id FROM entities WHERE ref = 'component:default/b'") == [(6,)]
     finally:
         store.close()
+
+
+def test_a_search_key_first_stored_after_a_query_is_found_by_the_next(store: SqlStore) -> None:
+    """Queries name keys they know by id (cached); a key that did not exist yet is looked up again."""
+    store.commit(commit_of("r1", component("a")))
+    assert store.match_refs([[("spec.fresh", None)]]) == []
+    assert store.facet_counts(["spec.fresh"]) == []
+    store.commit(commit_of("r2", component("b", fresh="yes")))
+    assert store.match_refs([[("spec.fresh", None)]]) == ["component:default/b"]
+    assert store.match_refs([[("spec.fresh", ["yes"]), ("kind", ["component"])]]) == ["component:default/b"]
+    assert store.facet_counts(["spec.fresh"]) == [("spec.fresh", "yes", 1, "component:default/b")]
+    assert store.search_values(["spec.fresh"]) == [("component:default/b", "spec.fresh", "yes")]
