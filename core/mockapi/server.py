@@ -57,10 +57,12 @@ class Api:
 
     def __init__(self, state: MockState) -> None:
         self.state = state
-        self._pages: OrderedDict[tuple[Any, ...], tuple[bytes, str | None]] = OrderedDict()
-        """Rendered list pages: a page is a function of its collection's snapshot at ``rv`` and
-        the query, and snapshots never change, so the same request gets the same bytes without
-        paginating and encoding again (a no-change sync asks for every page again)."""
+        self._pages: OrderedDict[tuple[Any, ...], tuple[Any, bytes, str | None]] = OrderedDict()
+        """Rendered list pages: a page is a function of the snapshot it lists and the query, and a
+        snapshot never changes, so the same request gets the same bytes without paginating and
+        encoding again (a no-change sync asks for every page again). A page is used only for the
+        very snapshot object it was made from: a world that is reset (or a test that swaps a
+        snapshot in) may reuse a resource version for other content."""
 
     # -- public routes ---------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -235,9 +237,9 @@ class Api:
         if fault is None:
             key = (info.collection, ns, rv, cursor, limit, q.get("labelSelector"), value)
         cached = self._pages.get(key) if key is not None else None
-        if key is not None and cached is not None:
+        if key is not None and cached is not None and cached[0] is snap:
             self._pages.move_to_end(key)
-            body, next_cursor = cached
+            _, body, next_cursor = cached
         else:
             items, nxt = paginate(snap, rv, pos, limit, selector, predicate)
             next_cursor = encode_cursor(nxt.rv, nxt.start, nxt.skip, wrapped) if nxt else None
@@ -246,7 +248,7 @@ class Api:
             pagination: dict[str, str] = {"nextCursor": next_cursor} if next_cursor else {}
             body = r.go_json({"items": items, "pagination": pagination})
             if key is not None:
-                self._pages[key] = (body, next_cursor)
+                self._pages[key] = (snap, body, next_cursor)
                 if len(self._pages) > PAGE_CACHE:
                     self._pages.popitem(last=False)
         if next_cursor:
