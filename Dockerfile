@@ -3,6 +3,7 @@
 #   docker run -p 7007:7007 -v $PWD/app-config.yaml:/app/app-config.yaml:ro openchoreo-catalog-sync
 # The working directory is /app, so /app/app-config.yaml (and app-config.local.yaml) is read with no
 # --config; in a container it must set openchoreo.server.host: 0.0.0.0 (or APP_CONFIG_openchoreo_server_host).
+# Off loopback with events on (the default) it must also set openchoreo.events.token (or server.token).
 # The build steps are the ones tests/deploy/test_image_build.py runs in CI (wheel, then install).
 FROM python:3.11-slim AS build
 WORKDIR /src

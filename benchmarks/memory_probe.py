@@ -114,7 +114,8 @@ async def probe(components: int, runs: int, files: bool) -> list[dict[str, float
             store = harness.engine.store
             store.load_index = sampler.wrap("load_index", store.load_index)  # type: ignore[method-assign]
             store.commit = sampler.wrap("commit", store.commit)  # type: ignore[method-assign]
-            harness.engine.emit = sampler.wrap("emit", harness.engine.emit)  # type: ignore[method-assign]
+            outputs = harness.engine.outputs  # emit moved from the engine to its Outputs
+            outputs.emit = sampler.wrap("emit", outputs.emit)  # type: ignore[method-assign]
             sampler.start()
             try:
                 for number in range(1, runs + 1):

@@ -204,9 +204,9 @@ async def baseline_walk(base_url: str) -> int:
 
 
 def _time_emit(engine: Any) -> list[float]:
-    """Wrap ``engine.emit`` to record how long the outputs took (the run summary does not say)."""
+    """Wrap ``engine.outputs.emit`` to record how long the outputs took (the run summary does not say)."""
     seconds: list[float] = [0.0]
-    original = engine.emit
+    original = engine.outputs.emit
 
     async def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -215,7 +215,7 @@ def _time_emit(engine: Any) -> list[float]:
         finally:
             seconds.append(time.perf_counter() - started)
 
-    engine.emit = timed
+    engine.outputs.emit = timed
     return seconds
 
 

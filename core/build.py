@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .context import SyncContext
@@ -18,9 +18,14 @@ from .errors import ResourceSkipped
 from .hooks import Implementation
 from .model import Collection, CollectionKey, Entity, EntityRef, Resource, entity_ref
 from .plugins_manager import LoadedPlugins
+from .run_inputs import collection_digest
 from .validation import entity_problems
 
 MAX_REPORTED_PROBLEMS = 500
+
+DEFER_LIMIT = 20_000
+"""Resources held unmapped at most while a run may still skip its work: beyond it collections are
+mapped as they come (the skip is still possible), so the raw data held stays bounded."""
 
 
 @dataclass
@@ -45,6 +50,22 @@ class Build:
     resources: int = 0
     fetch_seconds: float = 0.0
     map_seconds: float = 0.0
+    digests: dict[str, str | None] = field(default_factory=dict)
+    """collection key -> digest of what mapping received (``run_inputs``); fetched collections only"""
+    deferred: list[tuple[CollectionKey, Collection]] = field(default_factory=list)
+    """fetched collections not mapped yet: each matched the last clean run's digest (see
+    :func:`fetch_and_map`); :meth:`map_deferred` maps them when the run cannot skip its work"""
+    mapper: Mapper | None = None
+
+    def map_deferred(self) -> None:
+        """Map what was held back for a possible skip: the run does its work after all."""
+        deferred, self.deferred = self.deferred, []
+        if not deferred or self.mapper is None:
+            return
+        t0 = time.perf_counter()
+        for key, collection in deferred:
+            self.mapper.map_collection(key, collection, self)
+        self.map_seconds += time.perf_counter() - t0
 
     def report(self, problem: str) -> None:
         self.skipped += 1
@@ -145,14 +166,22 @@ async def fetch_and_map(
     *,
     families: Iterable[str] | None = None,
     mapper: Mapper | None = None,
+    baseline: Mapping[str, str] | None = None,
 ) -> Build:
     """Run every enabled family's ``fetch`` concurrently and map what they yield.
 
     ``mapper`` replaces the plain :class:`Mapper` (``explain`` passes one that records who mapped
     and decorated one entity), so a normal run pays nothing for that bookkeeping.
+
+    Every fetched collection's digest lands in ``build.digests``. With ``baseline`` (the last
+    clean run's digests, :mod:`~openchoreo_sync.run_inputs`), a collection whose digest matches
+    is held in ``build.deferred`` instead of mapped, while every collection so far matched; the
+    first that does not match maps everything held and stops holding.
     """
     build = Build()
-    mapper = mapper or Mapper(plugins, ctx)
+    mapper = build.mapper = mapper or Mapper(plugins, ctx)
+    holding = baseline is not None
+    held = 0
     queue: asyncio.Queue[tuple[str, Collection] | None] = asyncio.Queue(maxsize=16)
     wanted = set(families) if families is not None else None
     fetchers = [f for f in plugins.each("fetch") if wanted is None or f.plugin in wanted]
@@ -189,6 +218,9 @@ async def fetch_and_map(
         while (item := await queue.get()) is not None:
             family, collection = item
             key = CollectionKey(family, collection.name, collection.namespace)
+            if holding and (collection.unchanged or collection.error is not None):
+                holding = False  # this run cannot skip its work: map what was held while fetching
+                build.map_deferred()
             if collection.unchanged:
                 build.collections_unchanged.add(str(key))
                 continue
@@ -200,10 +232,22 @@ async def fetch_and_map(
                     error=describe_error(collection.error),
                 )
                 continue
+            name = str(key)
+            digest = build.digests[name] = collection_digest(collection)
+            build.collections_ok[name] = len(collection.resources)
+            if holding and baseline is not None and digest is not None and baseline.get(name) == digest:
+                if held + len(collection.resources) <= DEFER_LIMIT:
+                    held += len(collection.resources)
+                    build.deferred.append((key, collection))
+                    if collection.root and not collection.resources:
+                        build.empty_roots.add(name)
+                    continue
+            elif holding:
+                holding = False
+                build.map_deferred()
             t0 = time.perf_counter()
             mapper.map_collection(key, collection, build)
             map_seconds += time.perf_counter() - t0
-            build.collections_ok[str(key)] = len(collection.resources)
             if collection.root and not collection.resources:
                 build.empty_roots.add(str(key))
         await producer
@@ -211,6 +255,6 @@ async def fetch_and_map(
         if not producer.done():
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
-    build.map_seconds = map_seconds
-    build.fetch_seconds = time.perf_counter() - started - map_seconds
+    build.map_seconds += map_seconds
+    build.fetch_seconds = time.perf_counter() - started - build.map_seconds
     return build

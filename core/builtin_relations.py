@@ -53,6 +53,7 @@ def plugin_info() -> PluginInfo:
     return PluginInfo(
         description="Backstage's standard relations (ownedBy, partOf, providesApi ...) from spec fields",
         role="core",
+        inputs_only=True,
     )
 
 

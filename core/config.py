@@ -6,6 +6,7 @@ left alone, so one file can serve both. Keys are camelCase like Backstage's.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -180,8 +181,22 @@ class SafetyConfig(_Model):
 class EventsConfig(_Model):
     enabled: bool = True
     token: SecretStr | None = None
+    signature_secret: SecretStr | None = Field(
+        default=None,
+        description="when set, every event must carry X-OpenChoreo-Signature: sha256=<HMAC-SHA256 of the body, hex>",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=256)
-    queue_size: int = Field(default=10_000, ge=1)
+    queue_size: int = Field(
+        default=500, ge=1, description="resources the catalog holds pending at once; more falls back to one full sync"
+    )
+    unknown_budget: int = Field(
+        default=100,
+        ge=1,
+        description="pending events for resources the catalog does not hold; more are dropped for one full sync",
+    )
+    max_refetch_per_second: float = Field(
+        default=20.0, gt=0, le=10_000, description="upstream re-fetches the events start per second, at most"
+    )
     coalesce_ms: int = Field(default=200, ge=0, description="a resource is re-fetched once its events pause this long")
     max_delay_ms: int = Field(default=2000, ge=0, description="...or at the latest this long after its first event")
 
@@ -270,6 +285,18 @@ class OpenChoreoConfig(_Lenient):
                     + " is not set; set them (the OAuth2 client credentials of the sync) or set "
                     "openchoreo.features.auth.enabled: false if the cluster runs without auth"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _events_guarded(self) -> OpenChoreoConfig:
+        unguarded = not any(t is not None and t.get_secret_value() for t in (self.events.token, self.server.token))
+        if self.events.enabled and unguarded and not is_loopback(self.server.host):
+            raise ValueError(
+                f"openchoreo.events.enabled is true and openchoreo.server.host ({self.server.host}) is not a "
+                "loopback address, but no token is set: anyone who can reach the port could make the daemon "
+                "re-fetch at will. Set openchoreo.events.token (or openchoreo.server.token), bind "
+                "openchoreo.server.host to 127.0.0.1, or set openchoreo.events.enabled: false"
+            )
         return self
 
     @model_validator(mode="after")
@@ -430,3 +457,13 @@ def _mask_secret_looking(value: Any, key: str = "") -> Any:
     if isinstance(value, str) and value and any(w in key.lower() for w in _SECRET_WORDS) and key != "tokenUrl":
         return "***"
     return value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything

@@ -139,6 +139,10 @@ class SyncContext:
             from .kit.endpoints import NAMESPACES  # the kit's package imports this module
 
             self._namespaces = asyncio.ensure_future(self.require_client().list_all(NAMESPACES, what="namespaces"))
+            # Shielded: when every family waiting on it is cancelled (shutdown mid-run) the walk
+            # still ends, failing on the closed client; its error is then nobody's to retrieve,
+            # and asyncio would print "Task exception was never retrieved" at exit.
+            self._namespaces.add_done_callback(_retrieved)
         return await asyncio.shield(self._namespaces)
 
     async def namespace_names(self) -> list[str]:
@@ -165,3 +169,9 @@ class SyncContext:
         except Exception as exc:  # one failed collection must not fail the family
             return Collection(name, namespace, error=exc)
         return Collection(name, namespace, [Resource(kind, item, namespace) for item in items])
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a shared task's outcome as seen: its awaiting callers get it through ``shield``."""
+    if not task.cancelled():
+        task.exception()

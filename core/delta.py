@@ -14,11 +14,12 @@ from typing import Any
 
 from .build import Build, Mapper
 from .context import SyncContext
+from .event_removals import removal_hold
 from .model import CollectionKey, Entity, EntityRef, Refetched, ResourceEvent, source_id
 from .relate import relate_entities
 from .serialization import Origin, diff_writes
 from .snapshot import ChangeSet
-from .store.base import Commit, RunRecord
+from .store.base import Commit, IndexEntry, RunRecord
 from .store.sql import utcnow
 from .store_snapshot import StoreSnapshot
 from .writer import SnapshotWriter
@@ -28,6 +29,8 @@ from .writer import SnapshotWriter
 class DeltaResult:
     changes: ChangeSet
     problems: list[str] = field(default_factory=list)
+    held: str | None = None
+    """why the delta's removals were not applied (the whole delta then changes nothing)"""
 
 
 def _targets(entity: Entity) -> set[EntityRef]:
@@ -62,6 +65,8 @@ async def apply_refetched(
         candidates -= set(new) | removed
         # Only what the neighbourhood touches is looked up, never the whole index (events stay O(1)).
         previous = await asyncio.to_thread(store.index_entries, candidates | set(new) | old_refs)
+        if removed and (held := await _removal_hold(writer, removed, previous, str(key), len(new))):
+            return DeltaResult(ChangeSet(), build.problems, held=held)
         neighbours = {ref for ref in candidates if ref in previous}
         neighbour_bodies = await asyncio.to_thread(store.load_bodies, neighbours)
 
@@ -114,6 +119,27 @@ async def apply_refetched(
         commit = Commit(run=record, writes=writes, removals=changes.removed, replace_pending=False)
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
         writer.mark_delta([*changes.added, *changes.changed, *changes.removed])
+        writer.event_removals += len(changes.removed)
         changes.event = True
         await writer.outputs.emit(StoreSnapshot(store, run_id, preloaded=inside), changes, ctx)
         return DeltaResult(changes, build.problems)
+
+
+async def _removal_hold(
+    writer: SnapshotWriter,
+    removed: set[EntityRef],
+    previous: dict[EntityRef, IndexEntry],
+    collection: str,
+    written: int,
+) -> str | None:
+    """The full sync's deletion rules applied to this delta's removals (see ``event_removals``)."""
+    where = {ref: previous[ref].collection for ref in removed if ref in previous}
+    sizes = await asyncio.to_thread(writer.store.collection_sizes, set(where.values()))
+    return removal_hold(
+        removed=where,
+        collection_sizes=sizes,
+        added_to={collection: written},
+        catalog_size=await asyncio.to_thread(writer.store.count),
+        removed_since_full=writer.event_removals,
+        safety=writer.safety,
+    )

@@ -28,11 +28,20 @@ from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
 from .reconcile import Plan, keep_bodies, matching_approval, origin_lookup, plan_reconcile, yield_to_deltas
 from .relate import RelateReport, relate_entities
-from .run_records import RunResult, applied_summary, new_run_id, timed_out_summary, unapplied_summary
+from .run_inputs import RUN_INPUTS, Baseline, fingerprint, inputs_record, load_baseline, mapping_is_pure
+from .run_records import (
+    RunResult,
+    applied_replica,
+    applied_summary,
+    new_run_id,
+    timed_out_summary,
+    unapplied_summary,
+)
 from .serialization import iter_writes
-from .snapshot import ChangeSet, MemorySnapshot
+from .snapshot import ChangeSet, MemorySnapshot, SnapshotView
 from .store.base import Commit, IndexEntry, RunRecord, StateStore
 from .store.sql import utcnow
+from .store_snapshot import StoreSnapshot
 from .validation import forget_memos
 from .writer import SnapshotWriter
 
@@ -58,7 +67,7 @@ class Engine:
         self.client_factory = client_factory
         self.log = log or structlog.get_logger("openchoreo_sync.engine")
         self.outputs = Outputs(plugins, store, config.openchoreo.schedule.timeout)
-        self.writer = SnapshotWriter(store, plugins, self.outputs)
+        self.writer = SnapshotWriter(store, plugins, self.outputs, safety=config.openchoreo.safety)
         self.services = Services(catalog=store, sync_status=store, enabled_kinds=plugins.enabled_kinds())
         """Shared by every context this engine makes; the daemon adds its server's URL."""
         self.dangling_logged: dict[str, int] = {}
@@ -88,11 +97,17 @@ class Engine:
         so a collection on its own schedule (``kit.schedule``) is read too, never "unchanged".
         """
         run_id = run_id or new_run_id()
-        async with self.client_factory() as client:
-            ctx = self.context(run_id, client)
-            ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
-            build = await fetch_and_map(self.plugins, ctx)
-        relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # as in a run: the cyclic collector would re-scan every entity dict again and again
+        try:
+            async with self.client_factory() as client:
+                ctx = self.context(run_id, client)
+                ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
+                build = await fetch_and_map(self.plugins, ctx)
+            relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return build.entities, build
 
     # --- a full run ----------------------------------------------------------------------------
@@ -105,6 +120,8 @@ class Engine:
         timeout = self.config.openchoreo.schedule.timeout
         log.debug("sync run started", trigger=trigger)  # the "finished" line is the one INFO line of a run
         fetch_started = time.monotonic()
+        self.writer.full_fetches += 1  # the event queue's absorbed bursts are covered from here on
+        baseline = await asyncio.to_thread(load_baseline, self.store, self.config, self.plugins)
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
         # re-scan all of them again and again (a third of map+relate time). They hold no cycles
@@ -115,7 +132,9 @@ class Engine:
                 async with asyncio.timeout(timeout):
                     async with self.client_factory() as client:
                         ctx = self.context(run_id, client)
-                        build = await fetch_and_map(self.plugins, ctx)
+                        build = await fetch_and_map(
+                            self.plugins, ctx, baseline=baseline.collections if baseline else None
+                        )
             except TimeoutError:
                 record.status = "timed_out"
                 record.finished_at = utcnow()
@@ -124,6 +143,9 @@ class Engine:
                 await asyncio.to_thread(self.store.record_run, record)
                 return RunResult(run_id, "timed_out", summary=record.summary)
             async with self.writer.lock:
+                if baseline is not None and await self._inputs_unchanged(build, baseline, fetch_started):
+                    return await self._settle_unchanged(build, ctx, record, baseline)
+                build.map_deferred()
                 return await self._settle(build, ctx, record, fetch_started)
         finally:
             forget_memos()
@@ -180,10 +202,14 @@ class Engine:
             collections_failed=dict(build.collections_failed),
             pending_removals=plan.pending,
             consumed_approval=approval or empty_approval,  # empty_approval: it released held collections
-            meta={EMPTY_STREAKS: json.dumps(plan.empty_streaks, sort_keys=True)},
+            meta={
+                EMPTY_STREAKS: json.dumps(plan.empty_streaks, sort_keys=True),
+                RUN_INPUTS: self._clean_inputs(build, plan, newer, record, degraded),
+            },
         )
         t1 = time.perf_counter()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        self.writer.event_removals = 0  # this run saw the whole catalog: the events' window restarts
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
         del commit  # with it the index of the previous snapshot goes: only the commit needed it
         previous, kept = {}, {}
@@ -197,8 +223,14 @@ class Engine:
             skipped=build.skipped,
         )
         self._log_dangling(relate_report, log)
-        reports: dict[str, OutputReport] = {}
         snapshot = MemorySnapshot(record.run_id, entities, relate_report.graph)
+        status = await self._emit(snapshot, changes, ctx, record)
+        return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+
+    async def _emit(self, snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext, record: RunRecord) -> str:
+        """Hand the committed snapshot to the outputs; the run's status (``partial`` if one lags)."""
+        status = record.status
+        reports: dict[str, OutputReport] = {}
         outputs = await self.outputs.emit(snapshot, changes, ctx, reports=reports)
         if outputs:
             record.summary["outputs"] = outputs
@@ -210,8 +242,104 @@ class Engine:
                 record.summary["output_details"] = details
             if status == "ok" and (problems or any(v.startswith("failed") for v in outputs.values())):
                 status = record.status = "partial"  # the catalog is committed, but an output lags behind
-            await asyncio.to_thread(store.record_run, record)
-        return RunResult(record.run_id, status, changes, record.summary, entities, relate_report.graph)
+            await asyncio.to_thread(self.store.record_run, record)
+        return status
+
+    # --- a run whose inputs are the last clean run's ---------------------------------------------
+
+    def _clean_inputs(
+        self, build: Build, plan: Plan, newer: set[EntityRef], record: RunRecord, degraded: object
+    ) -> str:
+        """The digests a later run may skip its work on, or "" (none) when this run is not clean.
+
+        Clean: nothing failed, carried, held, kept unread, counted towards a removal or newer from
+        a delta, and every collection could be digested. Only then is the committed snapshot
+        exactly what mapping these inputs gives, with no stale mark or grace count to move on.
+        """
+        digests = build.digests
+        if (
+            degraded
+            or plan.carried
+            or plan.pending
+            or plan.unchanged
+            or plan.empty_held
+            or plan.empty_streaks
+            or newer
+            or build.collections_incomplete
+            or self.unavailable_families
+            or not mapping_is_pure(self.plugins)
+            or not digests
+            or set(digests) != set(build.collections_ok)
+            or any(d is None for d in digests.values())
+        ):
+            return ""
+        return inputs_record(
+            record.run_id, fingerprint(self.config, self.plugins), {k: str(v) for k, v in digests.items()}
+        )
+
+    async def _inputs_unchanged(self, build: Build, baseline: Baseline, fetch_started: float) -> bool:
+        """Every collection digests as in the last clean run, and nothing else moved meanwhile."""
+        if (
+            build.digests != baseline.collections
+            or build.families_failed
+            or build.collections_failed
+            or build.collections_unchanged
+            or build.collections_incomplete
+            or build.skipped
+            or self.unavailable_families
+            or self.writer.newer_than(fetch_started)
+        ):
+            return False
+        again = await asyncio.to_thread(load_baseline, self.store, self.config, self.plugins)
+        return again is not None and again.snapshot == baseline.snapshot  # no commit, approval or reset since
+
+    async def _settle_unchanged(
+        self, build: Build, ctx: SyncContext, record: RunRecord, baseline: Baseline
+    ) -> RunResult:
+        """Record a run that would write nothing: its collections were complete now, the rest as is.
+
+        Only the run record, the collections' fetch times and the digests (now this run's) are
+        committed; outputs that ask to be called every run get the committed snapshot from the store.
+        """
+        build.deferred = []  # the raw pages go now
+        record.status = "ok"
+        record.finished_at = utcnow()
+        summary = {
+            key: value
+            for key, value in baseline.summary.items()
+            if key not in ("outputs", "output_problems", "output_details", "seconds")
+        }
+        changes = ChangeSet()
+        summary.update(
+            changes=changes.summary(),
+            added=[],
+            changed=[],
+            removed=[],
+            inputs_unchanged=True,
+            replica=applied_replica(),
+            seconds={"fetch": round(build.fetch_seconds, 3), "map": round(build.map_seconds, 3), "relate": 0.0},
+        )
+        record.summary = summary
+        commit = Commit(
+            run=record,
+            collections_ok=dict.fromkeys(build.collections_ok, record.started_at),
+            meta={
+                EMPTY_STREAKS: "{}",
+                RUN_INPUTS: inputs_record(record.run_id, fingerprint(self.config, self.plugins), baseline.collections),
+            },
+        )
+        t1 = time.perf_counter()
+        await asyncio.shield(asyncio.to_thread(self.store.commit, commit))
+        record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
+        ctx.log.info(
+            "sync run finished",
+            status="ok",
+            entities=sum(int(v) for v in summary.get("counts", {}).values()),
+            **changes.summary(),
+            inputs_unchanged=True,
+        )
+        status = await self._emit(StoreSnapshot(self.store, record.run_id), changes, ctx, record)
+        return RunResult(record.run_id, status, changes, record.summary)
 
     async def reconcile(self, build: Build) -> tuple[dict[EntityRef, IndexEntry], Plan, str | None]:
         """The last snapshot's index, ``build``'s reconcile plan, and the approved run (if any) that

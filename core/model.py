@@ -154,7 +154,7 @@ class Refetched:
 
     ``resources`` are mapped like a full sync's (empty when the object is gone); ``collection``
     names the collection they belong to so the engine can replace exactly the entities that came
-    from them; ``gone`` is True when the API answered 404.
+    from them; ``gone`` is True when the API answered 404 (``confirmed`` when that was checked).
     """
 
     collection: Collection
@@ -163,3 +163,9 @@ class Refetched:
     source: str | None = None
     """When ``gone``: the ``source_id`` of the vanished resource, if it is not the event's own
     (a workload event whose component is gone names the component here)."""
+    confirmed: bool = False
+    """When ``gone``: the family checked that the 404 means the resource is gone and not that the
+    API cannot see it (the resource's namespace still answers; a Namespace is no longer in the
+    namespace list): :func:`~openchoreo_sync.kit.fetching.confirm_gone` and
+    :func:`~openchoreo_sync.kit.fetching.confirm_namespace_gone`. An unconfirmed ``gone`` removes
+    nothing: the entities stay as they are and the next full sync decides."""

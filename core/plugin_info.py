@@ -19,6 +19,13 @@ class PluginInfo:
     whose events the plugin can refetch; ``default_enabled`` False makes a plugin opt-in;
     ``emit_every_run`` makes the engine call an output's ``emit`` after every committed run, even
     one that changed nothing (an output that converges on what a remote system holds).
+
+    ``inputs_only`` promises that the plugin's ``map_resource``, ``decorate_entity`` and
+    ``relate`` hooks produce the same entities and relations from the same resources and
+    configuration: they read nothing else (no file, clock, service or state of their own). A run
+    whose fetched collections are byte-for-byte those of the last clean run then skips mapping
+    and relating (``core/run_inputs.py``) -- but only when every enabled plugin with one of those
+    hooks makes the promise; one that does not (the default) gets a full run every time.
     """
 
     description: str
@@ -30,4 +37,5 @@ class PluginInfo:
     default_enabled: bool = True
     role: str = "family"
     emit_every_run: bool = False
+    inputs_only: bool = False
     extra: dict[str, str] = field(default_factory=dict)

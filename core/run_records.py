@@ -79,6 +79,11 @@ def unapplied_summary(build: Build, plan: Plan, status: str) -> dict[str, Any]:
     return summary
 
 
+def applied_replica() -> str:
+    """Which daemon process committed a run (``host:pid``)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def applied_summary(
     build: Build,
     plan: Plan,
@@ -108,7 +113,7 @@ def applied_summary(
         "dangling": dict(relate_report.dangling),
         "relate_failures": relate_report.failures,
         "families": sorted(enabled_families),
-        "replica": f"{socket.gethostname()}:{os.getpid()}",
+        "replica": applied_replica(),
         "seconds": {
             "fetch": round(build.fetch_seconds, 3),
             "map": round(build.map_seconds, 3),

@@ -33,7 +33,13 @@ class Runtime:
 def register_config_secrets(config: AppConfig) -> None:
     """Teach the log redactor every secret of the config, so none can leak through a log line."""
     oc = config.openchoreo
-    for secret in (oc.auth.client_secret, oc.server.token, oc.events.token, oc.postgres.dsn):
+    for secret in (
+        oc.auth.client_secret,
+        oc.server.token,
+        oc.events.token,
+        oc.events.signature_secret,
+        oc.postgres.dsn,
+    ):
         if secret is not None:
             register_secret(secret.get_secret_value())
 

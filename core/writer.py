@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .config import SafetyConfig
 from .model import EntityRef
 from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
@@ -24,6 +25,12 @@ class SnapshotWriter:
     plugins: LoadedPlugins
     outputs: Outputs
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    """the deletion rules event removals obey, like full runs (``event_removals``)"""
+    full_fetches: int = 0
+    """full runs that started fetching since start-up (what a run fetches covers every earlier event)"""
+    event_removals: int = 0
+    """entities event deltas removed since the last full run committed (the deletion ratio counts them)"""
     _delta_touched: dict[EntityRef, float] = field(default_factory=dict)
     """ref -> when an event delta last committed it"""
 

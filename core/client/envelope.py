@@ -9,12 +9,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from .errorbody import shorten
 from .errors import MalformedResponseError
 
 
 def decode_json(body: bytes, *, what: str, path: str, content_type: str) -> Any:
-    """The JSON value of a 2xx body, or ``MalformedResponseError`` quoting its start."""
+    """The JSON value of a 2xx body, or ``MalformedResponseError`` quoting its start.
+
+    orjson decodes ~3x faster; what it refuses and the standard library accepts (a lone
+    surrogate escape, an integer beyond 64 bits, ``NaN``, a BOM) is decoded by ``json`` as before.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
     except ValueError as exc:

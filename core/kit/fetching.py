@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from ..context import SyncContext
 from ..model import Collection, Refetched, Resource, ResourceEvent
-from .endpoints import Endpoint
+from .endpoints import NAMESPACES, Endpoint, namespace_path
 
 T = TypeVar("T")
 
@@ -100,11 +100,46 @@ def refetch_endpoint(
 
 async def _get_one(endpoint: Endpoint, event: ResourceEvent, ctx: SyncContext) -> Refetched:
     """A namespaced event without a namespace means ``default``, like upstream; a cluster event's
-    namespace is ignored. 404 gives ``gone=True``; any other error propagates (the event changes
-    nothing)."""
+    namespace is ignored. 404 gives ``gone=True`` (``confirmed`` by :func:`confirm_gone`); any other
+    error propagates (the event changes nothing)."""
     namespace = None if endpoint.cluster else (event.namespace or "default")
     where = event.name if namespace is None else f"{namespace}/{event.name}"
     what = f"{endpoint.kind} {where}"
     body = await ctx.require_client().get(endpoint.item_path(event.name, namespace), what=what)
-    resources = [] if body is None else [Resource(endpoint.kind, body, namespace)]
-    return Refetched(collection=Collection(endpoint.collection, namespace, resources), origin=what, gone=body is None)
+    if body is None:
+        confirmed = await confirm_gone(ctx, namespace)
+        return Refetched(Collection(endpoint.collection, namespace), origin=what, gone=True, confirmed=confirmed)
+    resources = [Resource(endpoint.kind, body, namespace)]
+    return Refetched(Collection(endpoint.collection, namespace, resources), origin=what)
+
+
+async def confirm_gone(ctx: SyncContext, namespace: str | None) -> bool:
+    """Whether a resource's 404 means it is gone: the namespace it lives in still answers.
+
+    A gateway that misroutes one namespace, or a namespace mid-migration, answers 404 for every
+    object in it, the namespace included; only a 404 next to a namespace that answers says the
+    object itself was deleted. A cluster-scoped resource has no namespace: its 404 is confirmed
+    when the API's namespace list answers (the API is there and routes). Any error is "not
+    confirmed", never raised: the event then removes nothing and the next full sync decides.
+    """
+    client = ctx.require_client()
+    try:
+        if namespace is None:
+            return bool(await client.list_all(NAMESPACES, what="namespaces (confirming a 404)"))
+        return await client.get(namespace_path(namespace), what=f"namespace {namespace} (confirming a 404)") is not None
+    except Exception:
+        return False
+
+
+async def confirm_namespace_gone(ctx: SyncContext, name: str) -> bool:
+    """Whether a Namespace's own 404 means it is gone: the namespace list answers, without it.
+
+    An empty list confirms nothing (a reader role without ``namespace:view`` lists nothing), and
+    an error is "not confirmed" too.
+    """
+    try:
+        items = await ctx.require_client().list_all(NAMESPACES, what="namespaces (confirming a 404)")
+    except Exception:
+        return False
+    names = {str((item.get("metadata") or {}).get("name")) for item in items}
+    return bool(names) and name not in names

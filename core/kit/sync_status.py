@@ -64,7 +64,8 @@ class EventQueueState(Protocol):
 
     @property
     def stats(self) -> Mapping[str, int]:
-        """Counters since start: received, coalesced, refetched, applied, ignored, failed, overflows."""
+        """Counters since start: received, coalesced, refetched, applied, ignored, failed, overflows,
+        unconfirmed, held, absorbed, rejected (docs/metrics.md says what each counts)."""
         ...
 
     @property

@@ -72,6 +72,7 @@ class TableFamily:
             event_kinds=tuple(self._by_event_kind),
             relation_pairs=self.relation_pairs,
             default_enabled=self.default_enabled,
+            inputs_only=True,  # a table maps each resource with its declared mapper functions alone
         )
 
     @hookimpl

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import OrderedDict
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -35,6 +36,9 @@ from .state import MockState
 from .thunder import thunder_routes
 from .world import CursorExpired, Obj
 
+PAGE_CACHE = 4096
+"""Rendered list pages kept (least recently asked for go first): every page of a 50k world."""
+
 _AUTH_MESSAGES = {
     "MISSING_TOKEN": r.MISSING_TOKEN[1],
     "INVALID_TOKEN": r.INVALID_TOKEN[1],
@@ -53,6 +57,12 @@ class Api:
 
     def __init__(self, state: MockState) -> None:
         self.state = state
+        self._pages: OrderedDict[tuple[Any, ...], tuple[Any, bytes, str | None]] = OrderedDict()
+        """Rendered list pages: a page is a function of the snapshot it lists and the query, and a
+        snapshot never changes, so the same request gets the same bytes without paginating and
+        encoding again (a no-change sync asks for every page again). A page is used only for the
+        very snapshot object it was made from: a world that is reset (or a test that swaps a
+        snapshot in) may reuse a resource version for other content."""
 
     # -- public routes ---------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -222,17 +232,29 @@ class Api:
             snap = world.snapshot(info.collection, ns, rv)
         except (CursorError, CursorExpired):
             return r.internal_error()
-        items, nxt = paginate(snap, rv, pos, limit, selector, predicate)
-        next_cursor = encode_cursor(nxt.rv, nxt.start, nxt.skip, wrapped) if nxt else None
         fault = request.scope.get("mock.fault")
-        if fault is not None and fault.action == "cursor_loop":
-            next_cursor = cursor or encode_cursor(None, "", 0, wrapped)
-        pagination: dict[str, str] = {}
+        key: tuple[Any, ...] | None = None
+        if fault is None:
+            key = (info.collection, ns, rv, cursor, limit, q.get("labelSelector"), value)
+        cached = self._pages.get(key) if key is not None else None
+        if key is not None and cached is not None and cached[0] is snap:
+            self._pages.move_to_end(key)
+            _, body, next_cursor = cached
+        else:
+            items, nxt = paginate(snap, rv, pos, limit, selector, predicate)
+            next_cursor = encode_cursor(nxt.rv, nxt.start, nxt.skip, wrapped) if nxt else None
+            if fault is not None and fault.action == "cursor_loop":
+                next_cursor = cursor or encode_cursor(None, "", 0, wrapped)
+            pagination: dict[str, str] = {"nextCursor": next_cursor} if next_cursor else {}
+            body = r.go_json({"items": items, "pagination": pagination})
+            if key is not None:
+                self._pages[key] = (snap, body, next_cursor)
+                if len(self._pages) > PAGE_CACHE:
+                    self._pages.popitem(last=False)
         if next_cursor:
-            pagination["nextCursor"] = next_cursor
             page = request.scope.get("mock.page", 1) or 1
             self.state.stats.remember_cursor(next_cursor, request.scope.get("mock.seq", 0), page + 1)
-        return r.json_response({"items": items, "pagination": pagination})
+        return Response(body, status_code=200, media_type="application/json")
 
     def _check_cursor_age(self, request: Request, cursor: str | None) -> None:
         max_age = self.state.faults.cursor_max_age

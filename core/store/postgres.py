@@ -34,6 +34,7 @@ from ..errors import StoreError
 from ..logs import get_logger, redact_text, register_secret
 from ..model import Entity, EntityRef
 from .base import Commit, IndexEntry, RunRecord
+from .bodies import decode_body
 from .sql import SqlStore
 
 LEADER_LOCK_KEY = 0x6F63_7379
@@ -236,7 +237,7 @@ class PostgresStore(SqlStore):
         if not wanted:
             return {}
         rows = self._query("SELECT ref, body, etag FROM entities WHERE ref = ANY(%s)", (wanted,))
-        return {ref: (body, etag) for ref, body, etag in rows}
+        return {ref: (decode_body(body), etag) for ref, body, etag in rows}
 
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         wanted = list(collections)
@@ -267,9 +268,9 @@ class PostgresStore(SqlStore):
             except psycopg.Error:  # a dead connection released the lock already
                 self._drop_thread_connection()
 
-    def _insert_search_rows(self, cur: Any, rows: list[tuple[str, str, str | None]]) -> None:
+    def _insert_search_rows(self, cur: Any, rows: list[tuple[int, str, int]], table: str = "search") -> None:
         """``COPY`` instead of ``INSERT``: a first 10k-component commit writes ~510k search rows."""
-        with cur.copy("COPY search (ref, key, value) FROM STDIN") as copy:
+        with cur.copy(f"COPY {table} (key_id, value, entity_id) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -389,7 +390,7 @@ class PostgresStore(SqlStore):
 
 
 def _loads(body: str) -> Entity:
-    value: Entity = json.loads(body)
+    value: Entity = json.loads(decode_body(body))
     return value
 
 

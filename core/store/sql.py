@@ -13,7 +13,7 @@ import json
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -21,24 +21,21 @@ from typing import Any
 from ..logs import redact_value
 from ..model import Entity, EntityRef
 from ..search import search_rows
-from . import changelog
-from .base import Commit, IndexEntry, RunRecord
+from . import changelog, search_table
+from .base import Commit, EntityWrite, IndexEntry, RunRecord
+from .bodies import decode_body
 from .changelog import ChangeBatch, ChangePosition
+from .search_table import NO_VALUE, KeyIds, filter_values, served_value, stored_value
 from .served import served_etag
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-SEARCH_INDEXES: dict[str, str] = {
-    "search_key_value_ref": "CREATE INDEX IF NOT EXISTS search_key_value_ref ON search (key, value, ref)",
-    "search_ref": "CREATE INDEX IF NOT EXISTS search_ref ON search (ref)",
-}
-"""The search table's indexes as the latest migration leaves them: a first commit into an empty
-table builds them after its rows are in (one sort instead of ~30 index inserts per entity). On
-PostgreSQL the dropped index locks the table until that commit: readers of the still-empty catalog
-wait for the first snapshot instead of seeing none, which they could not use anyway.
+_KEY_ID = "(SELECT id FROM search_keys WHERE key = ?)"
+"""A search key's id, looked up inside the statement that filters on it (for a key not known to
+exist when the query was built: a commit may add it before the statement runs)."""
 
-``(key, value, ref)`` covers every read of the table: filters, sort values and facets are read
-from the index alone, never from the table's rows (scattered: one entity's rows lie together)."""
+SearchRow = tuple[int, str, int]
+"""(key id, stored value, entity id): one row of the search table (``search_table``)."""
 
 MIGRATIONS: dict[int, list[str]] = {
     1: [
@@ -72,8 +69,9 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE INDEX IF NOT EXISTS entities_name ON entities (kind, namespace, lower(name))",
         # A covering index for the read API (see SEARCH_INDEXES) in place of (key, value).
         "DROP INDEX IF EXISTS search_key_value",
-        SEARCH_INDEXES["search_key_value_ref"],
+        "CREATE INDEX IF NOT EXISTS search_key_value_ref ON search (key, value, ref)",
     ],
+    # 4: per backend, ``search_table.STEP_4``, then the search rows rebuilt from the bodies.
 }
 
 
@@ -98,6 +96,12 @@ class SqlStore(ABC):
         self._local = threading.local()
         self._all_connections: list[Any] = []
         self._lock = threading.Lock()
+        self._key_ids: dict[str, int] = {}
+        """Search key -> id, for the keys this process has looked up: a key keeps its id for as
+        long as the store exists (keys are never deleted or renumbered), so an id found once is
+        right in every later snapshot. Queries name known keys by id (a literal the planner
+        has statistics for: PostgreSQL planned ``key_id = (SELECT ...)`` for ~20 rows where
+        ``kind`` has 14k and chose nested loops)."""
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -173,11 +177,77 @@ class SqlStore(ABC):
                     f"{SCHEMA_VERSION}; upgrade openchoreo-catalog-sync"
                 )
             for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[version]:
+                statements = search_table.STEP_4[self.dialect] if version == 4 else MIGRATIONS[version]
+                for statement in statements:
                     cur.execute(statement)
                 if version == 3:
                     self._backfill_etags(cur)
+                if version == 4:
+                    self._rebuild_search(cur)
                 self._upsert_meta(cur, "schema_version", str(version))
+
+    def _rebuild_search(self, cur: Any) -> None:
+        """Step 4's data part: every stored body's search rows, recomputed from the body (the
+        rows the commit would have written for it), and the body re-encoded in this backend's form
+        (compressed on SQLite). One pass in the migration's transaction, by id ranges."""
+        sql = self._sql
+        keys = KeyIds(self._fetch_all(cur, "SELECT key, id FROM search_keys"))
+        table = self._bulk_load_begin(cur)
+        last = 0
+        while True:
+            cur.execute(sql("SELECT id, body FROM entities WHERE id > ? ORDER BY id LIMIT 1000"), (last,))
+            batch = cur.fetchall()
+            if not batch:
+                break
+            rows: list[SearchRow] = []
+            encoded: list[tuple[Any, int]] = []
+            for entity_id, body in batch:
+                text = decode_body(body)
+                _add_rows(rows, keys, json.loads(text), int(entity_id))
+                stored = self._encode_body(text)
+                if stored != body:
+                    encoded.append((stored, int(entity_id)))
+                last = int(entity_id)
+            if encoded:
+                cur.executemany(sql("UPDATE entities SET body = ? WHERE id = ?"), encoded)
+            self._insert_keys(cur, keys)
+            self._insert_search_rows(cur, rows, table)
+        self._bulk_load_end(cur)
+        self._upsert_meta(cur, search_table.ENTITY_ID_KEY, str(last))
+        self._upsert_meta(cur, search_table.ROWS_VERSION_KEY, search_table.ROWS_VERSION)
+
+    def _fetch_all(self, cur: Any, statement: str, params: Iterable[Any] = ()) -> list[Any]:
+        cur.execute(self._sql(statement), tuple(params))
+        return list(cur.fetchall())
+
+    def _encode_body(self, text: str) -> Any:
+        """A body as this backend stores it (SQLite compresses, see ``bodies``; PostgreSQL keeps text)."""
+        return text
+
+    def _bulk_load_begin(self, cur: Any) -> str:
+        """Prepare loading search rows into an empty table; returns the table to insert them into.
+
+        Default (PostgreSQL): drop the indexes (rebuilt by :meth:`_bulk_load_end` in one sort each
+        instead of ~36 index inserts per entity). Readers of the still-empty catalog wait for the
+        first snapshot instead of seeing none, which they could not use anyway."""
+        for index in search_table.BULK_INDEXES[self.dialect]:
+            cur.execute(f"DROP INDEX IF EXISTS {index}")
+        return "search"
+
+    def _bulk_entities(self, cur: Any) -> str:
+        """Where a first commit writes its entity rows (default: in place, ids in write order)."""
+        return "entities"
+
+    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None) -> None:
+        """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
+        entity rows (their ids from that number on are then given again, in ref order)."""
+        for statement in search_table.BULK_INDEXES[self.dialect].values():
+            cur.execute(statement)
+
+    def _insert_keys(self, cur: Any, keys: KeyIds) -> None:
+        added = keys.take_added()
+        if added:
+            cur.executemany(self._sql("INSERT INTO search_keys (id, key) VALUES (?, ?)"), added)
 
     def _backfill_etags(self, cur: Any) -> None:
         """Step 3's data part: the served etag of every stored body, so an upgraded store serves
@@ -187,6 +257,7 @@ class SqlStore(ABC):
         pending: list[tuple[str, str]] = []
         while rows := cur.fetchmany(2000):
             for ref, body in rows:
+                body = decode_body(body)
                 etag = served_etag(json.loads(body), body)
                 if etag is not None:
                     pending.append((etag, ref))
@@ -243,7 +314,7 @@ class SqlStore(ABC):
         for chunk in _chunks(list(refs)):
             marks = ",".join("?" * len(chunk))
             for ref, body in self._query(f"SELECT ref, body FROM entities WHERE ref IN ({marks})", chunk):
-                out[ref] = json.loads(body)
+                out[ref] = json.loads(decode_body(body))
         return out
 
     def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
@@ -252,7 +323,7 @@ class SqlStore(ABC):
         for chunk in _chunks(list(refs)):
             marks = ",".join("?" * len(chunk))
             for ref, body, etag in self._query(f"SELECT ref, body, etag FROM entities WHERE ref IN ({marks})", chunk):
-                out[ref] = (body, etag)
+                out[ref] = (decode_body(body), etag)
         return out
 
     def find_by_name(self, kind: str, namespace: str, name: str) -> tuple[EntityRef, str, str | None] | None:
@@ -265,14 +336,23 @@ class SqlStore(ABC):
         if not rows:
             return None
         ref, body, etag = min(rows)
-        return str(ref), str(body), etag
+        return str(ref), decode_body(body), etag
 
     def load_collection_bodies(self, collections: Iterable[str]) -> dict[EntityRef, Entity]:
         out: dict[EntityRef, Entity] = {}
         for chunk in _chunks(list(collections)):
             marks = ",".join("?" * len(chunk))
             for ref, body in self._query(f"SELECT ref, body FROM entities WHERE collection IN ({marks})", chunk):
-                out[ref] = json.loads(body)
+                out[ref] = json.loads(decode_body(body))
+        return out
+
+    def collection_sizes(self, collections: Iterable[str]) -> dict[str, int]:
+        """How many entities each of ``collections`` holds (those holding none are left out)."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(collections)):
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT collection, COUNT(*) FROM entities WHERE collection IN ({marks}) GROUP BY collection"
+            out.update({str(c): int(n) for c, n in self._query(query, chunk)})
         return out
 
     def collection_times(self) -> dict[str, str]:
@@ -284,56 +364,26 @@ class SqlStore(ABC):
     def commit(self, commit: Commit) -> None:
         with self._transaction() as cur:
             sql = self._sql
+            keys = KeyIds(self._fetch_all(cur, "SELECT key, id FROM search_keys"))
             for chunk in _chunks(commit.removals):
                 marks = ",".join("?" * len(chunk))
+                stored = self._fetch_all(cur, f"SELECT id, body FROM entities WHERE ref IN ({marks})", chunk)
+                self._delete_search_rows(cur, [r for i, b in stored for r in _stored_rows(keys, int(i), b)])
                 cur.execute(sql(f"DELETE FROM entities WHERE ref IN ({marks})"), chunk)
-                cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), chunk)
-            cur.execute("SELECT 1 FROM search LIMIT 1")
-            bulk = cur.fetchone() is None  # a first sync: nothing to replace, indexes built once at the end
+                if stored:
+                    cur.executemany(sql("DELETE FROM entity_refs WHERE id = ?"), [(int(i),) for i, _b in stored])
+            # A first sync: nothing to replace or delete, and the search rows are loaded in bulk.
+            bulk = not self._fetch_all(cur, "SELECT 1 FROM entities LIMIT 1")
             if bulk:
-                for index in SEARCH_INDEXES:
-                    cur.execute(f"DROP INDEX IF EXISTS {index}")
-            written: list[EntityRef] = []
-            for chunk in _chunks(commit.writes):
-                if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
-                    written.extend(w.ref for w in chunk)
-                if not bulk:  # each ref is written once per commit, so an empty table needs no delete
-                    refs = [w.ref for w in chunk]
-                    marks = ",".join("?" * len(refs))
-                    cur.execute(sql(f"DELETE FROM search WHERE ref IN ({marks})"), refs)
-                cur.executemany(
-                    sql(
-                        "INSERT INTO entities "
-                        "(ref, kind, namespace, name, collection, family, hash, body, stale, source, etag) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ref) DO UPDATE SET "
-                        "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
-                        "collection = excluded.collection, "
-                        "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
-                        "source = excluded.source, etag = excluded.etag"
-                    ),
-                    [
-                        (
-                            w.ref,
-                            str(w.entity["kind"]).lower(),
-                            str(w.entity["metadata"].get("namespace") or "default").lower(),
-                            str(w.entity["metadata"]["name"]),
-                            w.collection,
-                            w.family,
-                            w.hash,
-                            w.body,
-                            int(w.stale),
-                            w.source,
-                            served_etag(w.entity, w.body),
-                        )
-                        for w in chunk
-                    ],
-                )
-                self._insert_search_rows(
-                    cur, [(w.ref, key, value) for w in chunk for key, value in search_rows(w.entity)]
-                )
+                cur.execute("DELETE FROM search")  # nothing, unless rows outlived their entities
+                cur.execute("DELETE FROM entity_refs")
+            high = self._entity_id_high(cur)
             if bulk:
-                for statement in SEARCH_INDEXES.values():
-                    cur.execute(statement)
+                written, next_id = self._load_writes(cur, commit.writes, keys, high + 1)
+            else:
+                written, next_id = self._apply_writes(cur, commit.writes, keys, high + 1)
+            if next_id - 1 > high:
+                self._upsert_meta(cur, search_table.ENTITY_ID_KEY, str(next_id - 1))
             for key, at in commit.collections_ok.items():
                 cur.execute(
                     sql(
@@ -367,9 +417,105 @@ class SqlStore(ABC):
             changelog.record(cur, self._sql, written, len(written) > changelog.COMMIT_ROW_LIMIT, commit.removals)
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
-    def _insert_search_rows(self, cur: Any, rows: list[tuple[str, str, str | None]]) -> None:
+    def _load_writes(
+        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
+    ) -> tuple[list[EntityRef], int]:
+        """A first commit's writes into empty tables: nothing to look up or delete, the search
+        rows loaded in bulk (and on SQLite the entity rows too, numbered in ref order at the end:
+        see ``SqliteStore._bulk_entities``). Returns the refs for the change log and the next
+        free entity id."""
+        table = self._bulk_load_begin(cur)
+        entity_table = self._bulk_entities(cur)
+        first_id = next_id
+        written: list[EntityRef] = []
+        for chunk in _chunks(writes):
+            if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                written.extend(w.ref for w in chunk)
+            rows: list[SearchRow] = []
+            entities: list[tuple[Any, ...]] = []
+            for w in chunk:
+                entities.append(_entity_row(w, next_id, self._encode_body))
+                _add_rows(rows, keys, w.entity, next_id)
+                next_id += 1
+            self._write_entity_rows(cur, entities, entity_table)
+            if entity_table == "entities":
+                refs = [(row[0], row[1]) for row in entities]
+                cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
+            self._insert_keys(cur, keys)
+            self._insert_search_rows(cur, rows, table)
+        self._bulk_load_end(cur, first_id if entity_table != "entities" else None)
+        return written, next_id
+
+    def _apply_writes(
+        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
+    ) -> tuple[list[EntityRef], int]:
+        """Writes over a stored snapshot: each rewritten entity's old search rows are deleted by
+        recomputing them from its stored body (unless the body is unchanged), new entities get
+        the next ids. Returns the refs for the change log and the next free entity id."""
+        sql = self._sql
+        written: list[EntityRef] = []
+        for chunk in _chunks(writes):
+            if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
+                written.extend(w.ref for w in chunk)
+            refs = [w.ref for w in chunk]
+            marks = ",".join("?" * len(refs))
+            query = f"SELECT ref, id, body FROM entities WHERE ref IN ({marks})"
+            previous = {ref: (int(i), body) for ref, i, body in self._fetch_all(cur, query, refs)}
+            entities: list[tuple[Any, ...]] = []
+            added: list[tuple[int, str]] = []
+            old_rows: list[SearchRow] = []
+            new_rows: list[SearchRow] = []
+            for w in chunk:
+                before = previous.get(w.ref)
+                if before is None:
+                    entity_id, next_id = next_id, next_id + 1
+                    added.append((entity_id, w.ref))
+                else:
+                    entity_id, body = before
+                    text = decode_body(body)
+                    if text == w.body:  # only the row's bookkeeping changed (stale, origin)
+                        entities.append(_entity_row(w, entity_id, self._encode_body))
+                        continue
+                    old_rows.extend(_rows_of(keys, json.loads(text), entity_id))
+                entities.append(_entity_row(w, entity_id, self._encode_body))
+                _add_rows(new_rows, keys, w.entity, entity_id)
+            self._write_entity_rows(cur, entities)
+            if added:
+                cur.executemany(sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), added)
+            self._delete_search_rows(cur, old_rows)
+            self._insert_keys(cur, keys)
+            self._insert_search_rows(cur, new_rows)
+        return written, next_id
+
+    def _entity_id_high(self, cur: Any) -> int:
+        """The highest entity id ever given (ids of removed entities are not given again)."""
+        stored = self._fetch_all(cur, "SELECT value FROM meta WHERE key = ?", (search_table.ENTITY_ID_KEY,))
+        highest = self._fetch_all(cur, "SELECT MAX(id) FROM entities")[0][0]
+        return max(int(stored[0][0]) if stored else 0, int(highest or 0))
+
+    def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]], table: str = "entities") -> None:
+        """Insert or update entity rows; into a staging table (each ref is written once per
+        commit, and a staging table has no unique ref to conflict on) they are plain inserts."""
+        columns = "(id, ref, kind, namespace, name, collection, family, hash, body, stale, source, etag)"
+        statement = f"INSERT INTO {table} {columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        if table == "entities":
+            statement += (
+                " ON CONFLICT (ref) DO UPDATE SET "
+                "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
+                "collection = excluded.collection, "
+                "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
+                "source = excluded.source, etag = excluded.etag"
+            )
+        cur.executemany(self._sql(statement), rows)
+
+    def _delete_search_rows(self, cur: Any, rows: list[SearchRow]) -> None:
+        """Delete rows by primary key: the rows recomputed from the bodies they were made from."""
+        if rows:
+            cur.executemany(self._sql("DELETE FROM search WHERE key_id = ? AND value = ? AND entity_id = ?"), rows)
+
+    def _insert_search_rows(self, cur: Any, rows: list[SearchRow], table: str = "search") -> None:
         """~36 rows per entity: the bulk of a commit (a backend with a faster bulk path overrides it)."""
-        cur.executemany(self._sql("INSERT INTO search (ref, key, value) VALUES (?, ?, ?)"), rows)
+        cur.executemany(self._sql(f"INSERT INTO {table} (key_id, value, entity_id) VALUES (?, ?, ?)"), rows)
 
     # --- runs ----------------------------------------------------------------------------------
 
@@ -454,7 +600,7 @@ class SqlStore(ABC):
     def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
         """Up to ``limit`` entities with refs above ``after``, in ref order: keyset pages of the snapshot."""
         rows = self._query("SELECT ref, body FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", (after, limit))
-        return [(ref, json.loads(body)) for ref, body in rows]
+        return [(ref, json.loads(decode_body(body))) for ref, body in rows]
 
     def change_position(self) -> ChangePosition:
         return changelog.position(self._query)
@@ -466,36 +612,73 @@ class SqlStore(ABC):
         return int(self._query("SELECT COUNT(*) FROM entities")[0][0])
 
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
-        return [(ref, json.loads(body)) for ref, body in self._query("SELECT ref, body FROM entities")]
+        return [(ref, json.loads(decode_body(body))) for ref, body in self._query("SELECT ref, body FROM entities")]
+
+    def _known_key_ids(self, keys: Iterable[str]) -> dict[str, int]:
+        """Ids of those of ``keys`` that exist (cached per process, see ``_key_ids``)."""
+        wanted = set(keys)
+        missing = sorted(wanted - self._key_ids.keys())
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            for key, key_id in self._query(f"SELECT key, id FROM search_keys WHERE key IN ({marks})", chunk):
+                self._key_ids[str(key)] = int(key_id)
+        return {key: self._key_ids[key] for key in wanted if key in self._key_ids}
 
     def _filter_sql(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> tuple[str, list[Any]]:
-        """SQL selecting the refs that match any alternative (each an AND of key conditions).
+        """SQL selecting the entity ids that match any alternative (each an AND of key conditions).
 
-        A UNION of INTERSECTs of index range scans (``search_key_value_ref``): every condition is
-        read from the covering index alone, and no entity row is visited to match.
+        A UNION of INTERSECTs of range scans of the search table's ``(key_id, value, entity_id)``
+        order (SQLite: the table itself; PostgreSQL: its index): no entity row is visited to match.
         """
+        known = self._known_key_ids(key for conditions in alternatives for key, _values in conditions)
         ors: list[str] = []
         params: list[Any] = []
         for conditions in alternatives:
             ands: list[str] = []
             for key, values in conditions:
-                if values is None:
-                    ands.append("SELECT ref FROM search WHERE key = ?")
-                    params.append(key)
-                else:
-                    marks = ",".join("?" * len(values))
-                    ands.append(f"SELECT ref FROM search WHERE key = ? AND value IN ({marks})")
-                    params.extend([key, *values])
-            ors.append(" INTERSECT ".join(ands or ["SELECT ref FROM entities"]))
-        parts = [f"SELECT ref FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
+                key_id = known.get(key)
+                ands.append(f"SELECT entity_id FROM search WHERE key_id = {'?' if key_id is not None else _KEY_ID}")
+                params.append(key_id if key_id is not None else key)
+                if values is not None:
+                    compared = filter_values(values)
+                    ands[-1] += f" AND value IN ({','.join('?' * len(compared))})"
+                    params.extend(compared)
+            ors.append(" INTERSECT ".join(ands or ["SELECT id AS entity_id FROM entity_refs"]))
+        parts = [f"SELECT entity_id FROM ({sql}) AS alternative_{n}" for n, sql in enumerate(ors)]
         return " UNION ".join(parts), params
+
+    def _keys_condition(self, keys: list[str]) -> tuple[str, list[Any]]:
+        """``s.key_id`` restricted to ``keys``: known ones by id, others looked up in the statement."""
+        known = self._known_key_ids(keys)
+        parts: list[str] = []
+        params: list[Any] = []
+        if known:
+            parts.append(f"s.key_id IN ({','.join('?' * len(known))})")
+            params.extend(sorted(known.values()))
+        unknown = [key for key in keys if key not in known]
+        if unknown:
+            parts.append(f"s.key_id IN (SELECT id FROM search_keys WHERE key IN ({','.join('?' * len(unknown))}))")
+            params.extend(unknown)
+        return "(" + " OR ".join(parts) + ")", params
+
+    def _key_names(self, key_ids: Iterable[int]) -> dict[int, str]:
+        """Key id -> key for ids a query returned (all known, but for a key a commit just added)."""
+        names = {key_id: key for key, key_id in self._key_ids.items()}
+        missing = sorted(set(key_ids) - names.keys())
+        for chunk in _chunks(missing):
+            marks = ",".join("?" * len(chunk))
+            for key, key_id in self._query(f"SELECT key, id FROM search_keys WHERE id IN ({marks})", chunk):
+                self._key_ids[str(key)] = int(key_id)
+                names[int(key_id)] = str(key)
+        return names
 
     def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None:
         """Refs matching Backstage-style filters (OR of ANDs); None means no filter (everything)."""
         if not alternatives:
             return None
         statement, params = self._filter_sql(alternatives)
-        return [r[0] for r in self._query(statement, params)]
+        joined = f"SELECT r.ref FROM ({statement}) AS matched JOIN entity_refs AS r ON r.id = matched.entity_id"
+        return [r[0] for r in self._query(joined, params)]
 
     def search_values(
         self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
@@ -508,15 +691,19 @@ class SqlStore(ABC):
         if not keys:
             return []
         lowered = sorted({key.lower() for key in keys})
-        params: list[Any] = list(lowered)
+        condition, params = self._keys_condition(lowered)
         scope = ""
         if alternatives:
             sub, sub_params = self._filter_sql(alternatives)
-            scope = f" AND ref IN ({sub})"
+            scope = f" AND s.entity_id IN ({sub})"
             params.extend(sub_params)
-        marks = ",".join("?" * len(lowered))
-        rows = self._query(f"SELECT ref, key, value FROM search WHERE key IN ({marks}){scope}", params)
-        return [(r[0], r[1], r[2]) for r in rows]
+        rows = self._query(
+            "SELECT e.ref, s.key_id, s.value FROM search AS s "
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE {condition}{scope}",
+            params,
+        )
+        names = self._key_names({r[1] for r in rows})
+        return [(r[0], names[r[1]], served_value(r[2])) for r in rows]
 
     def facets(
         self, keys: list[str], alternatives: list[list[tuple[str, list[str] | None]]] | None = None
@@ -532,24 +719,26 @@ class SqlStore(ABC):
     ) -> list[tuple[str, str, int, EntityRef]]:
         """(key, lower-cased value, entities, one entity having it) per distinct value, grouped in SQL.
 
-        Search rows are distinct per (ref, key, value), so a row count is an entity count.
+        Search rows are distinct per (entity, key, value), so a row count is an entity count.
         """
         if not keys:
             return []
         lowered = sorted({key.lower() for key in keys})
-        marks = ",".join("?" * len(lowered))
-        params: list[Any] = list(lowered)
+        condition, params = self._keys_condition(lowered)
+        params.append(NO_VALUE)
         scope = ""
         if alternatives:
             sub, sub_params = self._filter_sql(alternatives)
-            scope = f" AND ref IN ({sub})"
+            scope = f" AND s.entity_id IN ({sub})"
             params.extend(sub_params)
         rows = self._query(
-            f"SELECT key, value, COUNT(*), MIN(ref) FROM search WHERE key IN ({marks}) "
-            f"AND value IS NOT NULL{scope} GROUP BY key, value",
+            "SELECT s.key_id, s.value, COUNT(*), MIN(e.ref) FROM search AS s "
+            f"JOIN entity_refs AS e ON e.id = s.entity_id WHERE {condition} AND s.value <> ?{scope} "
+            "GROUP BY s.key_id, s.value",
             params,
         )
-        return [(str(k), str(v), int(n), str(r)) for k, v, n, r in rows]
+        names = self._key_names({int(r[0]) for r in rows})
+        return [(names[int(k)], str(v), int(n), str(r)) for k, v, n, r in rows]
 
     def original_values(self, refs: list[EntityRef]) -> list[Entity]:
         return list(self.load_bodies(refs).values())
@@ -564,3 +753,45 @@ class SqlStore(ABC):
 
     def recover(self) -> bool:
         return True
+
+
+def _entity_row(w: EntityWrite, entity_id: int, encode: Callable[[str], Any]) -> tuple[Any, ...]:
+    """The ``entities`` row of a write (in ``_write_entity_rows``' column order)."""
+    return (
+        entity_id,
+        w.ref,
+        str(w.entity["kind"]).lower(),
+        str(w.entity["metadata"].get("namespace") or "default").lower(),
+        str(w.entity["metadata"]["name"]),
+        w.collection,
+        w.family,
+        w.hash,
+        encode(w.body),
+        int(w.stale),
+        w.source,
+        served_etag(w.entity, w.body),
+    )
+
+
+def _add_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
+    """Append an entity's search rows with key ids (numbering new keys): ~36 per entity, the
+    innermost loop of a first commit, hence inlined."""
+    ids = keys.ids
+    for key, value in search_rows(entity):
+        key_id = ids.get(key)
+        if key_id is None:
+            key_id = keys.get(key)
+        out.append((key_id, NO_VALUE if value is None else value, entity_id))
+
+
+def _rows_of(keys: KeyIds, entity: Entity, entity_id: int) -> Iterator[SearchRow]:
+    """An entity's stored search rows; keys not numbered yet are skipped (being deleted, a row
+    whose key has no id was never stored)."""
+    for key, value in search_rows(entity):
+        if (key_id := keys.ids.get(key)) is not None:
+            yield key_id, stored_value(value), entity_id
+
+
+def _stored_rows(keys: KeyIds, entity_id: int, body: Any) -> Iterator[SearchRow]:
+    """The search rows a stored body was committed with (recomputed: see ``search_table``)."""
+    return _rows_of(keys, json.loads(decode_body(body)), entity_id)

@@ -40,6 +40,7 @@ MAPPERS: dict[str, Mapper] = {
 @hookimpl
 def plugin_info() -> PluginInfo:
     return PluginInfo(
+        inputs_only=True,  # maps and relates from the fetched resources and settings alone
         description="OpenChoreo projects as Systems, components (joined with their workloads) as "
         "Components with their APIs, and Resources",
         kinds=("System", "Component", "API", "Resource"),

@@ -15,6 +15,7 @@ from openchoreo_sync import Collection, Refetched, Resource, ResourceEvent, Sync
 from openchoreo_sync.kit import cr, source_id
 from openchoreo_sync.kit.catalog import Alternatives
 from openchoreo_sync.kit.endpoints import namespaced_path
+from openchoreo_sync.kit.fetching import confirm_gone
 
 from .fetch import COMPONENTS, PROJECTS, RESOURCES
 from .joins import component_project, component_resource, resource_project, resource_resource
@@ -79,7 +80,8 @@ async def refresh_component(ctx: SyncContext, namespace: str, name: str, origin:
     if body is None:
         # Named explicitly: for a workload event the vanished resource is the component.
         gone = source_id("Component", namespace, name)
-        return Refetched(Collection(COMPONENTS, namespace), origin=origin, gone=True, source=gone)
+        confirmed = await confirm_gone(ctx, namespace)
+        return Refetched(Collection(COMPONENTS, namespace), origin=origin, gone=True, source=gone, confirmed=confirmed)
     project = component_project(body)
     project_body = None
     if project and not cr.owner_annotation(body):
@@ -131,15 +133,18 @@ async def _component_annotated_with(ctx: SyncContext, namespace: str, workload: 
 async def _project_event(ctx: SyncContext, namespace: str, name: str) -> Refetched:
     what = f"project {namespace}/{name}"
     body = await _get(ctx, namespace, "projects", name, what)
-    resources = [Resource("Project", body, namespace)] if body is not None else []
-    return Refetched(Collection(PROJECTS, namespace, resources), origin=what, gone=body is None)
+    if body is None:
+        confirmed = await confirm_gone(ctx, namespace)
+        return Refetched(Collection(PROJECTS, namespace), origin=what, gone=True, confirmed=confirmed)
+    return Refetched(Collection(PROJECTS, namespace, [Resource("Project", body, namespace)]), origin=what)
 
 
 async def _resource_event(ctx: SyncContext, namespace: str, name: str) -> Refetched:
     what = f"resource {namespace}/{name}"
     body = await _get(ctx, namespace, "resources", name, what)
     if body is None:
-        return Refetched(Collection(RESOURCES, namespace), origin=what, gone=True)
+        confirmed = await confirm_gone(ctx, namespace)
+        return Refetched(Collection(RESOURCES, namespace), origin=what, gone=True, confirmed=confirmed)
     project = resource_project(body)
     project_body = None
     if project and not cr.owner_annotation(body):

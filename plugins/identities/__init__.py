@@ -25,6 +25,7 @@ MAPPING = (("Thunder User", "User"), ("Thunder Group", "Group"))
 @hookimpl
 def plugin_info() -> PluginInfo:
     return PluginInfo(
+        inputs_only=True,  # maps and relates from the fetched resources and settings alone
         description="Users and Groups from the Thunder identity provider (thunder.baseUrl), membership resolved",
         kinds=("User", "Group"),
         mapping=MAPPING,

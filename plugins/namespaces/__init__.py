@@ -43,6 +43,7 @@ MAPPERS: dict[str, Mapper] = {
 @hookimpl
 def plugin_info() -> PluginInfo:
     return PluginInfo(
+        inputs_only=True,  # maps and relates from the fetched resources and settings alone
         description="OpenChoreo namespaces as Domains, with their Environments, DeploymentPipelines "
         "and alert notification channels",
         kinds=("Domain", "Environment", "DeploymentPipeline", CHANNEL_KIND),

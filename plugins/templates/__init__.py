@@ -49,6 +49,7 @@ class TemplatesFamily:
     @hookimpl
     def plugin_info(self) -> PluginInfo:
         return PluginInfo(
+            inputs_only=True,  # schemas and template files are read in fetch, so they are inputs too
             description="Scaffolder Templates from component, project and resource types (both scopes)",
             kinds=("Template",),
             mapping=tuple((source.wire_kind, "Template") for source in SOURCES),

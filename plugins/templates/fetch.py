@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from openchoreo_sync.kit import Collection, Refetched, Resource, ResourceEvent, SyncContext, cr, source_id
-from openchoreo_sync.kit.fetching import as_they_complete
+from openchoreo_sync.kit.fetching import as_they_complete, confirm_gone
 
 from .common import TEMPLATE_URL
 from .mapping import SCHEMA, SCHEMA_ERROR, TEMPLATE, TEMPLATE_ERROR, TEMPLATE_URL_KEY
@@ -117,7 +117,8 @@ async def refetch_template(event: ResourceEvent, ctx: SyncContext, settings: Tem
     body = await ctx.require_client().get(source.endpoint.item_path(event.name, namespace), what=what)
     if body is None:
         gone = source_id(source.resource_kind, namespace, event.name)
-        return Refetched(collection=Collection(name, namespace), origin=what, gone=True, source=gone)
+        confirmed = await confirm_gone(ctx, namespace)
+        return Refetched(Collection(name, namespace), origin=what, gone=True, source=gone, confirmed=confirmed)
     async with new_client(settings) as http:
         resource = await prepare(ctx, source, body, namespace, readers_for(ctx, settings, http))
     if SCHEMA_ERROR in resource.context:

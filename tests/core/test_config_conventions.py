@@ -67,7 +67,8 @@ def test_variable_default_applies_only_when_unset(tmp_path):
         tmp_path,
         "c.yaml",
         "openchoreo:\n  baseUrl: ${URL:-http://fallback:8080}\n  schedule:\n    frequency: ${FREQ:-3}\n"
-        "  defaultOwner: team-${TEAM:-none}\n  server: {host: '$${HOST:-literal}'}\n",
+        "  defaultOwner: team-${TEAM:-none}\n  server: {host: '$${HOST:-literal}'}\n"
+        "  events: {enabled: false}\n",  # a host that is not loopback needs an events token otherwise
     )
     config, _ = load_config([cfg], env={"TEAM": "a"})
     assert config.openchoreo.schedule.frequency == 3

@@ -71,6 +71,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield site
 
 
+def pod_env(container: dict[str, Any]) -> dict[str, str]:
+    """The environment the pod gets from ``base/secret.example.yaml``, as the kubelet would set it."""
+    secret = yaml.safe_load((ROOT / "deploy/kubernetes/base/secret.example.yaml").read_text())["stringData"]
+    out: dict[str, str] = {}
+    for entry in container["env"]:
+        if "value" in entry:
+            out[entry["name"]] = str(entry["value"])
+        elif (key := entry.get("valueFrom", {}).get("secretKeyRef", {}).get("key")) in secret:
+            out[entry["name"]] = str(secret[key])
+    return out
+
+
 def installed_cli(site: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "openchoreo_sync.cli", *args],
@@ -176,8 +188,14 @@ def test_base_renders_two_replicas_on_postgres_with_probes_and_no_root(installed
 
     files = write_config_map(objects, tmp_path / "etc")
     args = [a.replace("/etc/openchoreo-sync", str(tmp_path / "etc")) for a in container["args"][1:]]
-    check = installed_cli(installed, "check", *[a for a in args if a != "json" and a != "--log-format"])
+    args = [a for a in args if a != "json" and a != "--log-format"]
+    check = installed_cli(installed, "check", *args, env=pod_env(container))
     assert check.returncode == 0, check.stderr
+    # Without its tokens the config is refused: the events endpoint would be open on 0.0.0.0.
+    tokens = ("OPENCHOREO_SYNC_EVENTS_TOKEN", "OPENCHOREO_SYNC_SERVER_TOKEN")
+    without = {k: v for k, v in pod_env(container).items() if k not in tokens}
+    refused = installed_cli(installed, "check", *args, env=without)
+    assert refused.returncode != 0 and "openchoreo.events.token" in refused.stderr, refused.stderr
     effective = yaml.safe_load(check.stdout)["openchoreo"]
     assert effective["store"] == "postgres" and effective["server"]["host"] == "0.0.0.0"
     assert list(files) == ["app-config.yaml"]
@@ -199,7 +217,9 @@ def test_sqlite_overlay_is_one_replica_on_a_volume(installed, tmp_path):
     files = write_config_map(objects, tmp_path / "etc")
     assert set(files) == {"app-config.yaml", "app-config.sqlite.yaml"}
     configs = [str(tmp_path / "etc" / Path(a).name) for a in container["args"] if a.startswith("/etc/openchoreo-sync/")]
-    check = installed_cli(installed, "check", *[arg for path in configs for arg in ("--config", path)])
+    check = installed_cli(
+        installed, "check", *[arg for path in configs for arg in ("--config", path)], env=pod_env(container)
+    )
     assert check.returncode == 0, check.stderr
     effective = yaml.safe_load(check.stdout)["openchoreo"]
     assert effective["store"] == "sqlite"

@@ -17,7 +17,9 @@ from openchoreo_sync.testing.polling import apoll
 async def live(mock_openchoreo_factory, sync_harness_factory):
     """A mock whose world changes are posted to a daemon that has done one full sync."""
     mock = mock_openchoreo_factory(namespaces=1, projects=1, components=2)
-    harness = sync_harness_factory(mock.url)
+    # api-service is its namespace's only component: deleting it empties a collection, which by
+    # default (like a full sync) waits for emptyCollectionRuns full syncs; these tests want it now.
+    harness = sync_harness_factory(mock.url, {"openchoreo": {"safety": {"emptyCollectionRuns": 1}}})
     await harness.run()
     url = await harness.serve()
     mock.add_webhook(url + EVENTS_PATH)

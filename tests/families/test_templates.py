@@ -14,6 +14,7 @@ from openchoreo_sync.kit import PluginInfo, hookimpl
 from openchoreo_sync.mockapi import FaultRule, MockOpenChoreo, World
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.reconcile import STALE_ANNOTATION
+from openchoreo_sync.testing.harness import deep_merge
 from openchoreo_sync.testing.polling import apoll
 
 OWNER = {"openchoreo": {"defaultOwner": "platform-team", "safety": {"maxDeletionRatio": 1.0}}}
@@ -134,7 +135,11 @@ async def test_unusable_hand_written_templates_leave_only_their_type_without_one
 
 
 async def test_events_regenerate_a_types_template(golden_mock, sync_harness_factory):
-    harness = sync_harness_factory(golden_mock.url, OWNER)
+    # postgres is acme's only resource type: its removal by event empties a collection, which by
+    # default (like a full sync) waits for emptyCollectionRuns full syncs; this test wants it now.
+    harness = sync_harness_factory(
+        golden_mock.url, deep_merge(OWNER, {"openchoreo": {"safety": {"emptyCollectionRuns": 1}}})
+    )
     await harness.run()
     url = await harness.serve()
     golden_mock.add_webhook(url + EVENTS_PATH)

@@ -14,6 +14,7 @@ from typing import Any
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec, build_world
 from openchoreo_sync.reconcile import STALE_ANNOTATION
 from openchoreo_sync.serialization import serialize
+from openchoreo_sync.store.bodies import decode_body
 from openchoreo_sync.testing.harness import SyncHarness
 
 SMALL = WorldSpec(seed=3, namespaces=1, projects=1, components=2, example=False)
@@ -66,7 +67,7 @@ def read_store(path: Path) -> Snapshot:
         raise
     finally:
         conn.close()
-    return {ref: json.loads(body) for ref, body in rows}
+    return {ref: json.loads(decode_body(body)) for ref, body in rows}  # compressed on SQLite
 
 
 def reset_world(mock: MockOpenChoreo, spec: WorldSpec = SMALL) -> None:

@@ -12,6 +12,7 @@ from openchoreo_sync.store import changelog
 from openchoreo_sync.store.base import Commit, RunRecord
 from openchoreo_sync.store.sql import MIGRATIONS, SqlStore
 from tests.store.conftest import StoreFactory
+from tests.store.old_layout import rewind
 from tests.store.test_store_suite import commit_of, component, run, write
 
 
@@ -96,13 +97,7 @@ def test_body_page_walks_the_snapshot_in_ref_order(store: SqlStore) -> None:
 
 def test_a_store_of_schema_1_gains_the_log_and_keeps_its_snapshot(store_factory: StoreFactory) -> None:
     old = store_factory()
-    old.commit(commit_of("r1", component("a")))
-    with old._transaction() as cur:  # back to the first schema: no change log yet
-        cur.execute("DROP TABLE changes")
-        cur.execute("DELETE FROM meta WHERE key IN ('change_seq', 'change_floor')")
-        cur.execute("DROP INDEX entities_name")  # nor the read API's step 3
-        cur.execute("ALTER TABLE entities DROP COLUMN etag")
-        old._upsert_meta(cur, "schema_version", "1")
+    rewind(old, 1, [component("a")])  # back to the first schema: no change log yet
     assert 2 in MIGRATIONS
     upgraded = store_factory()
     assert upgraded.count() == 1

@@ -17,8 +17,10 @@ import pytest
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
-from openchoreo_sync.store.sql import SCHEMA_VERSION, SEARCH_INDEXES, SqlStore
+from openchoreo_sync.store.search_table import BULK_INDEXES
+from openchoreo_sync.store.sql import SCHEMA_VERSION, SqlStore
 from tests.store.conftest import StoreFactory
+from tests.store.old_layout import rewind
 
 
 def component(name: str, *, namespace: str = "default", owner: str = "team-a", **spec: Any) -> Entity:
@@ -238,7 +240,7 @@ def test_search_rows_survive_a_first_bulk_commit_and_a_later_rewrite(store: SqlS
     including the NULL value that stands for a value over Backstage's length limit."""
     long = component("long", description="x" * 300)
     store.commit(commit_of("r1", long, component("short", description="brief")))
-    assert set(SEARCH_INDEXES) <= index_names(store), "the bulk load rebuilt the search indexes"
+    assert set(BULK_INDEXES[store.dialect]) <= index_names(store), "the bulk load rebuilt the search indexes"
     assert sorted(store.match_refs([[("spec.description", None)]]) or []) == [
         "component:default/long",
         "component:default/short",
@@ -302,14 +304,12 @@ def test_served_etag_is_stored_only_for_bodies_the_read_api_can_splice(store: Sq
 
 
 def test_migration_3_gives_earlier_rows_their_served_etag(store_factory: StoreFactory) -> None:
-    """Rows written before the etag column existed get it from the migration (unless not spliceable)."""
+    """Rows written before the etag column existed get it from the migration (unless not spliceable).
+
+    The store is rebuilt in the step-2 layout (``old_layout``) and opened again: steps 3 and 4 run on it."""
     related = {**component("old"), "relations": [{"type": "ownedBy", "targetRef": "group:default/team-a"}]}
     store = store_factory()
-    store.commit(commit_of("r1", related, component("bare")))
-    with store._transaction() as cur:
-        cur.execute("DROP INDEX entities_name")
-        cur.execute("ALTER TABLE entities DROP COLUMN etag")
-        cur.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    rewind(store, 2, [related, component("bare")])
     store.close()
     again = store_factory()
     assert "entities_name" in index_names(again)
@@ -318,6 +318,7 @@ def test_migration_3_gives_earlier_rows_their_served_etag(store_factory: StoreFa
     assert etag == hashlib.sha1(body.encode()).hexdigest()
     assert served["component:default/bare"][1] is None
     assert again.find_by_name("component", "default", "OLD") is not None
+    assert again.match_refs([[("relations.ownedby", ["group:default/team-a"])]]) == ["component:default/old"]
 
 
 # --- isolation -------------------------------------------------------------------------------
@@ -388,3 +389,63 @@ def test_commit_of_many_entities_is_fast_enough(store: SqlStore) -> None:
     elapsed = time.perf_counter() - started
     assert store.count() == 10_000
     assert elapsed < 20, f"committing 10k entities took {elapsed:.1f}s"
+
+
+def test_a_first_sqlite_commit_numbers_entities_in_ref_order(tmp_path: Any) -> None:
+    """Written in any order, a first commit's entities get ids in ref order (the read API then
+    gets its matches already sorted); later entities get the next ids, never a removed one's."""
+    from pathlib import Path
+
+    from openchoreo_sync.store.sqlite import SqliteStore
+
+    store = SqliteStore(Path(tmp_path) / "state.sqlite3")
+    store.migrate()
+    try:
+        names = ["m", "c", "x", "a", "q"]
+        store.commit(commit_of("r1", *(component(n) for n in names)))
+        by_id = [r[0] for r in store._query("SELECT ref FROM entity_refs ORDER BY id")]
+        assert by_id == sorted(f"component:default/{n}" for n in names)
+        assert [r[0] for r in store._query("SELECT ref FROM entities ORDER BY id")] == by_id
+        assert store.match_refs([[("kind", ["component"])]]) == by_id
+        store.commit(Commit(run=run("r2"), removals=["component:default/x"]))
+        store.commit(commit_of("r3", component("b")))
+        assert store._query("SELECT id FROM entities WHERE ref = 'component:default/b'") == [(6,)]
+    finally:
+        store.close()
+
+
+def test_a_search_key_first_stored_after_a_query_is_found_by_the_next(store: SqlStore) -> None:
+    """Queries name keys they know by id (cached); a key that did not exist yet is looked up again."""
+    store.commit(commit_of("r1", component("a")))
+    assert store.match_refs([[("spec.fresh", None)]]) == []
+    assert store.facet_counts(["spec.fresh"]) == []
+    store.commit(commit_of("r2", component("b", fresh="yes")))
+    assert store.match_refs([[("spec.fresh", None)]]) == ["component:default/b"]
+    assert store.match_refs([[("spec.fresh", ["yes"]), ("kind", ["component"])]]) == ["component:default/b"]
+    assert store.facet_counts(["spec.fresh"]) == [("spec.fresh", "yes", 1, "component:default/b")]
+    assert store.search_values(["spec.fresh"]) == [("component:default/b", "spec.fresh", "yes")]
+
+
+def test_a_facets_lowest_ref_counts_entities_added_after_the_first_commit(store: SqlStore) -> None:
+    """A first commit's ids follow ref order; an entity added later sorting before them is still
+    the lowest ref of its values, scoped or not; so is an earlier one once that one is removed."""
+    store.commit(commit_of("r1", component("m"), component("x", owner="team-b"), component("q")))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 2, "component:default/m"),
+        ("spec.owner", "team-b", 1, "component:default/x"),
+    ]
+    store.commit(commit_of("r2", component("b"), component("z", owner="team-b")))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 3, "component:default/b"),
+        ("spec.owner", "team-b", 2, "component:default/x"),
+    ]
+    scoped = store.facet_counts(["spec.owner"], [[("metadata.name", ["q", "z"])]])
+    assert sorted(scoped) == [
+        ("spec.owner", "team-a", 1, "component:default/q"),
+        ("spec.owner", "team-b", 1, "component:default/z"),
+    ]
+    store.commit(Commit(run=run("r3"), removals=["component:default/b", "component:default/x"]))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 2, "component:default/m"),
+        ("spec.owner", "team-b", 1, "component:default/z"),
+    ]

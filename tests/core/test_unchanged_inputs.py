@@ -1,0 +1,263 @@
+"""A run whose inputs digest as the last clean run's skips its work, and only then (core/run_inputs.py).
+
+Each test runs real syncs against the mock API into a real SQLite store. The skip must never
+move a guarantee of docs/reliability.md: a pending removal keeps counting, a stale mark clears, an
+approval, a configuration or plugin change and an output owed a full emit each force a full run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openchoreo_sync import hookimpl
+from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
+from openchoreo_sync.plugin_info import PluginInfo
+from openchoreo_sync.reconcile import STALE_ANNOTATION
+from openchoreo_sync.run_inputs import RUN_INPUTS, load_baseline
+from openchoreo_sync.store.base import Commit, RunRecord
+from openchoreo_sync.testing.harness import SyncHarness, deep_merge
+
+WORLD = WorldSpec(seed=5, namespaces=2, projects=2, components=3, example=False)
+FAST = {"openchoreo": {"client": {"timeout": 2, "retries": 0, "backoffBase": 0.01}}}
+
+
+class MapCounter:
+    """Counts mapped entities (through ``decorate_entity``, called for each; changes nothing)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(description="counts mapped entities (test plugin)", inputs_only=True)
+
+    @hookimpl
+    def decorate_entity(self, entity: Any) -> None:
+        self.calls += 1
+
+
+class Recorder:
+    """An output that records what it was handed; fails while ``failing`` is set."""
+
+    def __init__(self, *, every_run: bool = False) -> None:
+        self.every_run = every_run
+        self.failing = False
+        self.calls: list[tuple[bool, int]] = []
+
+    @hookimpl
+    def plugin_info(self) -> PluginInfo:
+        return PluginInfo(description="records emits (test output)", emit_every_run=self.every_run)
+
+    @hookimpl
+    def emit(self, snapshot: Any, changes: Any) -> None:
+        self.calls.append((changes.full, len(list(snapshot.entities()))))
+        if self.failing:
+            raise RuntimeError("output down")
+
+
+@pytest.fixture
+def mock():
+    with MockOpenChoreo(WORLD) as m:
+        yield m
+
+
+def harness(
+    mock: MockOpenChoreo, state: Path, overrides: dict[str, Any] | None = None, **plugins: object
+) -> SyncHarness:
+    return SyncHarness(mock.url, state, deep_merge(FAST, overrides or {}), extra_plugins=list(plugins.items()))
+
+
+def skipped(result: Any) -> bool:
+    return bool(result.summary.get("inputs_unchanged"))
+
+
+def first_component(mock: MockOpenChoreo) -> tuple[str, dict[str, Any]]:
+    namespace = sorted(ns for ns in mock.world.namespaces() if mock.world.items("components", ns))[0]
+    return namespace, mock.world.items("components", namespace)[0]
+
+
+async def test_a_run_with_the_same_inputs_skips_map_relate_and_writes(mock, tmp_path):
+    counter = MapCounter()
+    h = harness(mock, tmp_path, counter=counter)
+    try:
+        first = await h.run()
+        assert first.status == "ok" and not skipped(first)
+        mapped = counter.calls
+        assert mapped > 0
+        before = h.entities()
+        times_before = h.store.collection_times()
+
+        second = await h.run()
+        assert second.status == "ok" and skipped(second)
+        assert counter.calls == mapped, "a skipped run maps nothing"
+        assert second.summary["changes"] == {"added": 0, "changed": 0, "removed": 0}
+        assert second.summary["counts"] == first.summary["counts"]
+        assert h.entities() == before
+        assert h.store.snapshot_version() == second.run_id
+        assert h.store.get_run(second.run_id).status == "ok"
+        times = h.store.collection_times()
+        assert set(times) == set(times_before) and all(times[k] >= times_before[k] for k in times)
+
+        third = await h.run()  # the skip is repeatable: it stores its own digests
+        assert skipped(third) and counter.calls == mapped
+
+        namespace, body = first_component(mock)
+        body["metadata"].setdefault("annotations", {})["openchoreo.dev/description"] = "edited upstream"
+        mock.world.put("components", namespace, body)
+        fourth = await h.run()
+        assert not skipped(fourth) and counter.calls > mapped
+        assert fourth.summary["changes"]["changed"] >= 1
+    finally:
+        await h.close()
+
+
+async def test_a_stale_mark_is_cleared_by_a_full_run(mock, tmp_path):
+    """A run that carried a failed collection stores no digests: the next clean fetch, with the
+    very inputs of the last clean run, still runs in full and clears the stale marks."""
+    h = harness(mock, tmp_path)
+    try:
+        assert (await h.run()).status == "ok"
+        namespace, _ = first_component(mock)
+        rule = mock.faults.fail(f"/namespaces/{namespace}/workloads", 500)
+        carried = await h.run()
+        assert carried.status == "partial" and carried.summary["carried"] > 0
+        assert h.store.meta_value(RUN_INPUTS) == ""
+        assert any(STALE_ANNOTATION in (e["metadata"].get("annotations") or {}) for e in h.entities().values())
+        mock.faults.rules.remove(rule)
+
+        recovered = await h.run()
+        assert recovered.status == "ok" and not skipped(recovered)
+        assert not any(STALE_ANNOTATION in (e["metadata"].get("annotations") or {}) for e in h.entities().values())
+        assert skipped(await h.run())
+    finally:
+        await h.close()
+
+
+async def test_pending_removals_keep_counting_and_a_return_clears_them(mock, tmp_path):
+    h = harness(mock, tmp_path, {"openchoreo": {"safety": {"deletionGraceRuns": 3, "maxDeletionRatio": 1.0}}})
+    try:
+        assert (await h.run()).status == "ok"
+        namespace, body = first_component(mock)
+        name = body["metadata"]["name"]
+        mock.world.delete("components", namespace, name)
+
+        missed = await h.run()
+        assert not skipped(missed) and missed.summary["pending_removal"] > 0
+        refs = dict(h.store.pending_removals())
+        assert refs and set(refs.values()) == {1}
+
+        again = await h.run()  # the same inputs as the run before: the count must still move
+        assert not skipped(again)
+        assert set(h.store.pending_removals().values()) == {2}
+
+        mock.world.put("components", namespace, body)  # back: the inputs are the first run's again
+        back = await h.run()
+        assert not skipped(back)
+        assert h.store.pending_removals() == {}
+    finally:
+        await h.close()
+
+
+async def test_an_approval_waiting_forces_a_full_run(mock, tmp_path):
+    h = harness(mock, tmp_path)
+    try:
+        assert (await h.run()).status == "ok"
+        assert load_baseline(h.store, h.engine.config, h.engine.plugins) is not None
+        h.store.approve("20261201T000000-abcdef")
+        assert load_baseline(h.store, h.engine.config, h.engine.plugins) is None
+        assert not skipped(await h.run())
+    finally:
+        await h.close()
+
+
+async def test_a_configuration_change_forces_a_full_run(mock, tmp_path):
+    h = harness(mock, tmp_path)
+    try:
+        assert (await h.run()).status == "ok"
+    finally:
+        await h.close()
+    changed = harness(mock, tmp_path, {"openchoreo": {"defaultOwner": "other-team"}})
+    try:
+        result = await changed.run()
+        assert result.status == "ok" and not skipped(result)
+        assert skipped(await changed.run())
+    finally:
+        await changed.close()
+
+
+async def test_a_plugin_set_change_forces_a_full_run(mock, tmp_path):
+    h = harness(mock, tmp_path)
+    try:
+        assert (await h.run()).status == "ok"
+    finally:
+        await h.close()
+    counter = MapCounter()
+    more = harness(mock, tmp_path, counter=counter)
+    try:
+        result = await more.run()
+        assert not skipped(result) and counter.calls > 0
+    finally:
+        await more.close()
+    fewer = harness(mock, tmp_path, {"openchoreo": {"plugins": {"templates": {"enabled": False}}}})
+    try:
+        result = await fewer.run()
+        assert not skipped(result) and result.summary["changes"]["removed"] > 0
+    finally:
+        await fewer.close()
+
+
+async def test_an_output_owed_a_full_emit_forces_a_full_run(mock, tmp_path):
+    recorder = Recorder()
+    h = harness(mock, tmp_path, recorder=recorder)
+    try:
+        recorder.failing = True
+        first = await h.run()
+        assert first.summary["outputs"]["recorder"].startswith("failed")
+        recorder.failing = False
+        assert h.store.output_state("recorder")[1] is True
+
+        second = await h.run()
+        assert not skipped(second)
+        assert recorder.calls[-1][0] is True, "the output got its full re-emit"
+        assert h.store.output_state("recorder")[1] is False
+        clean = await h.run()
+        assert skipped(clean)
+
+        # Marked for a full emit with the run record still "ok" (as a failed emit of an event
+        # delta's leaves it): the mark alone forces the full run.
+        h.store.set_output_state("recorder", clean.run_id, True)
+        assert h.store.get_run(clean.run_id).status == "ok"
+        marked = await h.run()
+        assert not skipped(marked) and recorder.calls[-1][0] is True
+    finally:
+        await h.close()
+
+
+async def test_an_every_run_output_is_still_called_with_the_committed_snapshot(mock, tmp_path):
+    recorder = Recorder(every_run=True)
+    h = harness(mock, tmp_path, recorder=recorder)
+    try:
+        await h.run()
+        entities = len(h.entities())
+        result = await h.run()
+        assert skipped(result)
+        assert recorder.calls[-1] == (False, entities)
+        assert result.summary["outputs"] == {"recorder": "ok"}
+    finally:
+        await h.close()
+
+
+async def test_an_event_delta_since_forces_a_full_run(mock, tmp_path):
+    """A delta commits a snapshot of its own: the digests no longer describe what is committed."""
+    h = harness(mock, tmp_path)
+    try:
+        assert (await h.run()).status == "ok"
+        snapshot = h.store.snapshot_version()
+        h.store.commit(Commit(run=RunRecord(run_id="20261201T000001-delta0", started_at="x"), replace_pending=False))
+        assert h.store.snapshot_version() != snapshot
+        assert not skipped(await h.run())
+    finally:
+        await h.close()
