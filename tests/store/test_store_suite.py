@@ -424,3 +424,28 @@ def test_a_search_key_first_stored_after_a_query_is_found_by_the_next(store: Sql
     assert store.match_refs([[("spec.fresh", ["yes"]), ("kind", ["component"])]]) == ["component:default/b"]
     assert store.facet_counts(["spec.fresh"]) == [("spec.fresh", "yes", 1, "component:default/b")]
     assert store.search_values(["spec.fresh"]) == [("component:default/b", "spec.fresh", "yes")]
+
+
+def test_a_facets_lowest_ref_counts_entities_added_after_the_first_commit(store: SqlStore) -> None:
+    """A first commit's ids follow ref order; an entity added later sorting before them is still
+    the lowest ref of its values, scoped or not; so is an earlier one once that one is removed."""
+    store.commit(commit_of("r1", component("m"), component("x", owner="team-b"), component("q")))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 2, "component:default/m"),
+        ("spec.owner", "team-b", 1, "component:default/x"),
+    ]
+    store.commit(commit_of("r2", component("b"), component("z", owner="team-b")))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 3, "component:default/b"),
+        ("spec.owner", "team-b", 2, "component:default/x"),
+    ]
+    scoped = store.facet_counts(["spec.owner"], [[("metadata.name", ["q", "z"])]])
+    assert sorted(scoped) == [
+        ("spec.owner", "team-a", 1, "component:default/q"),
+        ("spec.owner", "team-b", 1, "component:default/z"),
+    ]
+    store.commit(Commit(run=run("r3"), removals=["component:default/b", "component:default/x"]))
+    assert sorted(store.facet_counts(["spec.owner"])) == [
+        ("spec.owner", "team-a", 2, "component:default/m"),
+        ("spec.owner", "team-b", 1, "component:default/z"),
+    ]
