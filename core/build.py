@@ -23,7 +23,7 @@ from .validation import entity_problems
 
 MAX_REPORTED_PROBLEMS = 500
 
-DEFER_LIMIT = 20_000
+DEFER_LIMIT = 15_000
 """Resources held unmapped at most while a run may still skip its work: beyond it collections are
 mapped as they come (the skip is still possible), so the raw data held stays bounded."""
 

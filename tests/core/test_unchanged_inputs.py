@@ -261,3 +261,23 @@ async def test_an_event_delta_since_forces_a_full_run(mock, tmp_path):
         assert not skipped(await h.run())
     finally:
         await h.close()
+
+
+async def test_beyond_the_holding_limit_collections_are_mapped_and_the_run_still_skips(mock, tmp_path, monkeypatch):
+    """Raw collections held unmapped are bounded (memory): past the bound they are mapped as they
+    come, and the run still skips relating and writing when every digest matched."""
+    from openchoreo_sync import build
+
+    monkeypatch.setattr(build, "DEFER_LIMIT", 5)
+    counter = MapCounter()
+    h = harness(mock, tmp_path, counter=counter)
+    try:
+        first = await h.run()
+        mapped = counter.calls
+        before = h.entities()
+        second = await h.run()
+        assert skipped(second)
+        assert mapped < counter.calls < 2 * mapped, "some collections were mapped, not all"
+        assert h.entities() == before and second.summary["counts"] == first.summary["counts"]
+    finally:
+        await h.close()
