@@ -196,6 +196,20 @@ class DaemonProcess:
         )
 
 
+STALE = "openchoreo-sync.io/stale-since"
+
+
+def stale_names(daemon: DaemonProcess) -> set[str]:
+    """``Kind:namespace/name`` of every entity the daemon's catalog API serves marked stale."""
+    response = daemon.get("/api/catalog/entities")
+    assert response is not None and response.status_code == 200
+    return {
+        f"{e['kind']}:{e['metadata'].get('namespace')}/{e['metadata']['name']}"
+        for e in response.json()
+        if STALE in (e["metadata"].get("annotations") or {})
+    }
+
+
 Rewrite = Callable[[Request, httpx.Response | None], Awaitable[Response | None]]
 """Given the request (and the upstream answer, when ``forward`` ran), a replacement or None."""
 

@@ -14,7 +14,7 @@ import itertools
 import re
 from pathlib import Path
 
-from hardening_helpers import DaemonProcess, FaultProxy, daemon_config, json_answer
+from hardening_helpers import DaemonProcess, FaultProxy, daemon_config, json_answer, stale_names
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,7 +22,6 @@ from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.testing.polling import poll
 
 SPEC = WorldSpec(seed=7, namespaces=2, projects=1, components=3, example=False)
-STALE = "openchoreo-sync.io/stale-since"
 
 
 def add_environment(mock: MockOpenChoreo, namespace: str, name: str) -> str:
@@ -30,16 +29,6 @@ def add_environment(mock: MockOpenChoreo, namespace: str, name: str) -> str:
     env["metadata"] = {"name": name}
     mock.world.put("environments", namespace, env)
     return f"Environment:{namespace}/{name}"
-
-
-def stale_names(daemon: DaemonProcess) -> set[str]:
-    response = daemon.get("/api/catalog/entities")
-    assert response is not None and response.status_code == 200
-    return {
-        f"{e['kind']}:{e['metadata'].get('namespace')}/{e['metadata']['name']}"
-        for e in response.json()
-        if STALE in (e["metadata"].get("annotations") or {})
-    }
 
 
 def test_slow_endless_and_silently_empty_collections_fail_alone(tmp_path: Path) -> None:

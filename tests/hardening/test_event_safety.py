@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hardening_helpers import DaemonProcess, FaultProxy, daemon_config, json_answer
+from hardening_helpers import DaemonProcess, FaultProxy, daemon_config, json_answer, stale_names
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,7 +28,6 @@ from openchoreo_sync.testing.polling import poll
 
 SPEC = WorldSpec(seed=7, namespaces=2, projects=2, components=3, example=False)
 NAMESPACED = ("projects", "components", "environments", "deploymentpipelines", "resources", "traits", "componenttypes")
-STALE = "openchoreo-sync.io/stale-since"
 
 
 def events_of(mock: MockOpenChoreo, namespace: str) -> list[dict[str, str]]:
@@ -64,16 +63,6 @@ def post_events(daemon: DaemonProcess, events: list[dict[str, str]]) -> None:
         return sum(counts.get(k, 0) for k in ("refetched", "failed", "ignored")) >= done_before + len(events)
 
     poll(handled, timeout=60, what=f"{len(events)} events handled")
-
-
-def stale_names(daemon: DaemonProcess) -> set[str]:
-    response = daemon.get("/api/catalog/entities")
-    assert response is not None and response.status_code == 200
-    return {
-        f"{e['kind']}:{e['metadata'].get('namespace')}/{e['metadata']['name']}"
-        for e in response.json()
-        if STALE in (e["metadata"].get("annotations") or {})
-    }
 
 
 def misroute(namespace: str) -> Any:
