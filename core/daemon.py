@@ -175,17 +175,24 @@ class Daemon:
             if readers > 0:
                 await self._serve_with_readers(app, readers)
             else:
-                self.http = HttpServer(
-                    app,
-                    server.host,
-                    server.port,
-                    header_timeout=server.header_timeout,
-                    max_connections=server.max_connections,
-                )
+                self.http = self._http_server(app)
                 await self.http.start()
             assert self.http is not None
             self.engine.services.server_url = self.http.url
             self.log.info("serving", url=self.http.url, read_processes=readers)
+
+    def _http_server(self, app: Any, uds: str | None = None) -> HttpServer:
+        """The daemon's own server, with the configured bounds: on the public port, or (behind
+        reader processes) on a private unix socket."""
+        server = self.config.openchoreo.server
+        return HttpServer(
+            app,
+            server.host,
+            server.port,
+            header_timeout=server.header_timeout,
+            max_connections=server.max_connections,
+            uds=uds,
+        )
 
     async def _serve_with_readers(self, app: Any, count: int) -> None:
         """The public port owned by reader processes, this app on a private socket behind them."""
@@ -193,14 +200,7 @@ class Daemon:
         sock = listening_socket(server.host, server.port)
         try:
             self._private = PrivateSocket()
-            self.http = HttpServer(
-                app,
-                server.host,
-                server.port,
-                header_timeout=server.header_timeout,
-                max_connections=server.max_connections,
-                uds=self._private.path,
-            )
+            self.http = self._http_server(app, uds=self._private.path)
             self.http.public = (server.host, int(sock.getsockname()[1]))
             await self.http.start()
             self.readers = ReaderPool(self.config, count, sock, self._private.path)
