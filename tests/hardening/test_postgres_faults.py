@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import re
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +26,6 @@ from hardening_helpers import DaemonProcess, TcpProxy, daemon_config
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.store.postgres import PostgresStore
 from openchoreo_sync.testing.polling import poll
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.postgres import PG_HOST, PG_PORT, pg_schema
 
 pytestmark = pytest.mark.postgres

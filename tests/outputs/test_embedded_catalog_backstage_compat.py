@@ -15,7 +15,6 @@ import functools
 import hashlib
 import http.server
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,13 +28,8 @@ from test_embedded_catalog_helpers import CATALOG
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.store.base import Commit, EntityWrite, RunRecord
 from openchoreo_sync.store.sql import utcnow
-
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-
-from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend  # noqa: E402
-from tests.support.backstage_fixtures import backstage_backend_factory  # noqa: E402
+from tests.support.backstage_backend import STANDARD_KINDS, BackstageBackend
+from tests.support.backstage_fixtures import backstage_backend_factory
 
 __all__ = ["backstage_backend_factory"]
 

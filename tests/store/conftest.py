@@ -6,22 +6,16 @@ afterwards; see ``tests/support/postgres.py``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-# `tests` is not an installed package; make `tests.support` importable however pytest is invoked.
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-
-from openchoreo_sync.store.postgres import PostgresStore  # noqa: E402
-from openchoreo_sync.store.sql import SqlStore  # noqa: E402
-from openchoreo_sync.store.sqlite import SqliteStore  # noqa: E402
-from tests.support.postgres import pg_schema  # noqa: E402
+from openchoreo_sync.store.postgres import PostgresStore
+from openchoreo_sync.store.sql import SqlStore
+from openchoreo_sync.store.sqlite import SqliteStore
+from tests.support.postgres import pg_schema
 
 StoreFactory = Callable[[], SqlStore]
 
