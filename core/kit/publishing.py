@@ -30,6 +30,7 @@ import yaml
 
 from ..config import AppConfig
 from ..model import Entity, entity_ref
+from .yaml_emit import ScalarCache, dump_json_documents
 
 COMPUTED_METADATA = ("uid", "etag", "generation")
 """Metadata Backstage assigns itself; a value we sent would only be overwritten or rejected."""
@@ -144,19 +145,44 @@ def _plain_scalar(node: Any) -> bool:
     return isinstance(node, yaml.ScalarNode) and not node.style
 
 
-def dump_entities(entities: Iterable[Entity]) -> bytes:
-    """A multi-document YAML stream of ``entities`` sorted by ref (empty stream for none)."""
-    ordered = sorted(entities, key=entity_ref)
-    if not ordered:
-        return b""
-    text = yaml.dump_all(
-        ordered,
+def scalar_cache() -> ScalarCache:
+    """A cache of scalar renderings for ``dump_entities``; share one across a publication's files."""
+    return ScalarCache(_Dumper.yaml_implicit_resolvers)
+
+
+PUBLISHED_WIDTH = 4096
+"""Line width of published YAML: wide enough that libyaml practically never folds a value."""
+
+
+def pyyaml_dump(documents: list[Any], *, sort_keys: bool = True, width: int | None = PUBLISHED_WIDTH) -> str:
+    """The reference: what PyYAML (libyaml) writes for ``documents`` with the publishing settings."""
+    text: str = yaml.dump_all(
+        documents,
         Dumper=_Dumper,
-        sort_keys=True,
+        sort_keys=sort_keys,
         allow_unicode=True,
         explicit_start=True,
         default_flow_style=False,
-        width=4096,
+        width=width,
+    )
+    return text
+
+
+def dump_entities(entities: Iterable[Entity], *, cache: ScalarCache | None = None) -> bytes:
+    """A multi-document YAML stream of ``entities`` sorted by ref (empty stream for none).
+
+    The bytes are PyYAML's (:func:`pyyaml_dump`), written by :mod:`.yaml_emit` for JSON-shaped
+    entities (PyYAML itself for any other document): ~4x less CPU at 10k components.
+    """
+    ordered = sorted(entities, key=entity_ref)
+    if not ordered:
+        return b""
+    text = dump_json_documents(
+        ordered,
+        cache=cache if cache is not None else scalar_cache(),
+        sort_keys=True,
+        width=PUBLISHED_WIDTH,
+        fallback=pyyaml_dump,
     )
     return text.encode("utf-8")
 
