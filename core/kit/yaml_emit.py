@@ -75,13 +75,17 @@ def _printable(code: int) -> bool:
 class ScalarCache:
     """Styles and renderings of strings already seen; share one across the dumps of one publication.
 
-    ``values`` maps a string to its single-line rendering, or to None when the rendering has line
-    breaks (a single-quoted multi-line string: its indentation depends on where it is written).
+    ``values`` maps a string to its single-line rendering, or to "" when the rendering has line
+    breaks (a single-quoted multi-line string: its indentation depends on where it is written; no
+    rendering is ever empty, an empty string is ``''``).
     """
 
     def __init__(self, resolvers: Mapping[Any, list[tuple[str, Any]]]) -> None:
         self.resolvers = resolvers
-        self.values: dict[str, str | None] = {}
+        wildcard = list(resolvers.get(None, []))
+        self._by_first = {first: [*candidates, *wildcard] for first, candidates in resolvers.items() if first}
+        self._wildcard = wildcard
+        self.values: dict[str, str] = {}
         self.styles: dict[str, str] = {}
         self.keys: dict[str, str] = {}
 
@@ -89,39 +93,40 @@ class ScalarCache:
         """``plain``, ``single`` or ``double``: libyaml's choice for a str-tagged block scalar."""
         style = self.styles.get(value)
         if style is None:
-            style = self._choose(value)
+            if _SURELY_PLAIN(value) is not None:
+                block_plain, single = True, True
+            else:
+                block_plain, single = _analyze(value)
+            if block_plain and self._resolves_to_str(value):
+                style = "plain"
+            else:
+                style = "single" if single else "double"
             if len(self.styles) >= _CACHE_LIMIT:
                 self.styles.clear()
             self.styles[value] = style
         return style
 
-    def _choose(self, value: str) -> str:
-        if _SURELY_PLAIN(value) is not None:
-            block_plain, single = True, True
-        else:
-            block_plain, single = _analyze(value)
-        if block_plain and self._resolves_to_str(value):
-            return "plain"
-        return "single" if single else "double"
-
     def _resolves_to_str(self, value: str) -> bool:
         """PyYAML's ``Resolver.resolve`` for a plain scalar (implicit=(True, False)), as its emitter asks."""
-        resolvers = self.resolvers
-        candidates = resolvers.get(value[0] if value else "", []) + resolvers.get(None, [])
-        return not any(regexp.match(value) for _, regexp in candidates)
+        if not value:
+            candidates = [*self.resolvers.get("", []), *self._wildcard]
+        else:
+            candidates = self._by_first.get(value[0], self._wildcard)
+        for _, regexp in candidates:
+            if regexp.match(value):
+                return False
+        return True
 
-    def value(self, value: str) -> str | None:
-        """The rendering of ``value`` when nothing folds it, or None when it spans lines."""
-        try:
-            return self.values[value]
-        except KeyError:
-            pass
+    def value(self, value: str) -> str:
+        """The rendering of ``value`` when nothing folds it, or "" when it spans lines."""
+        text = self.values.get(value)
+        if text is not None:
+            return text
         style = self.style(value)
-        text: str | None
         if style == "plain":
             text = value
         elif style == "single":
-            text = None if any(ch in _BREAKS for ch in value) else "'" + value.replace("'", "''") + "'"
+            text = "" if _BREAK(value) else "'" + value.replace("'", "''") + "'"
         else:
             text = '"' + _NEEDS_ESCAPE(_escape_match, value) + '"'
         if len(self.values) >= _CACHE_LIMIT:
@@ -134,14 +139,13 @@ class ScalarCache:
         text = self.keys.get(key)
         if text is not None:
             return text
-        if any(ch in _BREAKS for ch in key) or (len(key) * 4 > _MAX_SIMPLE_KEY and len(key.encode()) > _MAX_SIMPLE_KEY):
+        if _BREAK(key) or (len(key) * 4 > _MAX_SIMPLE_KEY and len(key.encode()) > _MAX_SIMPLE_KEY):
             raise Unsupported("not a simple key")
-        rendered = self.value(key)  # a simple key's style is a value's: multi-line keys are not simple
-        assert rendered is not None
+        text = self.value(key)  # a simple key's style is a value's: multi-line keys are not simple
         if len(self.keys) >= _CACHE_LIMIT:
             self.keys.clear()
-        self.keys[key] = rendered
-        return rendered
+        self.keys[key] = text
+        return text
 
 
 _NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]').sub
@@ -320,80 +324,76 @@ class _Emitter:
         else:
             keys = data
         cache = self.cache
-        render_key = cache.key
-        render = cache.value
-        width = self.width
+        known_keys = cache.keys.get
+        known = cache.values.get
+        width = self.width - indent - 2  # a value fits when its key, ": " and itself are within this
         newline = "\n" + " " * indent
         nested = indent + 2
         append = out.append
-        first = inline
+        prefix = " " if inline else newline
         for key in keys:
             if type(key) is not str:
                 raise Unsupported("a key that is not a string")
             value = data[key]
-            key_text = render_key(key)
-            append(" " if first else newline)
-            first = False
-            append(key_text)
+            key_text = known_keys(key) or cache.key(key)
             kind = type(value)
             if kind is str:
-                text = render(value)
-                column = indent + len(key_text) + 1
-                if text is not None and column + 1 + len(text) <= width:
-                    append(": ")
-                    append(text)
+                text = known(value) or cache.value(value)
+                if text and len(key_text) + len(text) <= width:
+                    append(f"{prefix}{key_text}: {text}")
                 else:
-                    append(":")
-                    _write_scalar(value, cache.style(value), column, False, nested, width, out)
+                    append(f"{prefix}{key_text}:")
+                    column = indent + len(key_text) + 1
+                    _write_scalar(value, cache.style(value), column, False, nested, self.width, out)
             elif kind is dict:
                 if value:
-                    append(":")
+                    append(f"{prefix}{key_text}:")
                     self.mapping(value, nested, False, out)
                 else:
-                    append(": {}")
+                    append(f"{prefix}{key_text}: {{}}")
             elif kind is list:
                 if value:
-                    append(":")
+                    append(f"{prefix}{key_text}:")
                     self.sequence(value, indent, False, out)  # indentless in a mapping
                 else:
-                    append(": []")
+                    append(f"{prefix}{key_text}: []")
             else:
-                append(": ")
-                append(_plain_scalar(value))
+                append(f"{prefix}{key_text}: {_plain_scalar(value)}")
+            prefix = newline
 
     def sequence(self, data: list[Any], indent: int, inline: bool, out: list[str]) -> None:
         """A non-empty block sequence whose dashes are at ``indent``; ``inline``: after a ``-``."""
-        render = self.cache.value
-        width = self.width
+        cache = self.cache
+        known = cache.values.get
+        width = self.width - indent - 2  # a value fits when "- " and itself are within this
         dash = "\n" + " " * indent + "-"
         nested = indent + 2
-        column = indent + 1
         append = out.append
-        first = inline
+        prefix = " -" if inline else dash
         for item in data:
-            append(" -" if first else dash)
-            first = False
             kind = type(item)
             if kind is str:
-                text = render(item)
-                if text is not None and column + 1 + len(text) <= width:
-                    append(" ")
-                    append(text)
+                text = known(item) or cache.value(item)
+                if text and len(text) <= width:
+                    append(f"{prefix} {text}")
                 else:
-                    _write_scalar(item, self.cache.style(item), column, True, nested, width, out)
+                    append(prefix)
+                    _write_scalar(item, cache.style(item), indent + 1, True, nested, self.width, out)
             elif kind is dict:
+                append(prefix)
                 if item:
                     self.mapping(item, nested, True, out)
                 else:
                     append(" {}")
             elif kind is list:
+                append(prefix)
                 if item:
                     self.sequence(item, nested, True, out)
                 else:
                     append(" []")
             else:
-                append(" ")
-                append(_plain_scalar(item))
+                append(f"{prefix} {_plain_scalar(item)}")
+            prefix = dash
 
 
 def _plain_scalar(value: Any) -> str:

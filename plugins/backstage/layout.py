@@ -21,7 +21,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from openchoreo_sync import Entity, entity_ref
-from openchoreo_sync.kit.publishing import dump_entities
+from openchoreo_sync.kit.publishing import dump_entities, scalar_cache
 
 INDEX_FILE = "index.yaml"
 SplitBy = Literal["kind", "entity"]
@@ -92,8 +92,9 @@ def build_publication(entities: list[Entity], root_url: str, split_by: SplitBy) 
     for entity in entities:
         groups[file_path(entity, split_by)].append(entity)
     publication = Publication(root_url)
+    cache = scalar_cache()  # strings repeat across files (kinds, owners, refs): render each once
     for path in sorted(groups):
-        publication.files[path] = dump_entities(groups[path])
+        publication.files[path] = dump_entities(groups[path], cache=cache)
         publication.members[path] = sorted(entity_ref(e) for e in groups[path])
     publication.files[INDEX_FILE] = dump_entities(file_location(publication, p) for p in sorted(groups))
     return publication

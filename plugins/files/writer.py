@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from openchoreo_sync import Entity, EntityRef
-from openchoreo_sync.kit.publishing import clean_entity, dump_entities
+from openchoreo_sync.kit.publishing import clean_entity, dump_entities, scalar_cache
 
 from .atomic import remove_file, write_atomic
 from .manifest import Manifest
@@ -76,13 +76,14 @@ def sync_directory(
 
     report = SyncReport()
     new_files: dict[str, list[str]] = {}
+    cache = scalar_cache()  # strings repeat across files: render each once per write
     for path in sorted(groups):
         refs = sorted(groups[path])
         new_files[path] = refs
         if not full and manifest.files.get(path) == refs and touched.isdisjoint(refs):
             report.unchanged += 1
             continue
-        content = dump_entities(clean_entity(entities[ref]) for ref in refs)
+        content = dump_entities((clean_entity(entities[ref]) for ref in refs), cache=cache)
         if write_atomic(directory / path, content):
             report.written.append(path)
         else:
