@@ -29,7 +29,9 @@ from sync_bench import MockProcess, spec_args
 TARGET_S = 1.5
 
 
-async def measure(components: int, emits: int, pyyaml: bool, profile: str | None = None) -> list[tuple[float, float, int]]:
+async def measure(
+    components: int, emits: int, pyyaml: bool, profile: str | None = None
+) -> list[tuple[float, float, int]]:
     from openchoreo_sync.kit import publishing
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.snapshot import ChangeSet

@@ -22,10 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-_STR_TAG = "tag:yaml.org,2002:str"
 _BREAKS = frozenset("\r\n\x85\u2028\u2029")
-_BLANKZ = frozenset(" \t\r\n\x85\u2028\u2029\x00")
-_FIRST_INDICATORS = frozenset("#,[]{}&*!|>'\"%@`")
 _ESCAPES = {
     0x00: "0",
     0x07: "a",
@@ -65,10 +62,7 @@ class Unsupported(Exception):
 def _printable(code: int) -> bool:
     """libyaml's IS_PRINTABLE: tabs, C0/C1 controls, DEL, BOM, U+FFFE/F and non-BMP are not."""
     return (
-        code == 0x0A
-        or 0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+        code == 0x0A or 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
     )
 
 
@@ -97,10 +91,8 @@ class ScalarCache:
                 block_plain, single = True, True
             else:
                 block_plain, single = _analyze(value)
-            if block_plain and self._resolves_to_str(value):
-                style = "plain"
-            else:
-                style = "single" if single else "double"
+            plain = block_plain and self._resolves_to_str(value)
+            style = "plain" if plain else "single" if single else "double"
             if len(self.styles) >= _CACHE_LIMIT:
                 self.styles.clear()
             self.styles[value] = style
@@ -112,10 +104,7 @@ class ScalarCache:
             candidates = [*self.resolvers.get("", []), *self._wildcard]
         else:
             candidates = self._by_first.get(value[0], self._wildcard)
-        for _, regexp in candidates:
-            if regexp.match(value):
-                return False
-        return True
+        return not any(regexp.match(value) for _, regexp in candidates)
 
     def value(self, value: str) -> str:
         """The rendering of ``value`` when nothing folds it, or "" when it spans lines."""
@@ -148,7 +137,7 @@ class ScalarCache:
         return text
 
 
-_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]').sub
+_NEEDS_ESCAPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]").sub
 """What libyaml escapes in double quotes: not printable, a break, a BOM, '"' or a backslash."""
 
 
