@@ -182,6 +182,46 @@ def _analyze(value: str) -> tuple[bool, bool]:
     return _NOT_BLOCK_PLAIN(value) is None, True
 
 
+_FOLD_AT = re.compile(r"(?<! ) (?! )").finditer
+"""Where libyaml may fold a plain or single-quoted scalar: a space after a non-space, before one."""
+_FOLD_DOUBLE_AT = re.compile(r"(?<! ) ").finditer
+"""Where it may fold a double-quoted one: a space after a non-space (a space after it is escaped)."""
+
+
+def _fold(text: str, style: str, column: int, indent: int, width: int, out: list[str]) -> None:
+    """Write a single-line rendering from ``column`` (after ``key:`` or ``-``) folded as libyaml folds.
+
+    libyaml breaks a line at such a space once the column passes ``width`` (never at a quoted
+    scalar's first or last character); after the break the line is indented to ``indent``.
+    Checked per candidate space, not per character: this is the export's path at width 80.
+    """
+    if style == "plain":
+        inner, closing, edges = text, "", False
+        out.append(" ")
+        base = column + 1
+    else:
+        inner, closing, edges = text[1:-1], text[-1], True
+        out.append(" " + text[0])
+        base = column + 2
+    double = style == "double"
+    last = len(inner) - 1
+    newline = "\n" + " " * indent
+    start = 0
+    for match in (_FOLD_DOUBLE_AT if double else _FOLD_AT)(inner):
+        at = match.start()
+        if edges and (at == 0 or at == last):
+            continue
+        if base + at - start > width:
+            out.append(inner[start:at])
+            out.append(newline)
+            start, base = at + 1, indent
+            if double and at < last and inner[at + 1] == " ":
+                out.append("\\")
+                base += 1
+    out.append(inner[start:])
+    out.append(closing)
+
+
 def _write_scalar(
     value: str, style: str, column: int, indention: bool, indent: int, width: int, out: list[str]
 ) -> None:
@@ -333,7 +373,10 @@ class _Emitter:
                 else:
                     append(f"{prefix}{key_text}:")
                     column = indent + len(key_text) + 1
-                    _write_scalar(value, cache.style(value), column, False, nested, self.width, out)
+                    if text:
+                        _fold(text, cache.style(value), column, nested, self.width, out)
+                    else:
+                        _write_scalar(value, cache.style(value), column, False, nested, self.width, out)
             elif kind is dict:
                 if value:
                     append(f"{prefix}{key_text}:")
@@ -367,7 +410,10 @@ class _Emitter:
                     append(f"{prefix} {text}")
                 else:
                     append(prefix)
-                    _write_scalar(item, cache.style(item), indent + 1, True, nested, self.width, out)
+                    if text:
+                        _fold(text, cache.style(item), indent + 1, nested, self.width, out)
+                    else:
+                        _write_scalar(item, cache.style(item), indent + 1, True, nested, self.width, out)
             elif kind is dict:
                 append(prefix)
                 if item:
