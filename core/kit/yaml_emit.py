@@ -87,16 +87,19 @@ class ScalarCache:
         """``plain``, ``single`` or ``double``: libyaml's choice for a str-tagged block scalar."""
         style = self.styles.get(value)
         if style is None:
-            if _SURELY_PLAIN(value) is not None:
-                block_plain, single = True, True
-            else:
-                block_plain, single = _analyze(value)
-            plain = block_plain and self._resolves_to_str(value)
-            style = "plain" if plain else "single" if single else "double"
+            style = self._choose(value)
             if len(self.styles) >= _CACHE_LIMIT:
                 self.styles.clear()
             self.styles[value] = style
         return style
+
+    def _choose(self, value: str) -> str:
+        if _SURELY_PLAIN(value) is not None:
+            block_plain, single = True, True
+        else:
+            block_plain, single = _analyze(value)
+        plain = block_plain and self._resolves_to_str(value)
+        return "plain" if plain else "single" if single else "double"
 
     def _resolves_to_str(self, value: str) -> bool:
         """PyYAML's ``Resolver.resolve`` for a plain scalar (implicit=(True, False)), as its emitter asks."""
@@ -111,7 +114,7 @@ class ScalarCache:
         text = self.values.get(value)
         if text is not None:
             return text
-        style = self.style(value)
+        style = self._choose(value)  # not kept: only folded or multi-line strings ask for it again
         if style == "plain":
             text = value
         elif style == "single":
