@@ -85,26 +85,30 @@ async def test_sequential_requests_reuse_one_connection() -> None:
 
 
 async def test_concurrent_requests_open_at_most_max_in_flight_connections() -> None:
-    async with serving(CountingServer(hold=True)) as server:
-        async with OpenChoreoClient(make_config(server.url, max_in_flight=4)) as client:
-            walks = [asyncio.ensure_future(client.list_all("/api/v1/namespaces", what="ns")) for _ in range(12)]
-            await poll(lambda: server.requests == 4)
-            assert server.connections == 4  # the other 8 wait for a slot, not for a new connection
-            server.release.set()
-            assert all(await asyncio.gather(*walks))
-            assert pool_of(client).pool.connections == 4
+    async with (
+        serving(CountingServer(hold=True)) as server,
+        OpenChoreoClient(make_config(server.url, max_in_flight=4)) as client,
+    ):
+        walks = [asyncio.ensure_future(client.list_all("/api/v1/namespaces", what="ns")) for _ in range(12)]
+        await poll(lambda: server.requests == 4)
+        assert server.connections == 4  # the other 8 wait for a slot, not for a new connection
+        server.release.set()
+        assert all(await asyncio.gather(*walks))
+        assert pool_of(client).pool.connections == 4
     assert server.requests == 12 and server.connections == 4
 
 
 async def test_an_idle_connection_the_server_closed_is_not_reused(sleeps: Sleeps) -> None:
     """The keep-alive check: a request after the server closed the idle connection opens a new
     one instead of failing on the dead one (which would cost a retry, or an error with none)."""
-    async with serving(CountingServer(close_after_response=True)) as server:
-        async with OpenChoreoClient(make_config(server.url, retries=0), sleep=sleeps) as client:
-            assert await client.list_all("/api/v1/namespaces", what="namespaces")
-            await poll(lambda: server.closed == 1)
-            await poll(lambda: pool_of(client).pool.connections == 0 or _idle_expired(client))
-            assert await client.list_all("/api/v1/namespaces", what="namespaces")
+    async with (
+        serving(CountingServer(close_after_response=True)) as server,
+        OpenChoreoClient(make_config(server.url, retries=0), sleep=sleeps) as client,
+    ):
+        assert await client.list_all("/api/v1/namespaces", what="namespaces")
+        await poll(lambda: server.closed == 1)
+        await poll(lambda: pool_of(client).pool.connections == 0 or _idle_expired(client))
+        assert await client.list_all("/api/v1/namespaces", what="namespaces")
     assert server.connections == 2 and client.stats.retries == 0 and sleeps.delays == []
 
 
@@ -114,14 +118,16 @@ def _idle_expired(client: OpenChoreoClient) -> bool:
 
 
 async def test_a_cancelled_request_frees_its_slot_and_closes_its_connection() -> None:
-    async with serving(CountingServer(hold=True)) as server:
-        async with OpenChoreoClient(make_config(server.url, max_in_flight=1)) as client:
-            walk = asyncio.ensure_future(client.list_all("/api/v1/namespaces", what="namespaces"))
-            await poll(lambda: server.requests == 1)
-            walk.cancel()
-            await asyncio.gather(walk, return_exceptions=True)
-            assert pool_of(client).pool.connections == 0
-            server.hold = False
-            async with asyncio.timeout(5):  # the only slot is free again
-                assert await client.list_all("/api/v1/namespaces", what="namespaces")
+    async with (
+        serving(CountingServer(hold=True)) as server,
+        OpenChoreoClient(make_config(server.url, max_in_flight=1)) as client,
+    ):
+        walk = asyncio.ensure_future(client.list_all("/api/v1/namespaces", what="namespaces"))
+        await poll(lambda: server.requests == 1)
+        walk.cancel()
+        await asyncio.gather(walk, return_exceptions=True)
+        assert pool_of(client).pool.connections == 0
+        server.hold = False
+        async with asyncio.timeout(5):  # the only slot is free again
+            assert await client.list_all("/api/v1/namespaces", what="namespaces")
     assert server.connections == 2
