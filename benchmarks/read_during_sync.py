@@ -92,6 +92,7 @@ class Meter:
             "readers": sum(cpu_seconds(r) for r in self.readers),
             "wait": sum(runqueue_wait(r) for r in self.readers),
             "client": time.process_time(),
+            "client_wait": runqueue_wait(os.getpid()),
         }
 
     @staticmethod
@@ -188,6 +189,7 @@ async def round_trip(
     row["reader_cpu_idle_us"] = cpu["readers"] / n * 1e6
     row["reader_wait_idle_us"] = cpu["wait"] / n * 1e6
     row["client_cpu_idle_us"] = cpu["client"] / n * 1e6
+    row["client_wait_idle_us"] = cpu["client_wait"] / n * 1e6
     mock.call("mutate", changed)
     before = meter.sample()
     sync = asyncio.create_task(daemon.sync())
@@ -205,6 +207,7 @@ async def round_trip(
     row["reader_cpu_sync_us"] = cpu["readers"] / n * 1e6
     row["reader_wait_sync_us"] = cpu["wait"] / n * 1e6
     row["client_cpu_sync_us"] = cpu["client"] / n * 1e6
+    row["client_wait_sync_us"] = cpu["client_wait"] / n * 1e6
     row["daemon_cpu_loaded_s"], row["mock_cpu_loaded_s"] = cpu["daemon"], cpu["mock"]
     return row
 
@@ -280,6 +283,7 @@ def main() -> int:
         ("reader CPU per request", "reader_cpu", "µs"),
         ("reader run-queue wait per request", "reader_wait", "µs"),
         ("load generator CPU per request", "client_cpu", "µs"),
+        ("load generator run-queue wait per request", "client_wait", "µs"),
     ):
         idle, sync = med[f"{key}_idle_us"], med[f"{key}_sync_us"]
         print(f"| {label} | {idle:.0f} {unit} | {sync:.0f} {unit} | {sync / max(idle, 1e-9):.2f}x | |")
