@@ -334,7 +334,7 @@ async def hammer(
         index = offset
         while time.perf_counter() < deadline:
             conn = _Connection(requests, index, concurrency, deadline, latencies)
-            await loop.create_connection(lambda: conn, parts.hostname, parts.port)
+            await loop.create_connection(lambda c=conn: c, parts.hostname, parts.port)
             try:
                 # bounded past the window's end: a stalled server cannot stretch a 2 s cell to minutes
                 wait = deadline - time.perf_counter() + OVERRUN_S

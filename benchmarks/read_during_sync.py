@@ -51,13 +51,13 @@ from sync_bench import MockProcess, spec_args  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads), from ``/proc/<pid>/stat``."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """User + system CPU of a process (all its threads), or its system CPU alone, from ``/proc/<pid>/stat``."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return (int(fields[12]) + (0 if system_only else int(fields[11]))) / TICK
 
 
 def runqueue_wait(pid: int) -> float:
@@ -90,6 +90,7 @@ class Meter:
             "daemon": cpu_seconds(self.daemon),
             "mock": cpu_seconds(self.mock),
             "readers": sum(cpu_seconds(r) for r in self.readers),
+            "readers_sys": sum(cpu_seconds(r, system_only=True) for r in self.readers),
             "wait": sum(runqueue_wait(r) for r in self.readers),
             "client": time.process_time(),
             "client_wait": runqueue_wait(os.getpid()),
@@ -100,7 +101,7 @@ class Meter:
         return {k: after[k] - before[k] for k in before}
 
 
-def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
+def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
     """``--daemon``: serve HTTP and run a sync for every ``sync`` line on stdin; one JSON line back."""
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.testing.harness import SyncHarness
@@ -113,7 +114,7 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
                 "schedule": {"timeout": 1800},
                 "client": {"timeout": 120},
                 "events": {"enabled": False},
-                "server": {"readProcesses": read_processes},
+                "server": {"readProcesses": read_processes, "readerSliceMs": reader_slice_ms},
             }
         }
         harness = SyncHarness(mock_url, state_dir, overrides)
@@ -140,9 +141,9 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
 
 
 class Daemon:
-    def __init__(self, mock_url: str, state_dir: Path, read_processes: int) -> None:
+    def __init__(self, mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes)],
+            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes), str(reader_slice_ms)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -187,6 +188,7 @@ async def round_trip(
     row["p50_idle_ms"], row["p99_idle_ms"], row["rps_idle"] = idle["p50_ms"], idle["p99_ms"], idle["rps"]
     n = max(1, idle["requests"])
     row["reader_cpu_idle_us"] = cpu["readers"] / n * 1e6
+    row["reader_sys_idle_us"] = cpu["readers_sys"] / n * 1e6
     row["reader_wait_idle_us"] = cpu["wait"] / n * 1e6
     row["client_cpu_idle_us"] = cpu["client"] / n * 1e6
     row["client_wait_idle_us"] = cpu["client_wait"] / n * 1e6
@@ -205,6 +207,7 @@ async def round_trip(
     row["rps_sync"] = statistics.median(r["rps"] for r in reads)
     n = max(1, len(during))
     row["reader_cpu_sync_us"] = cpu["readers"] / n * 1e6
+    row["reader_sys_sync_us"] = cpu["readers_sys"] / n * 1e6
     row["reader_wait_sync_us"] = cpu["wait"] / n * 1e6
     row["client_cpu_sync_us"] = cpu["client"] / n * 1e6
     row["client_wait_sync_us"] = cpu["client_wait"] / n * 1e6
@@ -213,12 +216,18 @@ async def round_trip(
 
 
 async def measure(
-    size: int, latency: int, readers: int, rounds: int, changed: float, read_processes: int
+    size: int,
+    latency: int,
+    readers: int,
+    rounds: int,
+    changed: float,
+    read_processes: int,
+    reader_slice_ms: float | None,
 ) -> list[dict[str, float]]:
     mock = MockProcess(spec_args(size), latency)
     try:
         with tempfile.TemporaryDirectory(prefix="read-during-sync-") as tmp:
-            daemon = Daemon(mock.url, Path(tmp), read_processes)
+            daemon = Daemon(mock.url, Path(tmp), read_processes, reader_slice_ms)
             meter = Meter(daemon.proc.pid, mock.process.pid or 0)
             try:
                 first = await daemon.sync()
@@ -248,22 +257,37 @@ def main() -> int:
     parser.add_argument(
         "--read-processes", type=int, default=1, help="the daemon's openchoreo.server.readProcesses (0: in-process)"
     )
-    parser.add_argument("--daemon", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reader-slice-ms",
+        type=float,
+        default=None,
+        help="the daemon's openchoreo.server.readerSliceMs (default: the config's default)",
+    )
+    parser.add_argument("--daemon", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.daemon:
-        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]))
+        slice_ms = None if args.daemon[3] == "None" else float(args.daemon[3])
+        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]), slice_ms)
         return 0
     # The load generator on uvloop: it shares the 2 cores with the daemon, its reader and the mock,
     # and asyncio's own loop costs it more CPU per request than the reader spends answering.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         rows = runner.run(
-            measure(args.components, args.latency, args.readers, args.rounds, args.changed, args.read_processes)
+            measure(
+                args.components,
+                args.latency,
+                args.readers,
+                args.rounds,
+                args.changed,
+                args.read_processes,
+                args.reader_slice_ms,
+            )
         )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print()
     print(
         f"{args.components:,} components, {args.latency} ms, {args.readers} by-name readers, "
-        f"readProcesses {args.read_processes}, median of {args.rounds}"
+        f"readProcesses {args.read_processes}, readerSliceMs {args.reader_slice_ms}, median of {args.rounds}"
     )
     print("| | idle | under reads / during sync | ratio | target |\n|---|---:|---:|---:|---:|")
     print(
@@ -281,6 +305,7 @@ def main() -> int:
     print(f"| by-name req/s | {med['rps_idle']:,.0f} | {med['rps_sync']:,.0f} | | |")
     for label, key, unit in (
         ("reader CPU per request", "reader_cpu", "µs"),
+        ("of which in the kernel", "reader_sys", "µs"),
         ("reader run-queue wait per request", "reader_wait", "µs"),
         ("load generator CPU per request", "client_cpu", "µs"),
         ("load generator run-queue wait per request", "client_wait", "µs"),
