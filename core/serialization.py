@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -26,12 +26,13 @@ _FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASS
 _FAST |= orjson.OPT_PASSTHROUGH_DATETIME
 
 
-def _plain(value: dict[str, Any] | list[Any]) -> bool:
+def _plain(value: Any) -> bool:
     """True when ``value`` holds nothing but exact dicts, lists, strings, ints, bools and None:
     what orjson and ``json.dumps`` write the same way (or orjson refuses: a non-text key, an int
     beyond 64 bits)."""
-    for child in value.values() if type(value) is dict else value:
-        kind = type(child)
+    children: Iterable[Any] = value.values() if type(value) is dict else value
+    for child in children:
+        kind: type = type(child)
         if kind is str or kind is int or kind is bool or child is None:
             continue
         if (kind is dict or kind is list) and _plain(child):
