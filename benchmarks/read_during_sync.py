@@ -15,6 +15,13 @@ relates, commits and reconciles real work. Per round:
 It prints the sync's wall time idle and under reads (target: at most 1.2x) and by-name p50/p99
 idle and during the sync (target: p99 at most 1.5x). Medians over ``--rounds``. On a shared
 2-core machine the figures are noisy; compare medians of several rounds.
+
+Extra rows, from ``/proc`` (Linux), say where the time goes: the reader processes' CPU per
+request and the time their main threads spent runnable but waiting for a core (run-queue wait,
+``/proc/<pid>/schedstat``) per request, idle and during the sync; this process's (the load
+generator's) CPU per request; the daemon's and the mock API's CPU for the sync alone and for the
+sync under reads. A reader that costs the same CPU per request during a sync but waits longer for
+a core is slowed by scheduling, not by the store.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -31,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
@@ -38,8 +48,60 @@ sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 from read_api import CATALOG, hammer  # noqa: E402
 from sync_bench import MockProcess, spec_args  # noqa: E402
 
+TICK = os.sysconf("SC_CLK_TCK")
 
-def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
+
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """User + system CPU of a process (all its threads), or its system CPU alone, from ``/proc/<pid>/stat``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[12]) + (0 if system_only else int(fields[11]))) / TICK
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's main thread was runnable but not running (``/proc/<pid>/schedstat``)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (the daemon's reader processes)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+class Meter:
+    """CPU of the daemon, its readers, the mock and this process, and the readers' run-queue wait."""
+
+    def __init__(self, daemon: int, mock: int) -> None:
+        self.daemon, self.mock, self.readers = daemon, mock, children(daemon)
+
+    def sample(self) -> dict[str, float]:
+        return {
+            "daemon": cpu_seconds(self.daemon),
+            "mock": cpu_seconds(self.mock),
+            "readers": sum(cpu_seconds(r) for r in self.readers),
+            "readers_sys": sum(cpu_seconds(r, system_only=True) for r in self.readers),
+            "wait": sum(runqueue_wait(r) for r in self.readers),
+            "client": time.process_time(),
+            "client_wait": runqueue_wait(os.getpid()),
+        }
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {k: after[k] - before[k] for k in before}
+
+
+def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
     """``--daemon``: serve HTTP and run a sync for every ``sync`` line on stdin; one JSON line back."""
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.testing.harness import SyncHarness
@@ -52,7 +114,7 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
                 "schedule": {"timeout": 1800},
                 "client": {"timeout": 120},
                 "events": {"enabled": False},
-                "server": {"readProcesses": read_processes},
+                "server": {"readProcesses": read_processes, "readerSliceMs": reader_slice_ms},
             }
         }
         harness = SyncHarness(mock_url, state_dir, overrides)
@@ -79,9 +141,9 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int) -> None:
 
 
 class Daemon:
-    def __init__(self, mock_url: str, state_dir: Path, read_processes: int) -> None:
+    def __init__(self, mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes)],
+            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes), str(reader_slice_ms)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -112,34 +174,61 @@ class Daemon:
 
 
 async def round_trip(
-    daemon: Daemon, mock: MockProcess, paths: list[str], readers: int, changed: float
+    daemon: Daemon, mock: MockProcess, paths: list[str], readers: int, changed: float, meter: Meter
 ) -> dict[str, float]:
     row: dict[str, float] = {}
     mock.call("mutate", changed)
+    before = meter.sample()
     row["sync_idle_s"] = (await daemon.sync())["seconds"]
+    cpu = meter.delta(before, meter.sample())
+    row["daemon_cpu_idle_s"], row["mock_cpu_idle_s"] = cpu["daemon"], cpu["mock"]
+    before = meter.sample()
     idle = await hammer(daemon.url, paths, readers, 3.0)
+    cpu = meter.delta(before, meter.sample())
     row["p50_idle_ms"], row["p99_idle_ms"], row["rps_idle"] = idle["p50_ms"], idle["p99_ms"], idle["rps"]
+    n = max(1, idle["requests"])
+    row["reader_cpu_idle_us"] = cpu["readers"] / n * 1e6
+    row["reader_sys_idle_us"] = cpu["readers_sys"] / n * 1e6
+    row["reader_wait_idle_us"] = cpu["wait"] / n * 1e6
+    row["client_cpu_idle_us"] = cpu["client"] / n * 1e6
+    row["client_wait_idle_us"] = cpu["client_wait"] / n * 1e6
     mock.call("mutate", changed)
+    before = meter.sample()
     sync = asyncio.create_task(daemon.sync())
     reads: list[dict[str, float]] = []
     during: list[float] = []
     while not sync.done():
         reads.append(await hammer(daemon.url, paths, readers, 0.5, sink=during))
     row["sync_loaded_s"] = (await sync)["seconds"]
+    cpu = meter.delta(before, meter.sample())
     during.sort()
     row["p50_sync_ms"] = during[len(during) // 2] * 1000
     row["p99_sync_ms"] = during[min(len(during) - 1, int(len(during) * 0.99))] * 1000
     row["rps_sync"] = statistics.median(r["rps"] for r in reads)
+    n = max(1, len(during))
+    row["reader_cpu_sync_us"] = cpu["readers"] / n * 1e6
+    row["reader_sys_sync_us"] = cpu["readers_sys"] / n * 1e6
+    row["reader_wait_sync_us"] = cpu["wait"] / n * 1e6
+    row["client_cpu_sync_us"] = cpu["client"] / n * 1e6
+    row["client_wait_sync_us"] = cpu["client_wait"] / n * 1e6
+    row["daemon_cpu_loaded_s"], row["mock_cpu_loaded_s"] = cpu["daemon"], cpu["mock"]
     return row
 
 
 async def measure(
-    size: int, latency: int, readers: int, rounds: int, changed: float, read_processes: int
+    size: int,
+    latency: int,
+    readers: int,
+    rounds: int,
+    changed: float,
+    read_processes: int,
+    reader_slice_ms: float | None,
 ) -> list[dict[str, float]]:
     mock = MockProcess(spec_args(size), latency)
     try:
         with tempfile.TemporaryDirectory(prefix="read-during-sync-") as tmp:
-            daemon = Daemon(mock.url, Path(tmp), read_processes)
+            daemon = Daemon(mock.url, Path(tmp), read_processes, reader_slice_ms)
+            meter = Meter(daemon.proc.pid, mock.process.pid or 0)
             try:
                 first = await daemon.sync()
                 print(f"first sync: {first['seconds']:.2f} s ({first['status']})", flush=True)
@@ -148,7 +237,7 @@ async def measure(
                 paths = [f"{CATALOG}/entities/by-name/component/{ns}/{name}" for ns, name in picked]
                 rows = []
                 for n in range(rounds):
-                    row = await round_trip(daemon, mock, paths, readers, changed)
+                    row = await round_trip(daemon, mock, paths, readers, changed, meter)
                     print(f"round {n + 1}: " + ", ".join(f"{k} {v:.2f}" for k, v in row.items()), flush=True)
                     rows.append(row)
                 return rows
@@ -168,19 +257,37 @@ def main() -> int:
     parser.add_argument(
         "--read-processes", type=int, default=1, help="the daemon's openchoreo.server.readProcesses (0: in-process)"
     )
-    parser.add_argument("--daemon", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reader-slice-ms",
+        type=float,
+        default=None,
+        help="the daemon's openchoreo.server.readerSliceMs (default: the config's default)",
+    )
+    parser.add_argument("--daemon", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.daemon:
-        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]))
+        slice_ms = None if args.daemon[3] == "None" else float(args.daemon[3])
+        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]), slice_ms)
         return 0
-    rows = asyncio.run(
-        measure(args.components, args.latency, args.readers, args.rounds, args.changed, args.read_processes)
-    )
+    # The load generator on uvloop: it shares the 2 cores with the daemon, its reader and the mock,
+    # and asyncio's own loop costs it more CPU per request than the reader spends answering.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        rows = runner.run(
+            measure(
+                args.components,
+                args.latency,
+                args.readers,
+                args.rounds,
+                args.changed,
+                args.read_processes,
+                args.reader_slice_ms,
+            )
+        )
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     print()
     print(
         f"{args.components:,} components, {args.latency} ms, {args.readers} by-name readers, "
-        f"readProcesses {args.read_processes}, median of {args.rounds}"
+        f"readProcesses {args.read_processes}, readerSliceMs {args.reader_slice_ms}, median of {args.rounds}"
     )
     print("| | idle | under reads / during sync | ratio | target |\n|---|---:|---:|---:|---:|")
     print(
@@ -196,6 +303,19 @@ def main() -> int:
         f"| {med['p50_sync_ms'] / med['p50_idle_ms']:.2f}x | |"
     )
     print(f"| by-name req/s | {med['rps_idle']:,.0f} | {med['rps_sync']:,.0f} | | |")
+    for label, key, unit in (
+        ("reader CPU per request", "reader_cpu", "µs"),
+        ("of which in the kernel", "reader_sys", "µs"),
+        ("reader run-queue wait per request", "reader_wait", "µs"),
+        ("load generator CPU per request", "client_cpu", "µs"),
+        ("load generator run-queue wait per request", "client_wait", "µs"),
+    ):
+        idle, sync = med[f"{key}_idle_us"], med[f"{key}_sync_us"]
+        print(f"| {label} | {idle:.0f} {unit} | {sync:.0f} {unit} | {sync / max(idle, 1e-9):.2f}x | |")
+    for label, key in (("daemon CPU for the sync", "daemon_cpu"), ("mock API CPU for the sync", "mock_cpu")):
+        idle, loaded = med[f"{key}_idle_s"], med[f"{key}_loaded_s"]
+        print(f"| {label} | {idle:.2f} s | {loaded:.2f} s | {loaded / max(idle, 1e-9):.2f}x | |")
+    print(f"load average at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

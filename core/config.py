@@ -163,6 +163,14 @@ class ServerConfig(_Model):
         "process; 0 serves everything from the daemon's process (reads then share its event loop with syncs); "
         "default: 1 when an enabled plugin serves replica-safe routes, else 0",
     )
+    reader_slice_ms: float | None = Field(
+        default=None,
+        ge=0.1,
+        le=100,
+        description="CPU time slice (ms) each reader process asks Linux's scheduler for (6.12 and later): a "
+        "shorter one lets a request preempt a sync's CPU work sooner without changing any process's CPU share; "
+        "null: the kernel's default",
+    )
 
 
 class SafetyConfig(_Model):

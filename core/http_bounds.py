@@ -58,6 +58,40 @@ def connection_limit(configured: int | None) -> int:
     return max(1, min(wanted, ceiling))
 
 
+class CoalescingTransport:
+    """A transport whose writes within one turn of the event loop leave as one ``writelines``.
+
+    Uvicorn writes a response's status line and headers, then its body, as two ``write`` calls:
+    two ``send`` system calls and two TCP segments per response, which the client then reads
+    separately. On this 2-core machine that was a third of a reader process's CPU per by-name
+    request. Held writes go out at the end of the loop's current turn (``call_soon``), so nothing
+    waits longer than the code that wrote it keeps running; ``close`` sends them first.
+    Everything else is the wrapped transport's.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        if held and not self._transport.is_closing():
+            self._transport.writelines(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def bounded_protocol(header_timeout: float, max_connections: int, *, fast: bool = False) -> type[Any]:
     """Uvicorn's h11 protocol with a header deadline and a cap on open connections.
 
@@ -72,7 +106,7 @@ def bounded_protocol(header_timeout: float, max_connections: int, *, fast: bool 
         _armed_for: Any = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:
-            super().connection_made(transport)
+            super().connection_made(CoalescingTransport(transport, self.loop))
             if len(self.connections) > max_connections:
                 transport.write(_BUSY)
                 transport.close()

@@ -186,9 +186,19 @@ async def _main(spec: ReaderSpec) -> None:
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     spec: ReaderSpec = pickle.load(sys.stdin.buffer)
-    from .logs import configure_logging
+    from .logs import configure_logging, get_logger
 
     configure_logging(spec.log_format, spec.log_level)
+    slice_ms = spec.config.openchoreo.server.reader_slice_ms
+    if slice_ms is not None:  # on this, the event loop's thread: the requests are served there
+        from .sched_slice import request_slice
+
+        refused = request_slice(slice_ms)
+        log = get_logger("openchoreo_sync.reader").bind(reader=spec.index)
+        if refused is None:
+            log.debug("reader time slice set", milliseconds=slice_ms)
+        else:
+            log.info("reader time slice left at the kernel's default", reason=refused)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop not installed: asyncio's own loop

