@@ -70,6 +70,9 @@ class SyncContext:
     client: ApiClient | None = None
     services: Services = field(default_factory=Services, repr=False)
     _namespaces: asyncio.Future[list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _walks: dict[tuple[str, tuple[tuple[str, str], ...]], asyncio.Future[list[dict[str, Any]]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def catalog(self) -> CatalogReader | None:
@@ -165,10 +168,25 @@ class SyncContext:
         """
         described = what or (f"{name} for namespace {namespace}" if namespace else name)
         try:
-            items = await self.require_client().list_all(path, params, what=described)
+            items = await self._shared_walk(path, params, described)
         except Exception as exc:  # one failed collection must not fail the family
             return Collection(name, namespace, error=exc)
         return Collection(name, namespace, [Resource(kind, item, namespace) for item in items])
+
+    async def _shared_walk(self, path: str, params: Mapping[str, str] | None, what: str) -> list[dict[str, Any]]:
+        """One list walk per endpoint and query per run, however many families build collections of it.
+
+        Families read the same lists for different entities (the types family and the templates
+        family both list every namespace's component types): one run sees one answer, and the
+        API gets each list once. The items are shared read-only, as every fetched body is.
+        """
+        key = (path, tuple(sorted((params or {}).items())))
+        walk = self._walks.get(key)
+        if walk is None:
+            walk = asyncio.ensure_future(self.require_client().list_all(path, params, what=what))
+            walk.add_done_callback(_retrieved)  # see namespaces(): shielded, so retrieved here
+            self._walks[key] = walk
+        return await asyncio.shield(walk)
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:
