@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("run_id", help="the id of the guarded run, as printed by the log and 'status'")
 
-    from .mockapi import configure_parser as configure_mock
+    from .mock_options import configure_parser as configure_mock
 
     p = sub.add_parser("mock-api", help="serve a mock OpenChoreo API with a generated world")
     p.description = "Serve the mock OpenChoreo Platform API on 127.0.0.1 (for demos and plugin tests)."

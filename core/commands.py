@@ -12,7 +12,6 @@ import yaml
 
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD, config_paths, dump_entities
 from .config import load_config, redacted
-from .daemon import Daemon
 from .logs import get_logger, redact_text, redact_value
 from .quiet import first_failure, what_to_do
 from .runtime import open_runtime, register_config_secrets
@@ -32,6 +31,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             timeout_seconds=runtime.config.openchoreo.schedule.timeout,
             plugins=[r.name for r in runtime.plugins.enabled()],
         )
+        from .daemon import Daemon  # the server stack: only the commands that run the daemon import it
+
         daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=not args.no_server)
         asyncio.run(daemon.serve_forever())
     finally:
@@ -42,6 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_once(args: argparse.Namespace) -> int:
     runtime = open_runtime(config_paths(args))
     try:
+        from .daemon import Daemon
+
         daemon = Daemon(runtime.config, runtime.plugins, runtime.store, runtime.engine, serve_http=False)
 
         async def once() -> tuple[str, dict[str, Any]]:

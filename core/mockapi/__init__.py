@@ -19,14 +19,16 @@ Public API:
 * :class:`Faults` / :class:`FaultRule` (``faults``): latency, random failures, per-path
   status / reset / timeout / malformed / wrong_types / cursor_loop, Nth-page faults,
   cursor expiry; ``m.auth.revoke_all()`` invalidates every token.
-* ``configure_parser`` / ``run_from_args`` (``runner``): the ``mock-api`` CLI subcommand.
+* ``configure_parser`` (``openchoreo_sync.mock_options``) / ``run_from_args`` (``runner``): the
+  ``mock-api`` CLI subcommand.
 * ``/_mock/...`` HTTP routes (``control``) for out-of-process control.
 """
 
+from ..mock_options import configure_parser
 from .faults import FaultRule, Faults
 from .generate import WorldSpec, build_world
 from .kinds import KINDS, KindInfo
-from .runner import MockOpenChoreo, configure_parser, run_from_args
+from .runner import MockOpenChoreo, run_from_args
 from .world import ChangeEvent, World
 
 __all__ = [
