@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+import structlog
+
+from openchoreo_sync import SyncContext
+from openchoreo_sync.client import OpenChoreoClient
+from openchoreo_sync.config import AppConfig
+from openchoreo_sync.context import SHARED_WALK_ITEMS
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.testing.harness import SyncHarness
 
@@ -34,3 +40,24 @@ async def test_every_list_page_is_fetched_once_per_run(tmp_path):
             assert again == requests, "the next run walks every list again (nothing is kept across runs)"
         finally:
             await h.close()
+
+
+async def test_a_finished_big_list_is_not_kept_for_the_rest_of_the_run():
+    """Small finished walks are kept for later callers; big ones go once mapped (peak memory)."""
+    spec = WorldSpec(seed=5, namespaces=1, projects=3, components=SHARED_WALK_ITEMS // 3 + 10, example=False)
+    with MockOpenChoreo(spec) as mock:
+        namespace = max(mock.world.namespaces(), key=lambda ns: len(mock.world.items("components", ns)))
+        assert len(mock.world.items("components", namespace)) > SHARED_WALK_ITEMS
+        config = AppConfig.model_validate(
+            {"openchoreo": {"baseUrl": mock.url, "features": {"auth": {"enabled": False}}, "client": {"retries": 0}}}
+        )
+        async with OpenChoreoClient(config.openchoreo) as client:
+            ctx = SyncContext(run_id="walks", config=config, log=structlog.get_logger(), client=client)
+            big = f"/api/v1/namespaces/{namespace}/components"
+            small = f"/api/v1/namespaces/{namespace}/projects"
+            for _ in range(2):
+                assert (await ctx.walk("components", big, kind="Component", namespace=namespace)).ok
+                assert (await ctx.walk("projects", small, kind="Project", namespace=namespace)).ok
+        pages = -(-len(mock.world.items("components", namespace)) // 100)
+        assert mock.stats.count(big) == 2 * pages, "a big list is walked again rather than held"
+        assert mock.stats.count(small) == 1, "a small finished list is kept for the run"
