@@ -47,6 +47,19 @@ def run_export(config: Path, fmt: str) -> tuple[float, float, int, int]:
     return wall, usage.ru_utime + usage.ru_stime, size, process.returncode
 
 
+def compile_project() -> None:
+    """Write the project's bytecode next to its sources (what ``pip install`` of the wheel does)."""
+    import compileall
+
+    import openchoreo_sync
+    import openchoreo_sync.plugins
+
+    roots = {Path(openchoreo_sync.__file__).parent, *map(Path, openchoreo_sync.plugins.__path__)}
+    for root in sorted(roots):
+        if not compileall.compile_dir(str(root), quiet=1):
+            raise SystemExit(f"could not compile {root}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--components", type=int, default=2000)
@@ -54,7 +67,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-compile", action="store_true", help="time the start without the project's bytecode")
     args = parser.parse_args()
+    if not args.no_compile:
+        compile_project()
 
     mock = MockProcess(spec_args(args.components), args.latency)
     try:
