@@ -10,8 +10,9 @@ import asyncio
 import inspect
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 
 from .context import SyncContext
 from .errors import ResourceSkipped
@@ -167,6 +168,7 @@ async def fetch_and_map(
     families: Iterable[str] | None = None,
     mapper: Mapper | None = None,
     baseline: Mapping[str, str] | None = None,
+    on_mapped: Callable[[list[tuple[EntityRef, Entity]]], Awaitable[None]] | None = None,
 ) -> Build:
     """Run every enabled family's ``fetch`` concurrently and map what they yield.
 
@@ -177,6 +179,9 @@ async def fetch_and_map(
     clean run's digests, :mod:`~openchoreo_sync.run_inputs`), a collection whose digest matches
     is held in ``build.deferred`` instead of mapped, while every collection so far matched; the
     first that does not match maps everything held and stops holding.
+
+    ``on_mapped`` is given each collection's new entities as soon as they are mapped (a first
+    commit stages their search rows while the fetch goes on: ``store.staging``).
     """
     build = Build()
     mapper = build.mapper = mapper or Mapper(plugins, ctx)
@@ -246,8 +251,11 @@ async def fetch_and_map(
                 holding = False
                 build.map_deferred()
             t0 = time.perf_counter()
+            before = len(build.entities)
             mapper.map_collection(key, collection, build)
             map_seconds += time.perf_counter() - t0
+            if on_mapped is not None and len(build.entities) > before:
+                await on_mapped(list(islice(reversed(build.entities.items()), len(build.entities) - before)))
             if collection.root and not collection.resources:
                 build.empty_roots.add(str(key))
         await producer

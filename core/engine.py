@@ -22,6 +22,7 @@ import structlog
 from .build import Build, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, Services, SyncContext
+from .errors import StoreError
 from .model import Entity, EntityRef
 from .output_report import OutputReport
 from .outputs import Outputs
@@ -41,6 +42,7 @@ from .serialization import iter_writes
 from .snapshot import ChangeSet, MemorySnapshot, SnapshotView
 from .store.base import Commit, IndexEntry, RunRecord, StateStore
 from .store.sql import utcnow
+from .store.staging import FirstCommitStage
 from .store_snapshot import StoreSnapshot
 from .validation import forget_memos
 from .writer import SnapshotWriter
@@ -122,6 +124,7 @@ class Engine:
         fetch_started = time.monotonic()
         self.writer.full_fetches += 1  # the event queue's absorbed bursts are covered from here on
         baseline = await asyncio.to_thread(load_baseline, self.store, self.config, self.plugins)
+        stage = await self._first_commit_stage()
         gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
         # re-scan all of them again and again (a third of map+relate time). They hold no cycles
@@ -133,7 +136,10 @@ class Engine:
                     async with self.client_factory() as client:
                         ctx = self.context(run_id, client)
                         build = await fetch_and_map(
-                            self.plugins, ctx, baseline=baseline.collections if baseline else None
+                            self.plugins,
+                            ctx,
+                            baseline=baseline.collections if baseline else None,
+                            on_mapped=stage.add if stage is not None else None,
                         )
             except TimeoutError:
                 record.status = "timed_out"
@@ -142,19 +148,36 @@ class Engine:
                 log.error("sync run hung and was cancelled", timeout_seconds=timeout)
                 await asyncio.to_thread(self.store.record_run, record)
                 return RunResult(run_id, "timed_out", summary=record.summary)
+            if stage is not None:
+                await stage.close_input()  # the worker finishes its rows while this run relates
             async with self.writer.lock:
                 if baseline is not None and await self._inputs_unchanged(build, baseline, fetch_started):
                     return await self._settle_unchanged(build, ctx, record, baseline)
                 build.map_deferred()
-                return await self._settle(build, ctx, record, fetch_started)
+                return await self._settle(build, ctx, record, fetch_started, stage)
         finally:
+            if stage is not None:
+                await stage.discard()
             forget_memos()
             if gc_was_enabled:
                 gc.enable()
                 gc.collect()  # whatever cyclic garbage the run left goes now, not during the next run
             structlog.contextvars.unbind_contextvars("run_id")
 
-    async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord, fetch_started: float) -> RunResult:
+    async def _first_commit_stage(self) -> FirstCommitStage | None:
+        """A stage for a first sync's search rows (``store.staging``), started; None when the
+        store holds entities already, does not stage, or cannot be asked (the commit will say why)."""
+        try:
+            stage = await asyncio.to_thread(self.store.first_commit_stage)
+        except StoreError:
+            return None
+        if stage is not None:
+            await stage.start()
+        return stage
+
+    async def _settle(
+        self, build: Build, ctx: SyncContext, record: RunRecord, fetch_started: float, stage: FirstCommitStage | None
+    ) -> RunResult:
         log = ctx.log
         store = self.store
         safety = self.config.openchoreo.safety
@@ -208,6 +231,8 @@ class Engine:
             },
         )
         t1 = time.perf_counter()
+        if stage is not None:
+            commit.staged = await stage.finish()
         await asyncio.shield(asyncio.to_thread(store.commit, commit))
         self.writer.event_removals = 0  # this run saw the whole catalog: the events' window restarts
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)

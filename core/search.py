@@ -15,6 +15,7 @@ from .model import Entity
 
 MAX_VALUE_LENGTH = 200
 _SKIPPED_TOP_LEVEL = {"relations", "status", "attachments"}
+_USUAL_TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "spec", "relations", "status", "attachments"})
 
 
 def _walk(prefix: str, value: Any, out: list[tuple[str, str | None]]) -> None:
@@ -46,6 +47,15 @@ def search_rows(entity: Entity) -> list[tuple[str, str | None]]:
 
     A None value still records that the key exists, so ``filter=key`` (existence) matches it.
     """
+    rows = own_rows(entity)
+    for relation in entity.get("relations", ()):
+        rows[(f"relations.{relation['type']}".lower(), str(relation["targetRef"]).lower())] = None
+    return list(rows)
+
+
+def own_rows(entity: Entity) -> dict[tuple[str, str | None], None]:
+    """The rows of :func:`search_rows` that do not come from ``relations`` (in the same order):
+    what an entity gives before the relate step, which a first commit stages while fetching."""
     rows: dict[tuple[str, str | None], None] = {}
     flat: list[tuple[str, str | None]] = []
     for key, child in entity.items():
@@ -57,6 +67,21 @@ def search_rows(entity: Entity) -> list[tuple[str, str | None]]:
     metadata = entity.get("metadata", {})
     if "namespace" not in metadata:
         rows[("metadata.namespace", "default")] = None
+    return rows
+
+
+def relation_rows(entity: Entity) -> list[tuple[str, str | None]]:
+    """The rows of :func:`search_rows` that come from ``relations``: with :func:`own_rows`, all of
+    them, when no own key lower-cases to ``relations.<type>`` (see :func:`own_keys_apart`)."""
+    rows: dict[tuple[str, str | None], None] = {}
     for relation in entity.get("relations", ()):
         rows[(f"relations.{relation['type']}".lower(), str(relation["targetRef"]).lower())] = None
     return list(rows)
+
+
+def own_keys_apart(entity: Entity) -> bool:
+    """True when no row of :func:`own_rows` can have a ``relations.`` key (only a top-level key
+    other than ``relations`` lower-casing to one could): the two parts then never overlap."""
+    if entity.keys() <= _USUAL_TOP_LEVEL:
+        return True
+    return not any(key != "relations" and str(key).lower().startswith("relations") for key in entity)

@@ -26,7 +26,7 @@ _FAST = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASS
 _FAST |= orjson.OPT_PASSTHROUGH_DATETIME
 
 
-def _plain(value: Any) -> bool:
+def plain_data(value: Any) -> bool:
     """True when ``value`` holds nothing but exact dicts, lists, strings, ints, bools and None:
     what orjson and ``json.dumps`` write the same way (or orjson refuses: a non-text key, an int
     beyond 64 bits)."""
@@ -35,7 +35,7 @@ def _plain(value: Any) -> bool:
         kind: type = type(child)
         if kind is str or kind is int or kind is bool or child is None:
             continue
-        if (kind is dict or kind is list) and _plain(child):
+        if (kind is dict or kind is list) and plain_data(child):
             continue
         return False
     return True
@@ -52,18 +52,30 @@ def canonical_json(entity: Entity) -> str:
     (a non-text key, an int beyond 64 bits), takes ``json.dumps``. The text is always the one
     ``json.dumps`` gives, so stored hashes stay valid.
     """
-    if type(entity) is dict and _plain(entity):
+    return _canonical(entity)[0]
+
+
+def _canonical(entity: Entity) -> tuple[str, bool]:
+    """:func:`canonical_json`, and whether the entity is plain data (:func:`plain_data`)."""
+    if type(entity) is dict and plain_data(entity):
         try:
-            return orjson.dumps(entity, option=_FAST).decode()
+            return orjson.dumps(entity, option=_FAST).decode(), True
         except TypeError:  # orjson.JSONEncodeError: what it refuses, json.dumps decides on
             pass
-    return json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False), True
+    return json.dumps(entity, sort_keys=True, separators=(",", ":"), ensure_ascii=False), False
 
 
 def serialize(entity: Entity) -> tuple[str, str]:
     """Canonical JSON and its content hash: equal content always gives an equal hash."""
     body = canonical_json(entity)
     return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+def serialize_checked(entity: Entity) -> tuple[str, str, bool]:
+    """:func:`serialize`, and whether the entity is plain data (``EntityWrite.plain``)."""
+    body, plain = _canonical(entity)
+    return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest(), plain
 
 
 def iter_writes(
@@ -83,13 +95,13 @@ def iter_writes(
     for ref, entity in entities.items():
         if relations is not None:
             entity = relations.with_relations(ref, entity)
-        text, digest = serialize(entity)
+        text, digest, plain = serialize_checked(entity)
         before = previous.get(ref)
         if before is not None and before.hash == digest:
             continue
         (changes.changed if before is not None else changes.added).append(ref)
         collection, family, source = origin_of(ref)
-        yield EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source)
+        yield EntityWrite(ref, entity, text, digest, collection, family, ref in stale, source, plain)
 
 
 def diff_writes(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import Entity, EntityRef
 from .changelog import ChangeBatch, ChangePosition
+
+if TYPE_CHECKING:
+    from .staging import FirstCommitStage, StagedRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,9 @@ class EntityWrite:
     family: str
     stale: bool
     source: str = ""
+    plain: bool = False
+    """the entity is plain JSON data (``serialization.plain_data``): a first commit may use its
+    staged search rows (``staging``); False (unknown) makes it compute them all"""
 
 
 @dataclass
@@ -72,6 +78,8 @@ class Commit:
     consumed_approval: str | None = None
     meta: dict[str, str] = field(default_factory=dict)
     """small named values kept with the snapshot (``empty_streaks``: the empty-collection counts)"""
+    staged: StagedRows | None = None
+    """a first commit's search rows made while fetching (``staging``); used only where valid"""
 
 
 class StateStore(Protocol):
@@ -102,6 +110,11 @@ class StateStore(Protocol):
     def pending_removals(self) -> dict[EntityRef, int]: ...
 
     def commit(self, commit: Commit) -> None: ...
+
+    def first_commit_stage(self) -> FirstCommitStage | None:
+        """A stage for the search rows of a first commit into this empty store (``staging``), or
+        None (not empty, or a backend that does not stage)."""
+        ...
 
     def record_run(self, run: RunRecord) -> None: ...
 

@@ -121,6 +121,10 @@ class KeyIds:
             self.added.append((key_id, key))
         return key_id
 
+    def bump(self) -> None:
+        """Number the next new key after every id now in :attr:`ids` (after adding some by hand)."""
+        self._next = max(self.ids.values(), default=0) + 1
+
     def take_added(self) -> list[tuple[int, str]]:
         added, self.added = self.added, []
         return added

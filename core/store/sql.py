@@ -20,13 +20,14 @@ from typing import Any
 
 from ..logs import redact_value
 from ..model import Entity, EntityRef
-from ..search import search_rows
+from ..search import relation_rows, search_rows
 from . import changelog, search_table
 from .base import Commit, EntityWrite, IndexEntry, RunRecord
 from .bodies import decode_body
 from .changelog import ChangeBatch, ChangePosition
 from .search_table import NO_VALUE, KeyIds, filter_values, served_value, stored_value
 from .served import served_etag
+from .staging import FirstCommitStage, StagedRows
 
 SCHEMA_VERSION = 4
 
@@ -234,13 +235,18 @@ class SqlStore(ABC):
             cur.execute(f"DROP INDEX IF EXISTS {index}")
         return "search"
 
+    def first_commit_stage(self) -> FirstCommitStage | None:
+        """No stage by default (PostgreSQL loads its first commit by ``COPY`` at commit)."""
+        return None
+
     def _bulk_entities(self, cur: Any) -> str:
         """Where a first commit writes its entity rows (default: in place, ids in write order)."""
         return "entities"
 
-    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None) -> None:
+    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None, staged: bool = False) -> None:
         """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
-        entity rows (their ids from that number on are then given again, in ref order)."""
+        entity rows (their ids from that number on are then given again, in ref order);
+        ``staged``: rows made while fetching are in the attached ``stage`` database too."""
         for statement in search_table.BULK_INDEXES[self.dialect].values():
             cur.execute(statement)
 
@@ -379,7 +385,7 @@ class SqlStore(ABC):
                 cur.execute("DELETE FROM entity_refs")
             high = self._entity_id_high(cur)
             if bulk:
-                written, next_id = self._load_writes(cur, commit.writes, keys, high + 1)
+                written, next_id = self._load_writes(cur, commit.writes, keys, high + 1, commit.staged)
             else:
                 written, next_id = self._apply_writes(cur, commit.writes, keys, high + 1)
             if next_id - 1 > high:
@@ -418,15 +424,22 @@ class SqlStore(ABC):
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
     def _load_writes(
-        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
+        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int, staged: StagedRows | None = None
     ) -> tuple[list[EntityRef], int]:
         """A first commit's writes into empty tables: nothing to look up or delete, the search
         rows loaded in bulk (and on SQLite the entity rows too, numbered in ref order at the end:
-        see ``SqliteStore._bulk_entities``). Returns the refs for the change log and the next
-        free entity id."""
+        see ``SqliteStore._bulk_entities``). With ``staged`` (SQLite: the rows made while
+        fetching, ``staging``), an entity still as it was staged gets its staged rows and only its
+        relation rows here. Returns the refs for the change log and the next free entity id."""
         table = self._bulk_load_begin(cur)
         entity_table = self._bulk_entities(cur)
+        if staged is not None and (entity_table == "entities" or not staged.usable(keys)):
+            staged = None  # ids are given in write order here, or keys were added since it started
+        if staged is not None:
+            staged.adopt_keys(keys)
         first_id = next_id
+        provisional = staged.next_id if staged is not None else next_id  # renumbered at the end
+        count = 0
         written: list[EntityRef] = []
         for chunk in _chunks(writes):
             if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
@@ -434,17 +447,22 @@ class SqlStore(ABC):
             rows: list[SearchRow] = []
             entities: list[tuple[Any, ...]] = []
             for w in chunk:
-                entities.append(_entity_row(w, next_id, self._encode_body))
-                _add_rows(rows, keys, w.entity, next_id)
-                next_id += 1
+                entity_id = staged.staged_id(w.ref, w.entity, w.plain) if staged is not None else None
+                if entity_id is None:
+                    entity_id, provisional = provisional, provisional + 1
+                    _add_rows(rows, keys, w.entity, entity_id)
+                else:
+                    _add_relation_rows(rows, keys, w.entity, entity_id)
+                entities.append(_entity_row(w, entity_id, self._encode_body))
+                count += 1
             self._write_entity_rows(cur, entities, entity_table)
             if entity_table == "entities":
                 refs = [(row[0], row[1]) for row in entities]
                 cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
             self._insert_keys(cur, keys)
             self._insert_search_rows(cur, rows, table)
-        self._bulk_load_end(cur, first_id if entity_table != "entities" else None)
-        return written, next_id
+        self._bulk_load_end(cur, first_id if entity_table != "entities" else None, staged is not None)
+        return written, first_id + count
 
     def _apply_writes(
         self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int
@@ -782,6 +800,16 @@ def _add_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int
     innermost loop of a first commit, hence inlined."""
     ids = keys.ids
     for key, value in search_rows(entity):
+        key_id = ids.get(key)
+        if key_id is None:
+            key_id = keys.get(key)
+        out.append((key_id, NO_VALUE if value is None else value, entity_id))
+
+
+def _add_relation_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
+    """Append an entity's relation rows only (its other rows were staged: ``staging``)."""
+    ids = keys.ids
+    for key, value in relation_rows(entity):
         key_id = ids.get(key)
         if key_id is None:
             key_id = keys.get(key)

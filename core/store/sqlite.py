@@ -13,16 +13,19 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
 from ..logs import get_logger
 from ..model import EntityRef
-from .base import IndexEntry
+from .base import Commit, IndexEntry
 from .bodies import decode_body, encode_body
+from .multirow import insert_values
 from .search_table import ENTITY_COLUMNS
 from .sql import SCHEMA_VERSION, SqlStore
+from .staging import FirstCommitStage
 
 log = get_logger("openchoreo_sync.store")
 
@@ -151,10 +154,10 @@ class SqliteStore(SqlStore):
         return encode_body(text)
 
     def _insert_search_rows(self, cur: Any, rows: list[tuple[int, str, int]], table: str = "search") -> None:
-        _insert_values(cur, f"INSERT INTO {table} (key_id, value, entity_id) VALUES ", 3, rows)
+        insert_values(cur, f"INSERT INTO {table} (key_id, value, entity_id) VALUES ", 3, rows)
 
     def _write_entity_rows(self, cur: Any, rows: list[tuple[Any, ...]], table: str = "entities") -> None:
-        _insert_values(cur, f"INSERT INTO {table} (id, {ENTITY_COLUMNS}) VALUES ", 12, rows, self._entity_upsert(table))
+        insert_values(cur, f"INSERT INTO {table} (id, {ENTITY_COLUMNS}) VALUES ", 12, rows, self._entity_upsert(table))
 
     def _bulk_load_begin(self, cur: Any) -> str:
         """A first commit's search rows go to a temporary heap table first, then into the
@@ -176,7 +179,35 @@ class SqliteStore(SqlStore):
         cur.execute("CREATE TEMP TABLE entities_load AS SELECT * FROM main.entities WHERE 0")
         return "temp.entities_load"
 
-    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None) -> None:
+    def first_commit_stage(self) -> FirstCommitStage | None:
+        """A stage for a first sync's search rows when no entity is stored yet (``staging``)."""
+        if self.read_only_reason is not None or self._query("SELECT 1 FROM entities LIMIT 1"):
+            return None
+        return FirstCommitStage(
+            {str(key): int(key_id) for key, key_id in self._query("SELECT key, id FROM search_keys")}
+        )
+
+    def commit(self, commit: Commit) -> None:
+        """With a first commit's stage, its file is attached (as ``stage``) around the transaction:
+        read only, by the search rows' copy (``_bulk_load_end``)."""
+        if commit.staged is None:
+            super().commit(commit)
+            return
+        cur = self._conn().cursor()
+        try:
+            cur.execute("ATTACH DATABASE ? AS stage", (str(commit.staged.path),))
+        except sqlite3.Error as exc:
+            log.debug("first-commit stage not attached; the commit does all its work", error=str(exc))
+            super().commit(replace(commit, staged=None))
+            return
+        try:
+            super().commit(commit)
+        finally:
+            with suppress(sqlite3.Error):
+                cur.execute("DETACH DATABASE stage")
+            cur.close()
+
+    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None, staged: bool = False) -> None:
         if renumber_from is None:
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) "
@@ -195,9 +226,12 @@ class SqliteStore(SqlStore):
                 "FROM temp.entities_load AS e JOIN temp.id_map AS m ON m.old = e.id ORDER BY m.new"
             )
             cur.execute("INSERT INTO entity_refs (id, ref) SELECT new, ref FROM temp.id_map ORDER BY new")
+            rows = "temp.search_load"
+            if staged:  # staged rows of entities not written have no id in the map: left out
+                rows = "(SELECT * FROM stage.rows UNION ALL SELECT * FROM temp.search_load)"
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) SELECT s.key_id, s.value, m.new "
-                "FROM temp.search_load AS s JOIN temp.id_map AS m ON m.old = s.entity_id ORDER BY 1, 2, 3"
+                f"FROM {rows} AS s JOIN temp.id_map AS m ON m.old = s.entity_id ORDER BY 1, 2, 3"
             )
             cur.execute("DROP TABLE temp.id_map")
             cur.execute("DROP TABLE temp.entities_load")
@@ -282,30 +316,6 @@ class SqliteStore(SqlStore):
                 self.read_only_reason = None
                 self._generation += 1
         return writable
-
-
-_MAX_VARIABLES = 999
-"""Parameters per statement: SQLite's lowest ``SQLITE_MAX_VARIABLE_NUMBER`` (before 3.32)."""
-
-
-def _insert_values(cur: Any, head: str, width: int, rows: list[tuple[Any, ...]], tail: str = "") -> None:
-    """Insert ``rows`` with as many rows per ``INSERT ... VALUES (...), (...)`` as the parameter
-    limit allows, instead of ``executemany``'s one statement per row.
-
-    ``executemany`` steps the statement once per row, and each step takes the GIL back and forth
-    and resets the statement: at a first commit's 526,735 search rows that was 0.65 s of CPU;
-    333 rows per statement bind the same values and cost 0.16 s. Rows go in the same order, each
-    as it would alone (an upsert's ``ON CONFLICT`` applies row by row), so the result is the same.
-    """
-    per = max(1, _MAX_VARIABLES // width)
-    one = "(" + ",".join("?" * width) + ")"
-    full = head + ",".join([one] * per) + tail
-    whole = len(rows) - len(rows) % per
-    for start in range(0, whole, per):
-        cur.execute(full, [value for row in rows[start : start + per] for value in row])
-    if whole < len(rows):
-        rest = rows[whole:]
-        cur.execute(head + ",".join([one] * len(rest)) + tail, [value for row in rest for value in row])
 
 
 def _prefixed(alias: str, columns: str) -> str:

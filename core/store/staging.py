@@ -1,0 +1,216 @@
+"""A first commit's search rows, made while the run is still fetching, in a process of its own.
+
+A first sync into an empty SQLite store spends most of its commit on the search rows: ~36 per
+entity (527k at 10k components), flattened in Python and staged in a temporary table before their
+sorted copy into the clustered search table. The fetch before it keeps the main process busy too
+(mapping, decoding pages), so moving that work into the fetch on the same GIL gains little; on a
+second core it is free. :class:`FirstCommitStage` starts ``stage_worker`` when the run starts,
+sends it each collection's entities as they are mapped (JSON lines) and the worker flattens them
+(``search.own_rows``: everything but the relations, which are known only after the relate step)
+into a scratch SQLite file. The commit attaches that file and copies the rows with the rest.
+
+What the commit writes stays exactly what it would write without the stage:
+
+* An entity is staged under a provisional id with a digest of its content without relations;
+  the commit uses its staged rows only when the entity it writes still has that digest (a relate
+  hook may change the entities it owns) and adds the relation rows itself; any other entity gets
+  all its rows at commit as before. Staged rows of entities the run does not write (dropped,
+  yielded to a newer delta) are never copied: the copy joins on the ids the commit wrote.
+* The worker numbers new search keys from the ``search_keys`` the store had when the run started;
+  the commit uses its numbering only if that table is still the same, else ignores the stage.
+* Only an entity made of exact dicts, lists, strings, ints, bools and None is staged (its JSON
+  round trip is then exact, so the worker's rows are the ones ``search_rows`` gives), and only if
+  no own key can collide with a relation row (``search.own_keys_apart``).
+* The stage is one more input to the single commit transaction, which alone writes the state file;
+  a failed worker, a run that does not commit, or a crash leave nothing but a scratch file in a
+  temporary directory. Any failure of the stage disables it for the run: the commit then does
+  all the work itself, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from ..logs import get_logger
+from ..model import Entity, EntityRef
+from ..search import own_keys_apart
+from .search_table import KeyIds
+
+log = get_logger("openchoreo_sync.store")
+
+_SORTED = orjson.OPT_SORT_KEYS
+WORKER = Path(__file__).with_name("stage_worker.py")
+"""Run by path, not ``-m``: see ``stage_worker``."""
+
+
+def own_content(entity: Entity) -> bytes | None:
+    """JSON of the entity without ``relations`` (sorted keys), or None when it is not staged.
+
+    Not checked for plain data (``serialization.plain_data``): an entity that is not gets a
+    digest too, but :meth:`StagedRows.staged_id` never matches it (``EntityWrite.plain``).
+    """
+    if type(entity) is not dict or not own_keys_apart(entity):
+        return None
+    try:
+        return orjson.dumps({key: value for key, value in entity.items() if key != "relations"}, option=_SORTED)
+    except TypeError:  # a non-text key, an int beyond 64 bits, a lone surrogate, a dataclass
+        return None
+
+
+def _digest(content: bytes) -> bytes:
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+@dataclass
+class StagedRows:
+    """What the worker staged, as the commit uses it (see the module docstring)."""
+
+    path: Path
+    """the scratch SQLite file: table ``rows (key_id, value, entity_id)``, provisional ids"""
+    base_keys: dict[str, int]
+    """``search_keys`` as the worker started from"""
+    added_keys: list[tuple[int, str]]
+    """keys the worker numbered"""
+    next_id: int
+    """the first provisional id not given to a staged entity"""
+    entries: dict[EntityRef, tuple[int, bytes]] = field(default_factory=dict)
+    """ref -> (provisional id, digest of the content it was staged with)"""
+    taken: int = 0
+    """entities whose staged rows the commit used"""
+
+    def usable(self, keys: KeyIds) -> bool:
+        """True when the commit's key numbering is the one the worker started from."""
+        return keys.ids == self.base_keys
+
+    def adopt_keys(self, keys: KeyIds) -> None:
+        for key_id, key in self.added_keys:
+            keys.ids[key] = key_id
+            keys.added.append((key_id, key))
+        keys.bump()
+
+    def staged_id(self, ref: EntityRef, entity: Entity, plain: bool) -> int | None:
+        """The provisional id whose staged rows are this entity's own rows, or None.
+
+        ``plain``: the entity is plain data (``EntityWrite.plain``, found while serialising it),
+        so its JSON round trip, which the worker flattened, gives the same rows."""
+        entry = self.entries.get(ref)
+        if entry is None or not plain:
+            return None
+        content = own_content(entity)
+        if content is None or _digest(content) != entry[1]:
+            return None
+        self.taken += 1
+        return entry[0]
+
+
+class FirstCommitStage:
+    """The main process's side: the worker, the provisional ids and digests (see module docstring)."""
+
+    def __init__(self, keys: dict[str, int]) -> None:
+        self._keys = keys
+        self._dir = Path(tempfile.mkdtemp(prefix="openchoreo-stage-"))
+        self.path = self._dir / "stage.sqlite3"
+        self._proc: asyncio.subprocess.Process | None = None
+        self._entries: dict[EntityRef, tuple[int, bytes]] = {}
+        self._next = 1
+        self._failed = False
+        self._closed_input = False
+
+    async def start(self) -> None:
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(WORKER),
+                str(self.path),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            await self._write(orjson.dumps(self._keys) + b"\n")
+        except (OSError, ValueError) as exc:
+            self._fail(f"cannot start the staging worker: {exc}")
+
+    def _fail(self, why: str) -> None:
+        if not self._failed:
+            log.debug("first-commit stage disabled; the commit does all its work", reason=why)
+        self._failed = True
+
+    async def _write(self, data: bytes) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None or self._failed:
+            return
+        try:
+            proc.stdin.write(data)
+            await proc.stdin.drain()  # back-pressure: never more than a pipe's worth held here
+        except (OSError, RuntimeError) as exc:  # the worker is gone (BrokenPipe, ConnectionReset)
+            self._fail(f"the staging worker stopped reading: {exc}")
+
+    async def add(self, items: list[tuple[EntityRef, Entity]]) -> None:
+        """Stage these freshly mapped entities (one JSON line: ``[[id, entity], ...]``)."""
+        if self._failed or self._closed_input:
+            return
+        parts: list[bytes] = []
+        entries = self._entries
+        for ref, entity in items:
+            content = own_content(entity)
+            if content is None or ref in entries:
+                continue
+            entries[ref] = (self._next, _digest(content))
+            parts.append(b"[%d,%s]" % (self._next, content))
+            self._next += 1
+        if parts:
+            await self._write(b"[" + b",".join(parts) + b"]\n")
+
+    async def close_input(self) -> None:
+        """Nothing more to stage: the worker finishes its file (while the run relates)."""
+        if self._closed_input:
+            return
+        self._closed_input = True
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            with suppress(OSError, RuntimeError):
+                proc.stdin.close()
+
+    async def finish(self) -> StagedRows | None:
+        """What was staged, once the worker is done; None when the stage failed."""
+        await self.close_input()
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return None
+        try:
+            out = await proc.stdout.read()
+            code = await proc.wait()
+        except (OSError, RuntimeError) as exc:
+            self._fail(f"the staging worker failed: {exc}")
+            return None
+        if self._failed or code != 0:
+            self._fail(f"the staging worker exited with {code}")
+            return None
+        try:
+            report = json.loads(out)
+            added = [(int(key_id), str(key)) for key_id, key in report["added"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            self._fail(f"unreadable report from the staging worker: {exc}")
+            return None
+        return StagedRows(self.path, self._keys, added, self._next, self._entries)
+
+    async def discard(self) -> None:
+        """Stop the worker if still running and remove the scratch file."""
+        await self.close_input()
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with suppress(ProcessLookupError):
+                proc.kill()
+            with suppress(OSError, RuntimeError):
+                await proc.wait()
+        self._entries = {}
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""A first SQLite commit with its search rows staged while fetching (``store.staging``) stores
+exactly what the same commit stores unstaged: same entity rows, same search rows, whatever
+happened to the entities between staging and committing."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from openchoreo_sync.model import Entity, entity_ref
+from openchoreo_sync.serialization import plain_data
+from openchoreo_sync.store.base import Commit, EntityWrite
+from openchoreo_sync.store.sqlite import SqliteStore
+from openchoreo_sync.store.staging import FirstCommitStage, StagedRows
+from tests.store.test_store_suite import component, run, stored_search_rows
+from tests.store.test_store_suite import write as unchecked_write
+
+
+def write(entity: Entity) -> EntityWrite:
+    """A write as the engine makes it (``serialization.iter_writes`` says whether it is plain)."""
+    return replace(unchecked_write(entity), plain=plain_data(entity))
+
+
+def with_relations(entity: Entity, *targets: str) -> Entity:
+    return {**entity, "relations": [{"type": "ownedBy", "targetRef": t} for t in targets]}
+
+
+def world() -> list[Entity]:
+    entities = [
+        with_relations(component(f"c{i:03}", description=f"D{i}", tags=[f"t{i % 5}"]), f"group:default/g{i % 3}")
+        for i in range(120)
+    ]
+    entities.append(component("floaty", weight=0.5))  # not plain JSON data: never staged
+    # an own key that reads as a relation row (and is one: the same row twice would not commit)
+    entities.append(with_relations({**component("odd"), "Relations.ownedBy": "x"}, "x"))
+    return entities
+
+
+def stored(store: SqliteStore) -> tuple[Any, Any]:
+    """Entity rows by ref (their ids in ref order) and search rows by text."""
+    columns = "id, ref, kind, namespace, name, collection, family, hash, body, stale, source, etag"
+    return store._query(f"SELECT {columns} FROM entities ORDER BY ref"), stored_search_rows(store)
+
+
+async def stage_all(stage: FirstCommitStage, entities: list[Entity]) -> StagedRows | None:
+    await stage.start()
+    items = [(entity_ref(e), e) for e in entities]
+    for start in range(0, len(items), 7):  # several batches, as collections come
+        await stage.add(items[start : start + 7])
+    return await stage.finish()
+
+
+def commit_staged(path: Path, staged_entities: list[Entity], written: list[Entity]) -> tuple[SqliteStore, int]:
+    store = SqliteStore(path)
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+    staged = asyncio.run(stage_all(stage, staged_entities))
+    try:
+        store.commit(Commit(run=run("r1"), writes=[write(e) for e in written], staged=staged))
+    finally:
+        asyncio.run(stage.discard())
+    assert not stage.path.parent.exists(), "the scratch file outlived its stage"
+    return store, staged.taken if staged is not None else 0
+
+
+def commit_plain(path: Path, written: list[Entity]) -> SqliteStore:
+    store = SqliteStore(path)
+    store.migrate()
+    store.commit(Commit(run=run("r1"), writes=[write(e) for e in written]))
+    return store
+
+
+def test_a_staged_first_commit_stores_what_an_unstaged_one_does(tmp_path: Path) -> None:
+    """Entities changed after staging (as a relate hook may), staged but not written (yielded to
+    a delta), written but not staged, and not stageable at all."""
+    staged_entities = world()
+    written = copy.deepcopy(staged_entities[:100]) + staged_entities[110:]  # c100-c109 are not written
+    written[3]["spec"]["owner"] = "someone-else"
+    written[4]["metadata"]["tags"].append("late")
+    written.append(component("unstaged", description="came later"))
+    expected = commit_plain(tmp_path / "plain.sqlite3", written)
+    store, taken = commit_staged(tmp_path / "staged.sqlite3", staged_entities, written)
+    assert taken == 98 + 10  # c000-c099 but the two changed, c110-c119; not floaty, odd, unstaged
+    assert stored(store) == stored(expected)
+    assert store.match_refs([[("spec.owner", ["someone-else"])]]) == ["component:default/c003"]
+    assert store.match_refs([[("metadata.tags", ["late"])]]) == ["component:default/c004"]
+    assert store.match_refs([[("metadata.name", ["c105"])]]) == []
+    assert store.match_refs([[("relations.ownedby", ["group:default/g1"])]]) == expected.match_refs(
+        [[("relations.ownedby", ["group:default/g1"])]]
+    )
+
+
+def test_a_stage_whose_keys_were_numbered_meanwhile_is_left_unused(tmp_path: Path) -> None:
+    """Another commit numbered search keys after the stage started (its entities since removed):
+    the stage's numbering may clash, so the commit makes all rows itself."""
+    entities = world()
+    path = tmp_path / "staged.sqlite3"
+    store = SqliteStore(path)
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+    staged = asyncio.run(stage_all(stage, entities))
+    assert staged is not None
+    other = component("other", brandnew="key")
+    store.commit(Commit(run=run("r0"), writes=[write(other)]))
+    store.commit(Commit(run=run("r0b"), removals=[entity_ref(other)]))
+    try:
+        store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities], staged=staged))
+    finally:
+        asyncio.run(stage.discard())
+    expected = commit_plain(tmp_path / "plain.sqlite3", entities)
+    assert stored(store)[1] == stored(expected)[1]
+
+
+def test_a_failed_staging_worker_leaves_the_commit_to_do_everything(tmp_path: Path) -> None:
+    entities = world()
+    store = SqliteStore(tmp_path / "staged.sqlite3")
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+
+    async def broken() -> StagedRows | None:
+        await stage.start()
+        assert stage._proc is not None
+        stage._proc.kill()
+        await stage._proc.wait()
+        await stage.add([(entity_ref(e), e) for e in entities])
+        return await stage.finish()
+
+    assert asyncio.run(broken()) is None
+    asyncio.run(stage.discard())
+    store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities]))
+    assert stored(store) == stored(commit_plain(tmp_path / "plain.sqlite3", entities))
+
+
+def test_only_an_empty_store_stages(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.migrate()
+    store.commit(Commit(run=run("r1"), writes=[write(component("a"))]))
+    assert store.first_commit_stage() is None
