@@ -8,7 +8,9 @@
    (``dbstat``).
 2. The first commit replayed on its own: every stored entity is serialised again
    (``serialization.iter_writes``, as the engine does) and committed into a fresh store, CPU time
-   (``time.process_time``, all threads) and wall time, best of three.
+   (``time.process_time``, all threads) and wall time, best of three; then the same commit with
+   its search rows staged first (``store.staging``, as a first sync stages them while fetching):
+   the staging's CPU in this process and in the worker, and the commit's CPU, best of three each.
 3. The read API's store queries on that file, and the embedded catalog's handlers above them
    (``API ...``), in-process, CPU time per call (mean of ``--calls``).
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import shutil
 import sqlite3
 import sys
@@ -32,6 +35,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from sync_bench import MockProcess, spec_args
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def file_split(path: Path) -> dict[str, Any]:
@@ -65,11 +73,20 @@ async def first_sync(size: int, latency: int, state_dir: Path) -> dict[str, Any]
         }
         harness = SyncHarness(mock.url, state_dir, overrides)
         try:
+            worker = _children_cpu()
             cpu, wall = time.process_time(), time.perf_counter()
             result = await harness.run(trigger="bench")
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             assert result.status == "ok", result.summary
-            return {"entities": len(result.entities), "once_s": wall, "once_cpu_s": cpu, **result.summary["seconds"]}
+            return {
+                "entities": len(result.entities),
+                "once_s": wall,
+                "once_cpu_s": cpu,
+                # the staging worker (store.staging), reaped by the run; the mock is still running
+                "stage_worker_cpu_s": _children_cpu() - worker,
+                "stage_worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                **result.summary["seconds"],
+            }
         finally:
             await harness.close()
     finally:
@@ -115,8 +132,6 @@ def replay_staged(path: Path, repeats: int = 3, batch: int = 40) -> dict[str, An
     """The same first commit with its search rows staged first (``store.staging``), as a first
     sync stages them while fetching: ``batch`` entities at a time (a collection at 10k components
     maps ~38), the worker's CPU apart (its own process). Best of ``repeats`` each."""
-    import resource
-
     from openchoreo_sync.serialization import iter_writes
     from openchoreo_sync.snapshot import ChangeSet
     from openchoreo_sync.store.base import Commit, RunRecord
@@ -130,10 +145,6 @@ def replay_staged(path: Path, repeats: int = 3, batch: int = 40) -> dict[str, An
     items = list(entities.items())
     best: dict[str, float] = {}
 
-    def children() -> float:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
-
     for n in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             store = SqliteStore(Path(tmp) / "replay.sqlite3")
@@ -141,9 +152,9 @@ def replay_staged(path: Path, repeats: int = 3, batch: int = 40) -> dict[str, An
             stage = store.first_commit_stage()
             assert stage is not None
 
-            cpu, worker = time.process_time(), children()
+            cpu, worker = time.process_time(), _children_cpu()
             staged = asyncio.run(_stage_all(stage, items, batch))
-            figures = {"staging_cpu_s": time.process_time() - cpu, "staging_worker_cpu_s": children() - worker}
+            figures = {"staging_cpu_s": time.process_time() - cpu, "staging_worker_cpu_s": _children_cpu() - worker}
             assert staged is not None, "the stage failed"
             writes = iter_writes(
                 entities, {}, lambda ref: (index[ref].collection, index[ref].family, index[ref].source), ChangeSet()
