@@ -94,15 +94,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     # next collections walk all of them, and writing the text allocates ~a million more strings
     # (at 2k components ~0.4 s of collections during a ~0.2 s dump). The process exits right
     # after, and the entities hold no cycles to find.
+    collecting = gc.isenabled()
     gc.disable()
-    runtime = open_runtime(config_paths(args))
     try:
-        entities, build = run_quietly(runtime.engine.export())
+        runtime = open_runtime(config_paths(args))
+        try:
+            entities, build = run_quietly(runtime.engine.export())
+        finally:
+            runtime.close()
+        failures = {**build.collections_failed, **build.families_failed}
+        ordered = [entities[ref] for ref in sorted(entities)]
+        sys.stdout.write(dump_entities(ordered, args.format))
     finally:
-        runtime.close()
-    failures = {**build.collections_failed, **build.families_failed}
-    ordered = [entities[ref] for ref in sorted(entities)]
-    sys.stdout.write(dump_entities(ordered, args.format))
+        # What is alive now stays until the process exits, where Python's last collection would
+        # walk all of it to find nothing (~0.15 s of a 2k export's exit); frozen, it is skipped.
+        gc.freeze()
+        if collecting:
+            gc.enable()
     if failures:
         for key, error in failures.items():
             log.error("fetch failed; the export is incomplete", collection=key, error=error)
