@@ -68,6 +68,8 @@ def own_content(entity: Entity) -> bytes | None:
 
 
 DIGEST_SIZE = 16
+LINE_ENTITIES = 200
+"""Entities per line to the worker (~330 KB of JSON at 1.6 KB each)."""
 
 
 def _digest(content: bytes) -> bytes:
@@ -164,7 +166,8 @@ class FirstCommitStage:
             self._fail(f"the staging worker stopped reading: {exc}")
 
     async def add(self, items: list[tuple[EntityRef, Entity]]) -> None:
-        """Stage these freshly mapped entities (one JSON line: ``[[id, entity], ...]``)."""
+        """Stage these freshly mapped entities (JSON lines of ``[[id, entity], ...]``, at most
+        :data:`LINE_ENTITIES` to a line: a big collection's text is never held all at once)."""
         if self._failed or self._closed_input:
             return
         parts: list[bytes] = []
@@ -177,6 +180,9 @@ class FirstCommitStage:
             self._digests += _digest(content)
             parts.append(b"[%d,%s]" % (self._next, content))
             self._next += 1
+            if len(parts) == LINE_ENTITIES:
+                await self._write(b"[" + b",".join(parts) + b"]\n")
+                parts = []
         if parts:
             await self._write(b"[" + b",".join(parts) + b"]\n")
 
