@@ -127,6 +127,7 @@ class Engine:
         # re-scan all of them again and again (a third of map+relate time). They hold no cycles
         # and are freed by reference counting, so collection waits until the run is over.
         gc.disable()
+        skipped = False
         try:
             try:
                 async with asyncio.timeout(timeout):
@@ -144,6 +145,7 @@ class Engine:
                 return RunResult(run_id, "timed_out", summary=record.summary)
             async with self.writer.lock:
                 if baseline is not None and await self._inputs_unchanged(build, baseline, fetch_started):
+                    skipped = True
                     return await self._settle_unchanged(build, ctx, record, baseline)
                 build.map_deferred()
                 return await self._settle(build, ctx, record, fetch_started)
@@ -151,7 +153,10 @@ class Engine:
             forget_memos()
             if gc_was_enabled:
                 gc.enable()
-                gc.collect()  # whatever cyclic garbage the run left goes now, not during the next run
+                # Whatever cyclic garbage the run left goes now, not during the next run. A skipped
+                # run's is all young (the fetch's): the youngest generation holds every object made
+                # since the run began, and a full pass over the daemon's heap cost 0.1-0.15 s more.
+                gc.collect(0 if skipped else 2)
             structlog.contextvars.unbind_contextvars("run_id")
 
     async def _settle(self, build: Build, ctx: SyncContext, record: RunRecord, fetch_started: float) -> RunResult:

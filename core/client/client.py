@@ -21,7 +21,7 @@ from ..context import BoundLogger
 from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
 from .errors import ApiError, MalformedResponseError
-from .pagination import walk
+from .pagination import Listed, walk
 from .pool import ApiTransport
 from .requester import Requester
 from .retry import RetryPolicy
@@ -115,15 +115,19 @@ class OpenChoreoClient:
             self.tokens.close()
         await self._http.aclose()
 
-    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> list[dict[str, Any]]:
-        """Every item of the paginated list at ``path`` (all pages, ``limit=100``).
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> Listed:
+        """Every item of the paginated list at ``path`` (all pages, ``limit=100``), with a digest
+        of the pages' bytes (:class:`~.pagination.Listed`).
 
         Raises ``ApiError`` (or a subclass: ``MalformedResponseError``, ``ResponseTooLargeError``,
         ``PaginationError``); ``what`` names the collection in the message, e.g. ``namespaces``.
         """
 
-        async def fetch(query: dict[str, str]) -> Any:
-            return await self._fetch_json(path, query, what=what)
+        async def fetch(query: dict[str, str]) -> tuple[Any, bytes]:
+            response = await self._requester.get(path, query, what=what)
+            if not 200 <= response.status < 300:
+                raise self._requester.error(response, what=what, path=path)
+            return decode_json(response.body, what=what, path=path, content_type=response.content_type), response.body
 
         try:
             async with asyncio.timeout(self._deadline):

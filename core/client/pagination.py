@@ -7,12 +7,17 @@
   a new consistent snapshot; mixing two snapshots could duplicate or miss items).
 * A cursor seen twice, or more than ``max_pages`` pages, means the walk would never end: stop
   with ``PaginationError`` naming the path instead of looping (the official client has no guard).
+* The walk's items come back as :class:`Listed`, with a digest of the pages' bytes (cursors
+  left out): what a run with nothing changed compares instead of re-encoding every item.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+
+import orjson
 
 from ..context import BoundLogger
 from .envelope import parse_page
@@ -21,8 +26,48 @@ from .stats import ClientStats
 
 PAGE_SIZE = 100
 
-FetchPage = Callable[[dict[str, str]], Awaitable[Any]]
-"""Fetches one page for the given query parameters; returns decoded JSON or raises ``ApiError``."""
+FetchPage = Callable[[dict[str, str]], Awaitable[tuple[Any, bytes]]]
+"""Fetches one page for the given query parameters; returns its decoded JSON and the raw body it
+was decoded from, or raises ``ApiError``."""
+
+
+class Listed(list[dict[str, Any]]):
+    """A walk's items, in server order, with ``digest``: SHA-256 over the bytes of its pages.
+
+    Equal digests mean byte-equal pages (each page's ``nextCursor`` value left out, see
+    :func:`page_part`), hence equal items in the same order. Used by
+    :meth:`~openchoreo_sync.context.SyncContext.walk` for the unchanged-inputs skip.
+    """
+
+    digest: str | None = None
+
+
+def page_part(body: bytes, cursor: str | None) -> bytes:
+    """The bytes of a page that say what it lists: all of it but the ``nextCursor`` value.
+
+    A continue token names the resource version the list was read at, which moves with every
+    write anywhere in a Kubernetes cluster: pages whose items are byte-equal would differ in it
+    on every run. It is cut only where the body provably ends with it (the page's last member is
+    ``pagination``, whose last member is ``nextCursor``, encoded as orjson encodes it, then
+    ``}}`` and whitespace), so what is cut cannot be part of an item; otherwise the whole body
+    counts (a page then never matches a run whose cursor differs, which only costs a full run).
+    """
+    if cursor is None:
+        return body
+    end = body.rstrip()
+    tail = orjson.dumps(cursor) + b"}}"
+    if not end.endswith(tail):
+        return body
+    return end[: len(end) - len(tail)]
+
+
+def _cursor_is_last(data: Any) -> bool:
+    """``data``'s last member is ``pagination`` and its last member ``nextCursor`` (dicts keep the
+    body's order), so a body ending in that cursor ends in this very member."""
+    if not isinstance(data, dict) or not data or next(reversed(data)) != "pagination":
+        return False
+    pagination = data["pagination"]
+    return isinstance(pagination, dict) and bool(pagination) and next(reversed(pagination)) == "nextCursor"
 
 
 async def walk(
@@ -34,8 +79,8 @@ async def walk(
     max_pages: int,
     stats: ClientStats,
     log: BoundLogger,
-) -> list[dict[str, Any]]:
-    """All items of the collection at ``path``, in server order."""
+) -> Listed:
+    """All items of the collection at ``path``, in server order, with the pages' digest."""
     try:
         return await _walk_once(fetch, path, params, what=what, max_pages=max_pages, stats=stats)
     except _MidWalkFailure as failure:
@@ -67,10 +112,11 @@ async def _walk_once(
     what: str,
     max_pages: int,
     stats: ClientStats,
-) -> list[dict[str, Any]]:
+) -> Listed:
     base = {k: v for k, v in (params or {}).items() if k not in ("cursor", "limit")}
     base["limit"] = str(PAGE_SIZE)
-    items: list[dict[str, Any]] = []
+    items = Listed()
+    digest = hashlib.sha256(orjson.dumps([path, sorted(base.items())]))
     seen: set[str] = set()
     cursor: str | None = None
     page = 0
@@ -80,7 +126,7 @@ async def _walk_once(
             raise _loop(what, path, f"more than openchoreo.client.maxPages ({max_pages}) pages")
         query = dict(base) if cursor is None else {**base, "cursor": cursor}
         try:
-            data = await fetch(query)
+            data, body = await fetch(query)
         except ApiError as error:
             if page > 1 and error.status == 500:
                 raise _MidWalkFailure(error, page) from None
@@ -88,7 +134,11 @@ async def _walk_once(
         stats.pages += 1
         page_items, cursor = parse_page(data, what=what, path=path)
         items.extend(page_items)
+        part = page_part(body, cursor) if cursor is not None and _cursor_is_last(data) else body
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
         if cursor is None:
+            items.digest = digest.hexdigest()
             return items
         if cursor in seen:
             raise _loop(what, path, f"the server returned the same cursor twice (page {page})")

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from openchoreo_sync import Collection, SyncContext
-from openchoreo_sync.kit import cr
+from openchoreo_sync.kit import cr, joined_inputs
 from openchoreo_sync.kit.endpoints import namespaced_path
 from openchoreo_sync.kit.fetching import as_they_complete
 
@@ -44,6 +44,7 @@ async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
     )
     component_error = _first_error(components, workloads, projects)
     resource_error = _first_error(resources, projects)
+    # The joins are functions of these walks' items alone: their pages' digests are the inputs'.
     return [
         projects,
         Collection(COMPONENTS, namespace, error=component_error)
@@ -52,10 +53,12 @@ async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
             COMPONENTS,
             namespace,
             join_components(namespace, _bodies(components), _bodies(workloads), _bodies(projects)),
-        ),
+        ).made_from(joined_inputs(components, workloads, projects)),
         Collection(RESOURCES, namespace, error=resource_error)
         if resource_error is not None
-        else Collection(RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))),
+        else Collection(
+            RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))
+        ).made_from(joined_inputs(resources, projects)),
     ]
 
 
