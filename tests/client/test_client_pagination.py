@@ -16,6 +16,7 @@ from openchoreo_sync.client import (
     PaginationError,
     ResponseTooLargeError,
 )
+from openchoreo_sync.client.requester import Slots
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory
 
@@ -67,6 +68,22 @@ async def test_many_collections_share_the_in_flight_limit(mock_openchoreo_factor
     assert [len(r) for r in results] == [120] * 6
     assert client.stats.requests == 12
     assert client.stats.peak_in_flight == 2
+
+
+async def test_a_walks_next_page_goes_before_first_requests_waiting(mock_openchoreo_factory: MockFactory) -> None:
+    """One slot: the walk's second page is served before the first pages that queued behind its
+    first (first come would serve it last, after every short list queued meanwhile)."""
+    mock = mock_openchoreo_factory(namespaces=0, projects=0, components=0, example=False, latency_ms=20)
+    fill(mock, "environments", "long", 150)
+    for n in range(3):
+        fill(mock, "environments", f"short{n}", 1)
+    async with OpenChoreoClient(make_config(mock.url, max_in_flight=1)) as client:
+        await asyncio.gather(
+            client.list_all("/api/v1/namespaces/long/environments", what="long"),
+            *(client.list_all(f"/api/v1/namespaces/short{n}/environments", what="short") for n in range(3)),
+        )
+    served = [r.path.split("/")[4] + (" next" if "cursor=" in r.query else "") for r in mock.stats.records]
+    assert served == ["long", "short0", "long next", "short1", "short2"]
 
 
 async def test_500_mid_walk_restarts_the_collection_once(empty_mock: MockOpenChoreo) -> None:
@@ -140,3 +157,16 @@ async def test_oversize_response_is_refused(empty_mock: MockOpenChoreo) -> None:
         with pytest.raises(ResponseTooLargeError) as caught:
             await client.list_all(ENVS, what="environments")
     assert ENVS in str(caught.value) and "maxResponseBytes (20000 bytes)" in str(caught.value)
+
+
+async def test_a_slot_given_to_a_cancelled_waiter_is_handed_on() -> None:
+    slots = Slots(1)
+    await slots.acquire(next_page=False)
+    queued = asyncio.ensure_future(slots.acquire(next_page=False))
+    given = asyncio.ensure_future(slots.acquire(next_page=True))
+    await asyncio.sleep(0)
+    queued.cancel()  # cancelled while waiting: it leaves the queue
+    slots.release()  # the slot goes to ``given``, which is cancelled before it runs
+    given.cancel()
+    await asyncio.gather(queued, given, return_exceptions=True)
+    await asyncio.wait_for(slots.acquire(next_page=False), 1)  # the slot came back
