@@ -26,9 +26,34 @@ from .stats import ClientStats
 
 PAGE_SIZE = 100
 
-FetchPage = Callable[[dict[str, str]], Awaitable[tuple[Any, bytes]]]
-"""Fetches one page for the given query parameters; returns its decoded JSON and the raw body it
-was decoded from, or raises ``ApiError``."""
+FetchPage = Callable[[dict[str, str], int], Awaitable[tuple[Any, bytes]]]
+"""Fetches one page for the given query parameters, at a priority (:class:`PageCounts`); returns
+its decoded JSON and the raw body it was decoded from, or raises ``ApiError``."""
+
+PAGE_COUNTS_KEPT = 20_000
+ONE_OBJECT = 3
+"""The priority of a single object's GET: above a one-page list's (2), below a next page (5)."""
+
+
+class PageCounts(dict[tuple[str, tuple[tuple[str, str], ...]], int]):
+    """How many pages each list had when last walked, kept across runs (one per client factory).
+
+    A page's priority for a request slot is the pages its walk has left, counting it, as they
+    were last time: the longest chains of round trips go first and the short lists fill the slots
+    around them. Unknown walks count a first page as the last and a next page as one of two.
+    Only an order: a wrong count costs time, never a page.
+    """
+
+    def priority(self, key: tuple[str, tuple[tuple[str, str], ...]], page: int) -> int:
+        left = self.get(key, 0) - page + 1
+        if left < 1:
+            left = 1 if page == 1 else 2
+        return 2 * left + (page > 1)  # a next page before a first page with as many left
+
+    def walked(self, key: tuple[str, tuple[tuple[str, str], ...]], pages: int) -> None:
+        if len(self) >= PAGE_COUNTS_KEPT and key not in self:
+            self.clear()  # bounded: many distinct queries (per-component lists) start it over
+        self[key] = pages
 
 
 class Listed(list[dict[str, Any]]):
@@ -79,10 +104,12 @@ async def walk(
     max_pages: int,
     stats: ClientStats,
     log: BoundLogger,
+    page_counts: PageCounts | None = None,
 ) -> Listed:
     """All items of the collection at ``path``, in server order, with the pages' digest."""
+    counts = page_counts if page_counts is not None else PageCounts()
     try:
-        return await _walk_once(fetch, path, params, what=what, max_pages=max_pages, stats=stats)
+        return await _walk_once(fetch, path, params, what=what, max_pages=max_pages, stats=stats, counts=counts)
     except _MidWalkFailure as failure:
         stats.restarts += 1
         log.warning(
@@ -92,7 +119,7 @@ async def walk(
             status=failure.error.status,
         )
     try:
-        return await _walk_once(fetch, path, params, what=what, max_pages=max_pages, stats=stats)
+        return await _walk_once(fetch, path, params, what=what, max_pages=max_pages, stats=stats, counts=counts)
     except _MidWalkFailure as failure:
         raise failure.error from None
 
@@ -112,11 +139,13 @@ async def _walk_once(
     what: str,
     max_pages: int,
     stats: ClientStats,
+    counts: PageCounts,
 ) -> Listed:
     base = {k: v for k, v in (params or {}).items() if k not in ("cursor", "limit")}
     base["limit"] = str(PAGE_SIZE)
+    key = (path, tuple(sorted(base.items())))
     items = Listed()
-    digest = hashlib.sha256(orjson.dumps([path, sorted(base.items())]))
+    digest = hashlib.sha256(orjson.dumps([path, key[1]]))
     seen: set[str] = set()
     cursor: str | None = None
     page = 0
@@ -126,7 +155,7 @@ async def _walk_once(
             raise _loop(what, path, f"more than openchoreo.client.maxPages ({max_pages}) pages")
         query = dict(base) if cursor is None else {**base, "cursor": cursor}
         try:
-            data, body = await fetch(query)
+            data, body = await fetch(query, counts.priority(key, page))
         except ApiError as error:
             if page > 1 and error.status == 500:
                 raise _MidWalkFailure(error, page) from None
@@ -139,6 +168,7 @@ async def _walk_once(
         digest.update(part)
         if cursor is None:
             items.digest = digest.hexdigest()
+            counts.walked(key, page)
             return items
         if cursor in seen:
             raise _loop(what, path, f"the server returned the same cursor twice (page {page})")

@@ -7,9 +7,11 @@ response or raises ``ApiError``; the retry and auth machinery stays here.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
 import ssl
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -89,44 +91,49 @@ def describe_transport_error(exc: Exception, timeout: float) -> _Transient:
     return _Transient(f"request failed ({type(exc).__name__}: {exc})", retryable=False)
 
 
-class Slots:
-    """The in-flight bound, where the next page of a walk under way goes before first requests.
+AHEAD: contextvars.ContextVar[int] = contextvars.ContextVar("openchoreo_sync_requests_ahead", default=0)
+"""Added to the priority of requests made in this context (``kit.fetching.ahead``)."""
 
-    A walk's pages are a chain of round trips; behind a first-come queue each of its pages waits
-    for every request queued meanwhile (at 10k components ~240 first pages of small lists queue
-    at the start of a run, and each of the components' five-page walks waited for them page after
-    page, leaving the run's last second to a few chains at a time). Serving the chains first lets
-    the short lists fill the slots around them. A slot a waiter was given is handed on if it was
-    cancelled before it could use it.
+
+class Slots:
+    """The in-flight bound, serving the waiter with the longest chain of round trips ahead first.
+
+    A walk's pages are a chain of round trips. Behind a first-come queue each of its pages waited
+    for every request queued meanwhile: at 10k components ~240 first pages of small lists queue at
+    the start of a run, the components' and workloads' five-page walks queued last (their family's
+    fetch starts last) and the run's last seconds were those chains alone, a few at a time. A
+    request's ``priority`` is the pages its walk has left, counting this one, as the walk's last
+    run had them (:mod:`.pagination`); equal priorities are served first come. A slot is handed on
+    once the caller of the request that held it ran on, so a walk's next page competes for it. A
+    slot given to a waiter cancelled before it could use it is handed on.
     """
 
     def __init__(self, size: int) -> None:
         self._free = size
-        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
 
-    async def acquire(self, *, next_page: bool) -> None:
+    async def acquire(self, priority: int = 0) -> None:
         if self._free > 0:
             self._free -= 1
             return
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue = self._waiting[0 if next_page else 1]
-        queue.append(granted)
+        heapq.heappush(self._waiting, (-priority, next(self._arrivals), granted))
         try:
             await granted
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():
                 self.release()  # given a slot, then cancelled before using it: the next waiter has it
-            elif granted in queue:
-                queue.remove(granted)
+            else:
+                granted.cancel()  # release() skips it; it leaves the heap when it comes up
             raise
 
     def release(self) -> None:
-        for queue in self._waiting:
-            while queue:
-                granted = queue.popleft()
-                if not granted.done():
-                    granted.set_result(None)
-                    return
+        while self._waiting:
+            granted = heapq.heappop(self._waiting)[2]
+            if not granted.done():
+                granted.set_result(None)
+                return
         self._free += 1
 
 
@@ -163,11 +170,18 @@ class Requester:
         self._sleep = sleep
 
     async def get(
-        self, path: str, params: Mapping[str, str] | None, *, what: str, authenticated: bool = True
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        *,
+        what: str,
+        authenticated: bool = True,
+        priority: int = 0,
     ) -> RawResponse:
         """The final response of a GET after retries and at most one token refresh.
 
-        ``authenticated=False`` sends no token, for the API's public routes.
+        ``authenticated=False`` sends no token, for the API's public routes; ``priority`` orders
+        it among requests waiting for a slot (:class:`Slots`).
         """
         tokens = self._tokens if authenticated else None
         refreshed = False
@@ -175,7 +189,7 @@ class Requester:
         while True:
             token = await tokens.token() if tokens is not None else None
             try:
-                response = await self._attempt(path, params, token, what=what)
+                response = await self._attempt(path, params, token, what=what, priority=priority)
             except _Transient as failure:
                 if failure.retryable and retries_used < self._retry.retries:
                     retries_used += 1
@@ -233,9 +247,9 @@ class Requester:
         await self._sleep(delay)
 
     async def _attempt(
-        self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str
+        self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str, priority: int
     ) -> _Attempt:
-        await self._limit.acquire(next_page=bool(params and "cursor" in params))
+        await self._limit.acquire(priority + AHEAD.get())
         try:
             started = time.perf_counter()
             self._stats.started(path)
@@ -257,7 +271,8 @@ class Requester:
                     ms=round((time.perf_counter() - started) * 1000, 1),
                 )
         finally:
-            self._limit.release()
+            # Handed on once the caller ran on: a walk queues its next page first (see Slots).
+            asyncio.get_running_loop().call_soon(self._limit.release)
 
     async def _read(
         self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str
