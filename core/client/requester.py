@@ -128,6 +128,14 @@ class Slots:
                 granted.cancel()  # release() skips it; it leaves the heap when it comes up
             raise
 
+    def release_soon(self) -> None:
+        """:meth:`release` once the caller ran on, so a walk's next page competes for the slot;
+        at once when nobody waits (nothing to compete with, and no loop turn to pay for)."""
+        if self._waiting:
+            asyncio.get_running_loop().call_soon(self.release)
+        else:
+            self.release()
+
     def release(self) -> None:
         while self._waiting:
             granted = heapq.heappop(self._waiting)[2]
@@ -271,8 +279,7 @@ class Requester:
                     ms=round((time.perf_counter() - started) * 1000, 1),
                 )
         finally:
-            # Handed on once the caller ran on: a walk queues its next page first (see Slots).
-            asyncio.get_running_loop().call_soon(self._limit.release)
+            self._limit.release_soon()
 
     async def _read(
         self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str
