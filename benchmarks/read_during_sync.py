@@ -101,7 +101,7 @@ class Meter:
         return {k: after[k] - before[k] for k in before}
 
 
-def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
+def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_slice: str) -> None:
     """``--daemon``: serve HTTP and run a sync for every ``sync`` line on stdin; one JSON line back."""
     from openchoreo_sync.logs import configure_logging
     from openchoreo_sync.testing.harness import SyncHarness
@@ -109,12 +109,15 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_sli
     configure_logging(level="warning")
 
     async def main() -> None:
+        server: dict[str, object] = {"readProcesses": read_processes}
+        if reader_slice != "default":  # "off": null, the kernel's own slice
+            server["readerSliceMs"] = None if reader_slice == "off" else float(reader_slice)
         overrides = {
             "openchoreo": {
                 "schedule": {"timeout": 1800},
                 "client": {"timeout": 120},
                 "events": {"enabled": False},
-                "server": {"readProcesses": read_processes, "readerSliceMs": reader_slice_ms},
+                "server": server,
             }
         }
         harness = SyncHarness(mock_url, state_dir, overrides)
@@ -141,9 +144,9 @@ def daemon_child(mock_url: str, state_dir: Path, read_processes: int, reader_sli
 
 
 class Daemon:
-    def __init__(self, mock_url: str, state_dir: Path, read_processes: int, reader_slice_ms: float | None) -> None:
+    def __init__(self, mock_url: str, state_dir: Path, read_processes: int, reader_slice: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes), str(reader_slice_ms)],
+            [sys.executable, __file__, "--daemon", mock_url, str(state_dir), str(read_processes), reader_slice],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -226,12 +229,12 @@ async def measure(
     rounds: int,
     changed: float,
     read_processes: int,
-    reader_slice_ms: float | None,
+    reader_slice: str,
 ) -> list[dict[str, float]]:
     mock = MockProcess(spec_args(size), latency)
     try:
         with tempfile.TemporaryDirectory(prefix="read-during-sync-") as tmp:
-            daemon = Daemon(mock.url, Path(tmp), read_processes, reader_slice_ms)
+            daemon = Daemon(mock.url, Path(tmp), read_processes, reader_slice)
             meter = Meter(daemon.proc.pid, mock.process.pid or 0)
             try:
                 first = await daemon.sync()
@@ -263,15 +266,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--reader-slice-ms",
-        type=float,
-        default=None,
-        help="the daemon's openchoreo.server.readerSliceMs (default: the config's default)",
+        default="default",
+        help="the daemon's openchoreo.server.readerSliceMs in ms, 'off' for null (the kernel's slice), "
+        "or 'default' (the config's default, 0.1)",
     )
     parser.add_argument("--daemon", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.daemon:
-        slice_ms = None if args.daemon[3] == "None" else float(args.daemon[3])
-        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]), slice_ms)
+        daemon_child(args.daemon[0], Path(args.daemon[1]), int(args.daemon[2]), args.daemon[3])
         return 0
     # The load generator on uvloop: it shares the 2 cores with the daemon, its reader and the mock,
     # and asyncio's own loop costs it more CPU per request than the reader spends answering.

@@ -167,13 +167,15 @@ async def fetch_and_map(
     families: Iterable[str] | None = None,
     mapper: Mapper | None = None,
     baseline: Mapping[str, str] | None = None,
+    digests: bool = True,
 ) -> Build:
     """Run every enabled family's ``fetch`` concurrently and map what they yield.
 
     ``mapper`` replaces the plain :class:`Mapper` (``explain`` passes one that records who mapped
     and decorated one entity), so a normal run pays nothing for that bookkeeping.
 
-    Every fetched collection's digest lands in ``build.digests``. With ``baseline`` (the last
+    Every fetched collection's digest lands in ``build.digests``, unless ``digests`` is False
+    (``export`` stores and compares nothing: they were ~5 % of its CPU). With ``baseline`` (the last
     clean run's digests, :mod:`~openchoreo_sync.run_inputs`), a collection whose digest matches
     is held in ``build.deferred`` instead of mapped, while every collection so far matched; the
     first that does not match maps everything held and stops holding.
@@ -233,7 +235,9 @@ async def fetch_and_map(
                 )
                 continue
             name = str(key)
-            digest = build.digests[name] = collection_digest(collection)
+            digest = None
+            if digests:
+                digest = build.digests[name] = collection_digest(collection)
             build.collections_ok[name] = len(collection.resources)
             if holding and baseline is not None and digest is not None and baseline.get(name) == digest:
                 if held + len(collection.resources) <= DEFER_LIMIT:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import yaml
 
@@ -18,6 +20,26 @@ from .runtime import open_runtime, register_config_secrets
 from .store import StateStore, open_existing_store
 
 log = get_logger("openchoreo_sync.cli")
+
+T = TypeVar("T")
+
+
+def run_quietly(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, with the result handed back past the event loop's main task.
+
+    At its end Python 3.11's ``asyncio.run`` restores the SIGINT handler through
+    ``signal.getsignal`` and ``signal.signal``, and both try ``signal.Handlers(handler)`` on its
+    own handler: a ``functools.partial`` holding the finished main task. That fails with a message
+    built from ``repr(task)``, which holds ``repr(result)``: twice the full repr of what the command
+    returns (an export's entities and its ``Build``: ~0.25 s of a 2,000-component export).
+    """
+    box: list[T] = []
+
+    async def keep() -> None:
+        box.append(await main)
+
+    asyncio.run(keep())
+    return box[0]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -67,14 +89,28 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    runtime = open_runtime(config_paths(args))
+    # The cyclic collector stays off for the whole command, not only while the engine fetches,
+    # maps and relates (``Engine.export``): turned back on with a run's worth of new objects, its
+    # next collections walk all of them, and writing the text allocates ~a million more strings
+    # (at 2k components ~0.4 s of collections during a ~0.2 s dump). The process exits right
+    # after, and the entities hold no cycles to find.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        entities, build = asyncio.run(runtime.engine.export())
+        runtime = open_runtime(config_paths(args))
+        try:
+            entities, build = run_quietly(runtime.engine.export())
+        finally:
+            runtime.close()
+        failures = {**build.collections_failed, **build.families_failed}
+        ordered = [entities[ref] for ref in sorted(entities)]
+        sys.stdout.write(dump_entities(ordered, args.format))
     finally:
-        runtime.close()
-    failures = {**build.collections_failed, **build.families_failed}
-    ordered = [entities[ref] for ref in sorted(entities)]
-    sys.stdout.write(dump_entities(ordered, args.format))
+        # What is alive now stays until the process exits, where Python's last collection would
+        # walk all of it to find nothing (~0.15 s of a 2k export's exit); frozen, it is skipped.
+        gc.freeze()
+        if collecting:
+            gc.enable()
     if failures:
         for key, error in failures.items():
             log.error("fetch failed; the export is incomplete", collection=key, error=error)
@@ -87,7 +123,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     runtime = open_runtime(config_paths(args))
     try:
-        plan = asyncio.run(plan_run(runtime.engine))
+        plan = run_quietly(plan_run(runtime.engine))
     finally:
         runtime.close()
     if args.json:
@@ -103,7 +139,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     runtime = open_runtime(config_paths(args))
     try:
         try:
-            explanation = asyncio.run(explain_entity(runtime.engine, args.entity_ref))
+            explanation = run_quietly(explain_entity(runtime.engine, args.entity_ref))
         except ValueError as exc:  # not an entity ref
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED

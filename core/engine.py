@@ -103,7 +103,7 @@ class Engine:
             async with self.client_factory() as client:
                 ctx = self.context(run_id, client)
                 ctx.services = Services(enabled_kinds=self.services.enabled_kinds, instances=self.services.instances)
-                build = await fetch_and_map(self.plugins, ctx)
+                build = await fetch_and_map(self.plugins, ctx, digests=False)
             relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
         finally:
             gcpause.resume()

@@ -119,11 +119,15 @@ def load_plugins(
     for name, module in ESSENTIAL.items():
         candidates.append((PluginRecord(name, "openchoreo-catalog-sync", _own_version(), True, essential=True), module))
 
+    described: dict[int, tuple[str, str]] = {}
     for ep in discover() if entry_points_list is None else entry_points_list:
         dist = getattr(ep, "dist", None)
-        record = PluginRecord(
-            ep.name, dist.metadata["Name"] if dist else "?", dist.version if dist else "?", enabled=True
-        )
+        # Each ``metadata``/``version`` read parses the distribution's METADATA file again: once
+        # per distribution, not twice per entry point (the built-ins are eleven of one).
+        if dist is not None and id(dist) not in described:
+            described[id(dist)] = (dist.metadata["Name"], dist.version)
+        package, version = described[id(dist)] if dist is not None else ("?", "?")
+        record = PluginRecord(ep.name, package, version, enabled=True)
         try:
             plugin: object | None = ep.load()
         except Exception as exc:  # a broken third-party package must not take the daemon down

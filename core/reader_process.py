@@ -197,8 +197,10 @@ def main() -> int:
         log = get_logger("openchoreo_sync.reader").bind(reader=spec.index)
         if refused is None:
             log.debug("reader time slice set", milliseconds=slice_ms)
-        else:
+        elif "reader_slice_ms" in spec.config.openchoreo.server.model_fields_set:
             log.info("reader time slice left at the kernel's default", reason=refused)
+        else:  # the default asked on a kernel without custom slices: nothing the operator chose was refused
+            log.debug("reader time slice left at the kernel's default", reason=refused)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop not installed: asyncio's own loop

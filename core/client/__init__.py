@@ -3,6 +3,7 @@
 Plugins receive it through ``SyncContext.client`` and use ``list_all`` and ``get`` only.
 """
 
+from . import asyncio_only  # noqa: F401  (first: httpcore is imported without trio)
 from .auth import TokenProvider
 from .client import OpenChoreoClient
 from .errors import (

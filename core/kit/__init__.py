@@ -23,6 +23,9 @@ The names below are re-exported for convenience (``from openchoreo_sync.kit impo
 See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugins sit.
 """
 
+import importlib
+from types import ModuleType
+
 from .. import relations
 from ..config import AppConfig, plain_seconds
 from ..context import SyncContext
@@ -49,7 +52,7 @@ from ..output_report import OutputReport
 from ..plugin_info import PluginInfo
 from ..probe_result import ProbeResult
 from ..snapshot import ChangeSet, EntityIndex, SnapshotView
-from . import catalog, cr, endpoints, entities, fetching, http, httpapi, publishing, refs, schedule, sync_status
+from . import catalog, cr, endpoints, entities, fetching, httpapi, publishing, refs, schedule, sync_status
 from .catalog import CatalogReader
 from .sync_status import EventQueueState, RunRecord, SyncStatusReader
 from .table import TableFamily
@@ -100,3 +103,11 @@ __all__ = [
     "source_id",
     "sync_status",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``kit.http`` is imported on first use: it brings the server stack (starlette, uvicorn, ~0.1 s),
+    which a command serving nothing (``export``, ``once``, ``plan``) would otherwise pay at every start."""
+    if name == "http":
+        return importlib.import_module(f"{__name__}.http")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,14 +6,16 @@ that only reads the committed catalog may be marked :func:`replica_safe`: the da
 processes (``openchoreo.server.readProcesses``) then answer it themselves, off the process that
 runs the syncs; unmarked routes are always answered by the daemon's own process.
 
-Example::
+Import this module (and starlette) inside the hook: it brings the server stack, which a command
+that serves nothing (``export``) should not load with the plugin. Example::
 
-    from starlette.routing import Route
     from openchoreo_sync.kit import hookimpl
-    from openchoreo_sync.kit.http import backstage_error
 
     @hookimpl
     def http_routes(ctx):
+        from starlette.routing import Route
+        from openchoreo_sync.kit.http import backstage_error
+
         async def hello(request):
             return backstage_error(404, "NotFoundError", "nothing here yet", request)
         return [Route("/api/hello", hello)]

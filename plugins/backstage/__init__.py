@@ -7,11 +7,8 @@ locations whose files changed. See ``plugins/backstage/README.md`` for the Backs
 
 from __future__ import annotations
 
-import hmac
-
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from collections.abc import Sequence
+from typing import Any
 
 from openchoreo_sync.kit import (
     ChangeSet,
@@ -24,14 +21,13 @@ from openchoreo_sync.kit import (
     hookimpl,
     register_secret,
 )
-from openchoreo_sync.kit.http import public
 
 from .kinds import is_builtin
 from .layout import INDEX_FILE
 from .probe import probe_backstage
 from .rules import kind_problems
 from .settings import BackstageSettings
-from .sink import ROUTE_PREFIX, BackstageSink
+from .sink import BackstageSink
 
 NAME = "backstage"
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -140,20 +136,10 @@ async def on_shutdown(ctx: SyncContext) -> None:
 
 
 @hookimpl
-def http_routes(ctx: SyncContext) -> list[BaseRoute]:
-    sink = get_sink(ctx)
+def http_routes(ctx: SyncContext) -> Sequence[Any]:
+    from .routes import published_routes  # the server stack, only where HTTP is served
 
-    async def published(request: Request) -> Response:
-        key = str(request.path_params["key"])
-        if not hmac.compare_digest(key.encode(), sink.key.encode()):
-            return PlainTextResponse("not found", status_code=404)
-        publication = await sink.current()
-        body = publication.files.get(str(request.path_params["path"])) if publication else None
-        if body is None:
-            return PlainTextResponse("not found", status_code=404)
-        return Response(body, media_type="application/yaml", headers={"Cache-Control": "no-store"})
-
-    return [public(Route(f"{ROUTE_PREFIX}/{{key}}/{{path:path}}", published, methods=["GET"]))]
+    return published_routes(get_sink(ctx))
 
 
 @hookimpl

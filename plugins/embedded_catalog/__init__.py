@@ -13,9 +13,7 @@ from typing import Any
 
 from openchoreo_sync import PluginInfo, SyncContext, hookimpl
 
-from .routes import catalog_routes
 from .settings import EmbeddedCatalogSettings
-from .sync_api import sync_routes
 
 PLUGIN_NAME = "embedded_catalog"
 
@@ -33,6 +31,11 @@ def plugin_info() -> PluginInfo:
 
 @hookimpl
 def http_routes(ctx: SyncContext) -> Sequence[Any]:
+    # The route modules bring the server stack (starlette, anyio): imported only where HTTP is
+    # served, not by every command that loads the plugin (``export`` serves nothing).
+    from .routes import catalog_routes
+    from .sync_api import sync_routes
+
     settings = ctx.settings(PLUGIN_NAME)
     if not isinstance(settings, EmbeddedCatalogSettings):
         settings = EmbeddedCatalogSettings()

@@ -12,7 +12,8 @@ separate client with no credentials (:mod:`.remote`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -31,13 +32,24 @@ CALLS_PER_COLLECTION = 8
 """Per-type calls (``/schema``, template URLs) in flight for one collection."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Readers:
     """What reading one type's extras needs, made once per run (or per event)."""
 
     settings: TemplatesSettings
     hosts: frozenset[str]
-    http: httpx.AsyncClient
+    _http: httpx.AsyncClient | None = field(default=None, repr=False)
+
+    def http(self) -> httpx.AsyncClient:
+        """The template-URL client, made at the first URL read: most types name none, and making
+        a client loads the trust store (~30 ms of CPU, every run and every ``export``)."""
+        if self._http is None:
+            self._http = new_client(self.settings)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
 
 
 def _what(source: TemplateSource, namespace: str | None, name: str) -> str:
@@ -55,7 +67,7 @@ async def prepare(
         context[TEMPLATE_URL_KEY] = url
         try:
             check_url(url, readers.hosts)
-            context[TEMPLATE] = await read_template(readers.http, url, readers.settings)
+            context[TEMPLATE] = await read_template(readers.http(), url, readers.settings)
         except TemplateUnreadable as exc:
             context[TEMPLATE_ERROR] = str(exc)
     elif source.reads_schema and name:
@@ -84,14 +96,18 @@ async def fetch_source(ctx: SyncContext, source: TemplateSource, namespace: str 
     return collection
 
 
-def readers_for(ctx: SyncContext, settings: TemplatesSettings, http: httpx.AsyncClient) -> Readers:
-    return Readers(settings, allowed_hosts(settings, ctx.config.openchoreo.base_url, ctx.server_url), http)
+@asynccontextmanager
+async def readers_for(ctx: SyncContext, settings: TemplatesSettings) -> AsyncIterator[Readers]:
+    readers = Readers(settings, allowed_hosts(settings, ctx.config.openchoreo.base_url, ctx.server_url))
+    try:
+        yield readers
+    finally:
+        await readers.aclose()
 
 
 async def fetch_templates(ctx: SyncContext, settings: TemplatesSettings) -> AsyncIterator[Collection]:
     """Every source's collections, as each completes."""
-    async with new_client(settings) as http:
-        readers = readers_for(ctx, settings, http)
+    async with readers_for(ctx, settings) as readers:
         namespaces = await ctx.namespace_names() if any(not s.cluster for s in SOURCES) else []
         walks = (
             fetch_source(ctx, source, namespace, readers)
@@ -119,8 +135,8 @@ async def refetch_template(event: ResourceEvent, ctx: SyncContext, settings: Tem
         gone = source_id(source.resource_kind, namespace, event.name)
         confirmed = await confirm_gone(ctx, namespace)
         return Refetched(Collection(name, namespace), origin=what, gone=True, source=gone, confirmed=confirmed)
-    async with new_client(settings) as http:
-        resource = await prepare(ctx, source, body, namespace, readers_for(ctx, settings, http))
+    async with readers_for(ctx, settings) as readers:
+        resource = await prepare(ctx, source, body, namespace, readers)
     if SCHEMA_ERROR in resource.context:
         raise RuntimeError(f"{what}: Template not re-generated: {resource.context[SCHEMA_ERROR]}")
     return Refetched(collection=Collection(name, namespace, [resource]), origin=what)

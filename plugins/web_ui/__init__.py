@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openchoreo_sync.kit import PluginInfo, SyncContext, hookimpl
 
-from .pages import Pages
 from .settings import WebUiSettings
+
+if TYPE_CHECKING:
+    from .pages import Pages
 
 PLUGIN_NAME = "web_ui"
 
 
 def _pages(ctx: SyncContext) -> Pages:
+    # jinja2 and the server stack (starlette), imported by the first process that serves or
+    # warms pages; a command that loads the plugin and serves nothing (``export``) never does.
+    from .pages import Pages
+
     settings = ctx.settings(PLUGIN_NAME)
     return ctx.instance(
         PLUGIN_NAME, lambda: Pages(ctx, settings if isinstance(settings, WebUiSettings) else WebUiSettings())

@@ -152,3 +152,21 @@ def test_run_stops_cleanly_on_sigterm_with_a_run_in_flight(tmp_path, mock_opench
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0  # "within a few seconds": bounded, not timed
     assert "in-flight run cancelled for shutdown" in proc.stderr.read()
+
+
+def test_a_command_result_is_never_formatted_by_the_event_loop():
+    """``asyncio.run`` (3.11) builds ``repr(result)`` twice when it restores SIGINT: an export's entities."""
+    from openchoreo_sync.commands import run_quietly
+
+    formatted = []
+
+    class Result:
+        def __repr__(self) -> str:
+            formatted.append(1)
+            return "Result()"
+
+    async def command() -> Result:
+        return Result()
+
+    assert isinstance(run_quietly(command()), Result)
+    assert formatted == []

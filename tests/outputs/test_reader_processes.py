@@ -231,26 +231,26 @@ def _kernel_takes_slices() -> bool:
 async def test_readers_ask_for_the_configured_time_slice(
     mock_openchoreo: MockOpenChoreo, sync_harness_factory: Any, tmp_path: Path
 ) -> None:
-    """``readerSliceMs`` reaches each reader's serving thread; without it the kernel's default stays."""
+    """``readerSliceMs`` reaches each reader's serving thread, 0.1 ms by default; null keeps the kernel's."""
     if not _kernel_takes_slices():
         pytest.skip("this kernel has no custom scheduler slices (Linux 6.12+)")
-    default = _slice_ns(os.getpid())
-    harness = sync_harness_factory(
-        mock_openchoreo.url,
-        {"openchoreo": {"server": {"readProcesses": 2, "token": TOKEN, "readerSliceMs": 0.25}}},
-        state_dir=tmp_path / "short",
-    )
-    assert (await harness.run()).status == "ok"
-    await harness.serve()
-    plain = sync_harness_factory(mock_openchoreo.url, _config(1), state_dir=tmp_path / "plain")
-    assert (await plain.run()).status == "ok"
-    await plain.serve()
+    kernel_default = _slice_ns(os.getpid())
+    assert kernel_default != 100_000
+    short = {"openchoreo": {"server": {"readProcesses": 2, "token": TOKEN, "readerSliceMs": 0.25}}}
+    kernels = {"openchoreo": {"server": {"readProcesses": 1, "token": TOKEN, "readerSliceMs": None}}}
+    harnesses = {
+        name: sync_harness_factory(mock_openchoreo.url, config, state_dir=tmp_path / name)
+        for name, config in (("short", short), ("default", _config(1)), ("kernel", kernels))
+    }
     try:
-        assert sorted(_slice_ns(pid) for pid in _pids(harness).values()) == [250_000, 250_000]
-        assert [_slice_ns(pid) for pid in _pids(plain).values()] == [default]
+        for harness in harnesses.values():
+            assert (await harness.run()).status == "ok"
+            await harness.serve()
+        slices = {name: sorted(_slice_ns(pid) for pid in _pids(h).values()) for name, h in harnesses.items()}
+        assert slices == {"short": [250_000, 250_000], "default": [100_000], "kernel": [kernel_default]}
     finally:
-        await harness.close()
-        await plain.close()
+        for harness in harnesses.values():
+            await harness.close()
 
 
 @pytest.mark.parametrize("value", [0.05, 101, "short"])

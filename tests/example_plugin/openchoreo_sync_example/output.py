@@ -5,6 +5,9 @@ committed change, ``ctx.instance`` for state kept across runs (here the last cha
 ``ctx.catalog`` for the committed snapshot, and ``http_routes`` to serve on the daemon's server
 (behind the server token, with Backstage-shaped errors). Opt-in: enable it with
 ``openchoreo.plugins.example_output.enabled: true``.
+
+The server stack (starlette, ``kit.http``) is imported inside ``http_routes``: every command loads
+every installed plugin, and one that serves nothing (``export``, ``once``) should not pay for it.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from typing import TYPE_CHECKING
 
 from openchoreo_sync.kit import CatalogReader, ChangeSet, PluginInfo, SnapshotView, SyncContext, hookimpl
-from openchoreo_sync.kit.http import backstage_error
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
 
 NAME = "example_output"
 ROUTE = "/api/example/summary"
@@ -60,6 +64,11 @@ def kinds_of(catalog: CatalogReader) -> dict[str, int]:
 
 @hookimpl
 def http_routes(ctx: SyncContext) -> list[BaseRoute]:
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from openchoreo_sync.kit.http import backstage_error
+
     async def summary(request: Request) -> Response:
         catalog = ctx.catalog
         if catalog is None or await asyncio.to_thread(catalog.snapshot_version) is None:
