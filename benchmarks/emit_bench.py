@@ -5,7 +5,9 @@
 The mock API runs in a spawned process of its own (as in ``sync_bench.py``); one sync (0 ms
 latency) fills the store with the output enabled and ``registerLocation: false``, so the emit
 renders the publication and serves it (registering and verifying are Backstage's time). Then the
-output's ``emit`` is called again ``--emits`` times on the committed snapshot; each emit's process
+output's ``emit`` is called again ``--emits`` times on the committed snapshot, each time twice:
+"first" with the output's rendered files forgotten (a daemon's first emit: every file rendered)
+and "again" right after it (a run that changed nothing: every file reused). Each emit's process
 CPU (``time.process_time``: all threads, the emit renders in a worker thread) is printed next to
 the anchor. ``--pyyaml`` renders through PyYAML alone (the bytes before ``kit/yaml_emit.py``), to
 compare on the same machine. CPU, not wall time: the machine is shared.
@@ -31,9 +33,10 @@ TARGET_S = 1.5
 
 async def measure(
     components: int, emits: int, pyyaml: bool, profile: str | None = None
-) -> list[tuple[float, float, int]]:
+) -> list[tuple[str, float, float, int]]:
     from openchoreo_sync.kit import publishing
     from openchoreo_sync.logs import configure_logging
+    from openchoreo_sync.plugins.backstage.layout import RenderedFiles
     from openchoreo_sync.snapshot import ChangeSet
     from openchoreo_sync.store_snapshot import StoreSnapshot
     from openchoreo_sync.testing.harness import SyncHarness
@@ -46,7 +49,7 @@ async def measure(
 
         publishing.dump_json_documents = only_pyyaml  # type: ignore[assignment]
     mock = MockProcess(spec_args(components), 0)
-    rows: list[tuple[float, float, int]] = []
+    rows: list[tuple[str, float, float, int]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             overrides = {
@@ -70,20 +73,23 @@ async def measure(
                 assert first.summary["outputs"].get("backstage") in ("ok", "full"), first.summary["outputs"]
                 sink = harness.daemon.ctx.services.instances["backstage"]
                 ctx = harness.daemon.ctx
-                for _ in range(emits):
+                for emit in [kind for _ in range(emits) for kind in ("first", "again")]:
                     view = StoreSnapshot(harness.store, first.run_id)  # what a run hands the output
+                    if emit == "first":
+                        sink.rendered = RenderedFiles()
                     cpu, wall = time.process_time(), time.perf_counter()
-                    if profile:
+                    if profile and emit == "first":
                         import cProfile
 
                         with cProfile.Profile() as prof:
                             publication = sink.build([b for _, b in view.entities()], sink.publish_root())
                         prof.dump_stats(profile)
                         del publication
+                        sink.rendered = RenderedFiles()
                     await sink.emit(view, ChangeSet(full=True), ctx)
                     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                     size = sum(len(b) for b in sink.served.files.values())
-                    rows.append((cpu, wall, size))
+                    rows.append((emit, cpu, wall, size))
             finally:
                 await harness.close()
     finally:
@@ -100,9 +106,9 @@ def main() -> int:
     args = parser.parse_args()
     rows = asyncio.run(measure(args.components, args.emits, args.pyyaml, args.profile))
     load = os.getloadavg()[0]
-    for cpu, wall, size in rows:
+    for emit, cpu, wall, size in rows:
         print(
-            f"emit at {args.components} components{' (PyYAML only)' if args.pyyaml else ''}: "
+            f"{emit} emit at {args.components} components{' (PyYAML only)' if args.pyyaml else ''}: "
             f"{cpu:.2f} s CPU (target under {TARGET_S} s), {wall:.2f} s wall at load {load:.1f}, "
             f"{size / 1e6:.1f} MB published"
         )

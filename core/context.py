@@ -177,7 +177,9 @@ class SyncContext:
             items = await self._shared_walk(path, params, described)
         except Exception as exc:  # one failed collection must not fail the family
             return Collection(name, namespace, error=exc)
-        return Collection(name, namespace, [Resource(kind, item, namespace) for item in items])
+        collection = Collection(name, namespace, [Resource(kind, item, namespace) for item in items])
+        digest = getattr(items, "digest", None)  # the pages' digest (the client's ``Listed``)
+        return collection.made_from(f"{kind} {digest}" if isinstance(digest, str) else None)
 
     async def _shared_walk(self, path: str, params: Mapping[str, str] | None, what: str) -> list[dict[str, Any]]:
         """One list walk per endpoint and query per run, however many families build collections of it.

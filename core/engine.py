@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from . import gcpause
 from .build import Build, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, Services, SyncContext
@@ -99,8 +100,7 @@ class Engine:
         so a collection on its own schedule (``kit.schedule``) is read too, never "unchanged".
         """
         run_id = run_id or new_run_id()
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # as in a run: the cyclic collector would re-scan every entity dict again and again
+        gcpause.pause()  # as in a run: the cyclic collector would re-scan every entity dict again and again
         try:
             async with self.client_factory() as client:
                 ctx = self.context(run_id, client)
@@ -108,8 +108,7 @@ class Engine:
                 build = await fetch_and_map(self.plugins, ctx, digests=False)
             relate_entities(build.entities, self.plugins, ctx).graph.attach(build.entities)
         finally:
-            if gc_was_enabled:
-                gc.enable()
+            gcpause.resume()
         return build.entities, build
 
     # --- a full run ----------------------------------------------------------------------------
@@ -125,11 +124,11 @@ class Engine:
         self.writer.full_fetches += 1  # the event queue's absorbed bursts are covered from here on
         baseline = await asyncio.to_thread(load_baseline, self.store, self.config, self.plugins)
         stage = await self._first_commit_stage()
-        gc_was_enabled = gc.isenabled()
         # A run allocates hundreds of thousands of long-lived dicts; the cyclic collector would
         # re-scan all of them again and again (a third of map+relate time). They hold no cycles
         # and are freed by reference counting, so collection waits until the run is over.
-        gc.disable()
+        gcpause.pause()
+        skipped = False
         try:
             try:
                 async with asyncio.timeout(timeout):
@@ -152,6 +151,7 @@ class Engine:
                 await stage.close_input()  # the worker finishes its rows while this run relates
             async with self.writer.lock:
                 if baseline is not None and await self._inputs_unchanged(build, baseline, fetch_started):
+                    skipped = True
                     return await self._settle_unchanged(build, ctx, record, baseline)
                 build.map_deferred()
                 return await self._settle(build, ctx, record, fetch_started, stage)
@@ -159,9 +159,11 @@ class Engine:
             if stage is not None:
                 await stage.discard()
             forget_memos()
-            if gc_was_enabled:
-                gc.enable()
-                gc.collect()  # whatever cyclic garbage the run left goes now, not during the next run
+            if gcpause.resume():
+                # Whatever cyclic garbage the run left goes now, not during the next run. A skipped
+                # run's is all young (the fetch's): the youngest generation holds every object made
+                # since the run began, and a full pass over the daemon's heap cost 0.1-0.15 s more.
+                gc.collect(0 if skipped else 2)
             structlog.contextvars.unbind_contextvars("run_id")
 
     async def _first_commit_stage(self) -> FirstCommitStage | None:

@@ -92,6 +92,11 @@ def fetch(ctx: SyncContext) -> AsyncIterator[Collection] | Awaitable[Iterable[Co
     A collection that failed is returned with ``error`` set: its entities from the last good run
     are kept, marked stale. An exception escaping the hook fails the whole family the same way.
     All results are collected; each plugin owns the collections it returns.
+
+    Fetched bodies are read-only. A collection from ``ctx.walk`` is digested by its pages' bytes
+    while its ``resources`` list is the one the walk made; replace the list (not edit it in place)
+    to add what else the resources carry. A family that joins walks in memory may say so with
+    ``Collection(...).made_from(kit.joined_inputs(*walks))``.
     """
 
 

@@ -7,6 +7,7 @@ only at the edges (config, API payloads).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -123,10 +124,41 @@ class Collection:
     unchanged: bool = False
     """Not read this run on purpose (its source is refreshed on its own schedule): the core keeps
     what the last snapshot holds from it as it is, not stale; ``resources`` is ignored."""
+    _inputs: tuple[str, list[Resource], int] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def made_from(self, digest: str | None) -> Collection:
+        """Say that ``resources`` are what this family makes of API bytes that digest to ``digest``.
+
+        :meth:`~openchoreo_sync.context.SyncContext.walk` says it of the collections it returns
+        (the digest of the walk's pages); a family that joins walks says it with
+        :func:`joined_inputs` of them, promising that it makes the same resources of the same
+        items. The unchanged-inputs skip then compares this digest instead of encoding every
+        resource. It holds while ``resources`` is the same list, as long as it was: a family that
+        adds or replaces resources (schema reads, template files) drops it, and the resources are
+        digested as mapping receives them. Fetched bodies are read-only, here as everywhere.
+        """
+        self._inputs = None if digest is None else (digest, self.resources, len(self.resources))
+        return self
+
+    def inputs_digest(self) -> str | None:
+        """The digest :meth:`made_from` gave, while ``resources`` is still the list it was given with."""
+        if self._inputs is None or self.error is not None:
+            return None
+        digest, resources, count = self._inputs
+        return digest if self.resources is resources and len(resources) == count else None
+
+
+def joined_inputs(*collections: Collection) -> str | None:
+    """One digest of several collections' :meth:`Collection.inputs_digest` (in this order), for a
+    collection a family joins from them; None when one of them has none."""
+    digests = [collection.inputs_digest() for collection in collections]
+    if any(digest is None for digest in digests):
+        return None
+    return hashlib.sha256(" ".join(str(d) for d in digests).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

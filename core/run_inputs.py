@@ -18,9 +18,12 @@ writer lock after it):
 * the same configuration, the same plugins (names, versions, enabled, load errors) and core.
 
 A collection's digest is taken over what ``map_resource`` receives (each resource's kind,
-namespace, body and joined context), not over HTTP bodies: families join walks and add schema or
-template reads of their own, and every one of those inputs is covered. A value the digest cannot
-encode makes it None, and a None digest never matches: a false mismatch only costs a full run.
+namespace, body and joined context): families join walks and add schema or template reads of
+their own, and every one of those inputs is covered. A value the digest cannot encode makes it
+None, and a None digest never matches: a false mismatch only costs a full run. A collection
+whose resources are, unchanged, what a walk made of its pages (or what a family joined from
+walks, ``Collection.made_from``) is digested by those pages' bytes instead: encoding 65,000
+resources again cost a no-change run at 10k ~0.3 s of CPU, hashing the bytes a few ms.
 """
 
 from __future__ import annotations
@@ -86,6 +89,10 @@ def collection_digest(collection: Collection) -> str | None:
     """
     if collection.error is not None or collection.unchanged:
         return None
+    made_from = collection.inputs_digest()
+    if made_from is not None:  # the API bytes it was made from (``Collection.made_from``): no encoding
+        head = _encode(["pages", collection.name, collection.namespace, collection.root, len(collection.resources)])
+        return hashlib.sha256(head + made_from.encode()).hexdigest()
     shared: dict[int, bytes] = {}
     parts: list[bytes] = []
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .client import OpenChoreoClient
 from .client.auth import TokenCache
+from .client.pagination import PageCounts
 from .config import AppConfig, load_config
 from .config_loader import RawConfig
 from .context import ApiClient
@@ -45,13 +46,15 @@ def register_config_secrets(config: AppConfig) -> None:
 
 
 def client_factory(config: AppConfig) -> object:
-    """A new client per run (its pool and counters are the run's), all sharing one OAuth token."""
+    """A new client per run (its pool and counters are the run's), all sharing one OAuth token and
+    what the last run's lists were like (their page counts order the next run's requests)."""
     tokens = TokenCache()
+    pages = PageCounts()
 
     @asynccontextmanager
     async def make() -> AsyncIterator[ApiClient]:
         log = get_logger("openchoreo_sync.client")
-        async with OpenChoreoClient(config.openchoreo, log=log, token_cache=tokens) as client:
+        async with OpenChoreoClient(config.openchoreo, log=log, token_cache=tokens, page_counts=pages) as client:
             yield client
 
     return make

@@ -21,7 +21,7 @@ from ..context import BoundLogger
 from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
 from .errors import ApiError, MalformedResponseError
-from .pagination import walk
+from .pagination import ONE_OBJECT, Listed, PageCounts, walk
 from .pool import ApiTransport
 from .requester import Requester
 from .retry import RetryPolicy
@@ -34,7 +34,8 @@ _USER_AGENT = "openchoreo-catalog-sync"
 class OpenChoreoClient:
     """Async client of the OpenChoreo REST API; implements ``openchoreo_sync.context.ApiClient``.
 
-    ``token_cache`` lets successive clients reuse one token (the daemon passes one per process).
+    ``token_cache`` lets successive clients reuse one token (the daemon passes one per process);
+    ``page_counts``, the lists' page counts, which order the next run's requests (:class:`PageCounts`).
     ``transport``, ``clock`` and ``sleep`` exist for tests (fault injection, token expiry and
     backoff without waiting); production code passes only ``config`` and ``log``.
     """
@@ -48,6 +49,7 @@ class OpenChoreoClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         token_cache: TokenCache | None = None,
+        page_counts: PageCounts | None = None,
     ) -> None:
         settings = config.client
         self.base_url = config.api_url
@@ -55,6 +57,7 @@ class OpenChoreoClient:
         self.stats = ClientStats()
         self._log: BoundLogger = log if log is not None else structlog.get_logger("openchoreo_sync.client")
         self._max_pages = settings.max_pages
+        self._page_counts = page_counts if page_counts is not None else PageCounts()
         self._deadline = config.collection_deadline
         limits = httpx.Limits(max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight)
         verify = tls_verify(settings)  # a bad CA bundle fails here, at start-up, whatever the transport
@@ -115,20 +118,31 @@ class OpenChoreoClient:
             self.tokens.close()
         await self._http.aclose()
 
-    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> list[dict[str, Any]]:
-        """Every item of the paginated list at ``path`` (all pages, ``limit=100``).
+    async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> Listed:
+        """Every item of the paginated list at ``path`` (all pages, ``limit=100``), with a digest
+        of the pages' bytes (:class:`~.pagination.Listed`).
 
         Raises ``ApiError`` (or a subclass: ``MalformedResponseError``, ``ResponseTooLargeError``,
         ``PaginationError``); ``what`` names the collection in the message, e.g. ``namespaces``.
         """
 
-        async def fetch(query: dict[str, str]) -> Any:
-            return await self._fetch_json(path, query, what=what)
+        async def fetch(query: dict[str, str], priority: int) -> tuple[Any, bytes]:
+            response = await self._requester.get(path, query, what=what, priority=priority)
+            if not 200 <= response.status < 300:
+                raise self._requester.error(response, what=what, path=path)
+            return decode_json(response.body, what=what, path=path, content_type=response.content_type), response.body
 
         try:
             async with asyncio.timeout(self._deadline):
                 return await walk(
-                    fetch, path, params, what=what, max_pages=self._max_pages, stats=self.stats, log=self._log
+                    fetch,
+                    path,
+                    params,
+                    what=what,
+                    max_pages=self._max_pages,
+                    stats=self.stats,
+                    log=self._log,
+                    page_counts=self._page_counts,
                 )
         except TimeoutError:
             raise self._overdue(path, what) from None
@@ -152,7 +166,9 @@ class OpenChoreoClient:
         """
         try:
             async with asyncio.timeout(self._deadline):
-                response = await self._requester.get(path, None, what=what)
+                # A single object is the last link of a chain (a type's schema after its list):
+                # ahead of first pages waiting, behind a walk's next page (``Slots``).
+                response = await self._requester.get(path, None, what=what, priority=ONE_OBJECT)
         except TimeoutError:
             raise self._overdue(path, what) from None
         if response.status == 404:

@@ -7,6 +7,9 @@ response or raises ``ApiError``; the retry and auth machinery stays here.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -88,6 +91,60 @@ def describe_transport_error(exc: Exception, timeout: float) -> _Transient:
     return _Transient(f"request failed ({type(exc).__name__}: {exc})", retryable=False)
 
 
+AHEAD: contextvars.ContextVar[int] = contextvars.ContextVar("openchoreo_sync_requests_ahead", default=0)
+"""Added to the priority of requests made in this context (``kit.fetching.ahead``)."""
+
+
+class Slots:
+    """The in-flight bound, serving the waiter with the longest chain of round trips ahead first.
+
+    A walk's pages are a chain of round trips. Behind a first-come queue each of its pages waited
+    for every request queued meanwhile: at 10k components ~240 first pages of small lists queue at
+    the start of a run, the components' and workloads' five-page walks queued last (their family's
+    fetch starts last) and the run's last seconds were those chains alone, a few at a time. A
+    request's ``priority`` is the pages its walk has left, counting this one, as the walk's last
+    run had them (:mod:`.pagination`); equal priorities are served first come. A slot is handed on
+    once the caller of the request that held it ran on, so a walk's next page competes for it. A
+    slot given to a waiter cancelled before it could use it is handed on.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    async def acquire(self, priority: int = 0) -> None:
+        if self._free > 0:
+            self._free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-priority, next(self._arrivals), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # given a slot, then cancelled before using it: the next waiter has it
+            else:
+                granted.cancel()  # release() skips it; it leaves the heap when it comes up
+            raise
+
+    def release_soon(self) -> None:
+        """:meth:`release` once the caller ran on, so a walk's next page competes for the slot;
+        at once when nobody waits (nothing to compete with, and no loop turn to pay for)."""
+        if self._waiting:
+            asyncio.get_running_loop().call_soon(self.release)
+        else:
+            self.release()
+
+    def release(self) -> None:
+        while self._waiting:
+            granted = heapq.heappop(self._waiting)[2]
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+
 class Requester:
     """The single place where API requests are sent."""
 
@@ -111,7 +168,7 @@ class Requester:
         self._http = http
         self._tokens = tokens
         self._auth_enabled = auth_enabled
-        self._limit = asyncio.Semaphore(max_in_flight)
+        self._limit = Slots(max_in_flight)
         self._timeout = timeout
         self._max_bytes = max_response_bytes
         self._retry = retry
@@ -121,11 +178,18 @@ class Requester:
         self._sleep = sleep
 
     async def get(
-        self, path: str, params: Mapping[str, str] | None, *, what: str, authenticated: bool = True
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        *,
+        what: str,
+        authenticated: bool = True,
+        priority: int = 0,
     ) -> RawResponse:
         """The final response of a GET after retries and at most one token refresh.
 
-        ``authenticated=False`` sends no token, for the API's public routes.
+        ``authenticated=False`` sends no token, for the API's public routes; ``priority`` orders
+        it among requests waiting for a slot (:class:`Slots`).
         """
         tokens = self._tokens if authenticated else None
         refreshed = False
@@ -133,7 +197,7 @@ class Requester:
         while True:
             token = await tokens.token() if tokens is not None else None
             try:
-                response = await self._attempt(path, params, token, what=what)
+                response = await self._attempt(path, params, token, what=what, priority=priority)
             except _Transient as failure:
                 if failure.retryable and retries_used < self._retry.retries:
                     retries_used += 1
@@ -191,9 +255,10 @@ class Requester:
         await self._sleep(delay)
 
     async def _attempt(
-        self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str
+        self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str, priority: int
     ) -> _Attempt:
-        async with self._limit:
+        await self._limit.acquire(priority + AHEAD.get())
+        try:
             started = time.perf_counter()
             self._stats.started(path)
             status: int | None = None
@@ -213,6 +278,8 @@ class Requester:
                     status=status,
                     ms=round((time.perf_counter() - started) * 1000, 1),
                 )
+        finally:
+            self._limit.release_soon()
 
     async def _read(
         self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str

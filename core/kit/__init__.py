@@ -17,6 +17,7 @@ built-in depends on nothing internal. The modules, each with an example in its d
 - :mod:`~openchoreo_sync.kit.http`: serving routes on the daemon's server.
 - :mod:`~openchoreo_sync.kit.httpapi`: a careful client for a second HTTP API (offset paging too).
 - :mod:`~openchoreo_sync.kit.schedule`: collections refreshed on their own schedule.
+- :func:`~openchoreo_sync.kit.paused_gc`: no cyclic GC while a large cycle-free structure is built.
 
 The names below are re-exported for convenience (``from openchoreo_sync.kit import hookimpl, cr``).
 See ``docs/hooks.md`` for the hooks and ``docs/architecture.md`` for where plugins sit.
@@ -29,6 +30,7 @@ from .. import relations
 from ..config import AppConfig, plain_seconds
 from ..context import SyncContext
 from ..errors import ConfigError, ResourceSkipped
+from ..gcpause import paused_gc
 from ..hookspecs import hookimpl
 from ..logs import register_secret
 from ..model import (
@@ -41,6 +43,7 @@ from ..model import (
     Resource,
     ResourceEvent,
     entity_ref,
+    joined_inputs,
     make_ref,
     normalize_ref,
     parse_ref,
@@ -88,9 +91,11 @@ __all__ = [
     "hookimpl",
     "http",
     "httpapi",
+    "joined_inputs",
     "make_ref",
     "normalize_ref",
     "parse_ref",
+    "paused_gc",
     "plain_seconds",
     "publishing",
     "refs",

@@ -17,14 +17,36 @@ Example (a ``fetch`` hook)::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TypeVar
 
+from ..client.requester import AHEAD
 from ..context import SyncContext
 from ..model import Collection, Refetched, Resource, ResourceEvent
 from .endpoints import NAMESPACES, Endpoint, namespace_path
 
 T = TypeVar("T")
+
+
+AHEAD_BY = 1_000
+"""More than any walk's pages left (the request priority of :class:`~openchoreo_sync.client.requester.Slots`)."""
+
+
+@contextmanager
+def ahead() -> Iterator[None]:
+    """Requests made in this context (and in tasks started in it) take free slots before others.
+
+    For walks that gate the next step of a chain: a family that walks a few namespaces at a time
+    and joins four lists per namespace starts the next namespace only when the one-page lists
+    are in too, and those waited behind every short list of the other families (at 10k
+    components the next namespaces started 2-3 s late in a loaded run).
+    """
+    token = AHEAD.set(AHEAD.get() + AHEAD_BY)
+    try:
+        yield
+    finally:
+        AHEAD.reset(token)
 
 
 async def as_they_complete(awaitables: Iterable[Awaitable[T]], *, limit: int | None = None) -> AsyncIterator[T]:

@@ -326,10 +326,11 @@ def _write_scalar(
 class _Emitter:
     """One stream's settings and the cache; ``document`` renders one root mapping or list."""
 
-    def __init__(self, cache: ScalarCache, sort_keys: bool, width: int) -> None:
+    def __init__(self, cache: ScalarCache, sort_keys: bool, width: int, marker: tuple[str, str] | None) -> None:
         self.cache = cache
         self.sort_keys = sort_keys
         self.width = width
+        self.marker = marker
 
     def document(self, doc: Any) -> str:
         out = ["---"]
@@ -348,6 +349,10 @@ class _Emitter:
 
     def mapping(self, data: dict[Any, Any], indent: int, inline: bool, out: list[str]) -> None:
         """A non-empty block mapping at ``indent``; ``inline``: its first key follows a ``-``."""
+        if len(data) == 1 and self.marker is not None:
+            (only,) = data
+            if type(only) is str and only.startswith("$"):
+                data = {**data, self.marker[0]: self.marker[1]}
         if self.sort_keys:
             try:
                 keys: Iterable[Any] = sorted(data)
@@ -453,16 +458,20 @@ def dump_json_documents(
     sort_keys: bool,
     width: int,
     fallback: Callable[[list[Any]], str],
+    lone_dollar_marker: tuple[str, str] | None = None,
 ) -> str:
     """``yaml.dump_all(documents, explicit_start=True, allow_unicode=True, default_flow_style=False)``.
 
     ``fallback`` dumps a list of documents with PyYAML and the same settings; it gets each document
     this emitter is not sure of, or the whole stream when a root is neither a mapping nor a list.
+    ``lone_dollar_marker``: a (key, value) written into every mapping whose only key is a string
+    starting with ``$``, as if the document had it (publishing defuses Backstage placeholders so,
+    as it writes, instead of copying every container first); ``fallback`` must do the same.
     """
     docs = list(documents)
     if any(type(doc) is not dict and type(doc) is not list for doc in docs):
         return fallback(docs)
-    emitter = _Emitter(cache, sort_keys, width if width > 4 else 80)
+    emitter = _Emitter(cache, sort_keys, width if width > 4 else 80, lone_dollar_marker)
     parts: list[str] = []
     for doc in docs:
         try:

@@ -144,24 +144,30 @@ def express_relations(
         spec: dict[str, Any] = entity.setdefault("spec", {})
         return spec
 
+    forward: dict[str, bool] = {}  # is_forward per relation type: ~190k relations at 10k, a few types
     for source_ref, entity in list(by_ref.items()):
+        source_converted = source_ref in converted
         for relation in entity.get("relations") or ():
-            kind = str(relation.get("type", ""))
-            target_ref = ref_map.get(str(relation.get("targetRef", "")))
-            if not is_forward(kind) or target_ref is None or target_ref not in by_ref:
+            kind = relation.get("type", "")
+            if type(kind) is not str:
+                kind = str(kind)
+            written = forward.get(kind)
+            if written is None:
+                written = forward[kind] = is_forward(kind)
+            if not written:
                 continue
-            touched = source_ref in converted or target_ref in converted
+            target = relation.get("targetRef", "")
+            target_ref = ref_map.get(target if type(target) is str else str(target))
+            if target_ref is None or target_ref not in by_ref:
+                continue
+            touched = source_converted or target_ref in converted
             if not touched and (kind in BUILTIN_RELATIONS or not custom_everywhere):
                 continue  # Backstage derives it from the fields the entity already has
-            if (
-                source_ref in converted
-                and kind == rel.PART_OF
-                and spec_of(source_ref).get("system") in (None, target_ref)
-            ):
+            if source_converted and kind == rel.PART_OF and spec_of(source_ref).get("system") in (None, target_ref):
                 spec_of(source_ref)["system"] = target_ref
                 result.as_system[kind] += 1
                 continue
-            if source_ref in converted and kind == rel.OWNED_BY:
+            if source_converted and kind == rel.OWNED_BY:
                 spec_of(source_ref)["owner"] = target_ref
                 result.as_owner[kind] += 1
                 continue

@@ -15,10 +15,14 @@ a rejection inside its file and gives every file a refreshable ref,
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote
+
+import orjson
 
 from openchoreo_sync import Entity, entity_ref
 from openchoreo_sync.kit.publishing import dump_entities, scalar_cache
@@ -86,17 +90,75 @@ class Publication:
         return sorted(p for p in self.files if p != INDEX_FILE)
 
 
-def build_publication(entities: list[Entity], root_url: str, split_by: SplitBy) -> Publication:
-    """Group ``entities`` (already cleaned and filtered) into files and write the index for them."""
+@dataclass
+class RenderedFiles:
+    """The last build's files, each with a key of the documents it was rendered from.
+
+    A file whose documents are the same again (the same prepared entities, in the same order) is
+    taken as it was instead of rendered: after a run that changed nothing, or a few entities, most
+    of an emit's YAML is already written. The bytes are the ones the served publication holds, so
+    this keeps no second copy of them; the keys are 16 bytes per file.
+    """
+
+    files: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    """path -> (documents key, file bytes)"""
+
+
+_NULL = re.compile(rb"[:\[,]null").search
+_KEY_OPTIONS = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def documents_key(entities: Sequence[Entity]) -> bytes | None:
+    """A digest of ``entities`` as orjson writes them, or None when one holds what orjson would
+    write like something else: a subclass, a dataclass or a datetime (those raise here), NaN or
+    an infinity (written ``null``: any ``null`` value in the text gives None).
+
+    Equal keys mean equal YAML: the bytes are a function of the documents' JSON content and order
+    (keys are sorted when written; a tuple is written as the list orjson makes of it, as
+    ``dump_entities`` does after defusing).
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        for entity in entities:
+            text = orjson.dumps(entity, option=_KEY_OPTIONS)
+            if _NULL(text):  # also a string holding ":null": only a file not reused
+                return None
+            digest.update(text)
+    except TypeError:
+        return None
+    return digest.digest()
+
+
+def build_publication(
+    entities: list[Entity], root_url: str, split_by: SplitBy, rendered: RenderedFiles | None = None
+) -> Publication:
+    """Group ``entities`` (already cleaned and filtered) into files and write the index for them.
+
+    With ``rendered``, a file whose documents did not change since the last build is reused from
+    it (and ``rendered`` then holds this build's files).
+    """
     groups: dict[str, list[Entity]] = defaultdict(list)
     for entity in entities:
         groups[file_path(entity, split_by)].append(entity)
     publication = Publication(root_url)
     cache = scalar_cache()  # strings repeat across files (kinds, owners, refs): render each once
+    before = rendered.files if rendered is not None else {}
+    now: dict[str, tuple[bytes, bytes]] = {}
     for path in sorted(groups):
-        publication.files[path] = dump_entities(groups[path], cache=cache)
-        publication.members[path] = sorted(entity_ref(e) for e in groups[path])
+        group = groups[path]
+        key = documents_key(group) if rendered is not None else None
+        previous = before.get(path)
+        if key is not None and previous is not None and previous[0] == key:
+            content = previous[1]
+        else:
+            content = dump_entities(group, cache=cache)
+        if key is not None:
+            now[path] = (key, content)
+        publication.files[path] = content
+        publication.members[path] = sorted(entity_ref(e) for e in group)
     publication.files[INDEX_FILE] = dump_entities(file_location(publication, p) for p in sorted(groups))
+    if rendered is not None:
+        rendered.files = now
     return publication
 
 

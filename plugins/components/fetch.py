@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from openchoreo_sync import Collection, SyncContext
-from openchoreo_sync.kit import cr
+from openchoreo_sync.kit import cr, joined_inputs
 from openchoreo_sync.kit.endpoints import namespaced_path
-from openchoreo_sync.kit.fetching import as_they_complete
+from openchoreo_sync.kit.fetching import ahead, as_they_complete
 
 from .joins import join_components, join_resources
 
@@ -35,15 +35,22 @@ def _first_error(*collections: Collection) -> BaseException | None:
 
 
 async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
-    """The three collections of one namespace, from four concurrent walks."""
-    projects, components, workloads, resources = await asyncio.gather(
-        ctx.walk(PROJECTS, namespaced_path(namespace, "projects"), kind="Project", namespace=namespace),
-        ctx.walk(COMPONENTS, namespaced_path(namespace, "components"), kind="Component", namespace=namespace),
-        ctx.walk(WORKLOADS, namespaced_path(namespace, "workloads"), kind="Workload", namespace=namespace),
-        ctx.walk(RESOURCES, namespaced_path(namespace, "resources"), kind="Resource", namespace=namespace),
-    )
+    """The three collections of one namespace, from four concurrent walks.
+
+    They go ahead of other families' requests: the next namespace starts only when all four are
+    in, and the one-page lists would otherwise wait behind every short list of the run.
+    """
+    with ahead():
+        walks = asyncio.gather(
+            ctx.walk(PROJECTS, namespaced_path(namespace, "projects"), kind="Project", namespace=namespace),
+            ctx.walk(COMPONENTS, namespaced_path(namespace, "components"), kind="Component", namespace=namespace),
+            ctx.walk(WORKLOADS, namespaced_path(namespace, "workloads"), kind="Workload", namespace=namespace),
+            ctx.walk(RESOURCES, namespaced_path(namespace, "resources"), kind="Resource", namespace=namespace),
+        )
+    projects, components, workloads, resources = await walks
     component_error = _first_error(components, workloads, projects)
     resource_error = _first_error(resources, projects)
+    # The joins are functions of these walks' items alone: their pages' digests are the inputs'.
     return [
         projects,
         Collection(COMPONENTS, namespace, error=component_error)
@@ -52,10 +59,12 @@ async def fetch_namespace(ctx: SyncContext, namespace: str) -> list[Collection]:
             COMPONENTS,
             namespace,
             join_components(namespace, _bodies(components), _bodies(workloads), _bodies(projects)),
-        ),
+        ).made_from(joined_inputs(components, workloads, projects)),
         Collection(RESOURCES, namespace, error=resource_error)
         if resource_error is not None
-        else Collection(RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))),
+        else Collection(
+            RESOURCES, namespace, join_resources(namespace, _bodies(resources), _bodies(projects))
+        ).made_from(joined_inputs(resources, projects)),
     ]
 
 

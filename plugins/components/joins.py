@@ -44,24 +44,16 @@ def join_components(
     projects: Iterable[Mapping[str, Any]],
 ) -> list[Resource]:
     """One Component resource per component of the namespace, carrying its workload, project and the index."""
-    components = list(components)
     by_component = first_workload_by_component(workloads)
     projects_by_name = {cr.name_of(p): p for p in projects}
-    index: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for component in components:
-        workload = by_component.get(cr.name_of(component))
-        if workload is not None:
-            index[(component_project(component), cr.name_of(component))] = workload
+    named = [(component, cr.name_of(component), component_project(component)) for component in components]
+    index: dict[tuple[str, str], Mapping[str, Any]] = {
+        (project, name): by_component[name] for _, name, project in named if name in by_component
+    }
     shared: WorkloadIndex = MappingProxyType(index)
     return [
-        component_resource(
-            namespace,
-            component,
-            by_component.get(cr.name_of(component)),
-            projects_by_name.get(component_project(component)),
-            shared,
-        )
-        for component in components
+        component_resource(namespace, component, by_component.get(name), projects_by_name.get(project), shared)
+        for component, name, project in named
     ]
 
 

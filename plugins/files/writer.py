@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from openchoreo_sync import Entity, EntityRef
-from openchoreo_sync.kit.publishing import clean_entity, dump_entities, scalar_cache
+from openchoreo_sync.kit.publishing import dump_entities, scalar_cache, strip_computed
 
 from .atomic import remove_file, write_atomic
 from .manifest import Manifest
@@ -83,7 +83,7 @@ def sync_directory(
         if not full and manifest.files.get(path) == refs and touched.isdisjoint(refs):
             report.unchanged += 1
             continue
-        content = dump_entities((clean_entity(entities[ref]) for ref in refs), cache=cache)
+        content = dump_entities((strip_computed(entities[ref]) for ref in refs), cache=cache)  # defused as written
         if write_atomic(directory / path, content):
             report.written.append(path)
         else:

@@ -16,6 +16,8 @@ from openchoreo_sync.client import (
     PaginationError,
     ResponseTooLargeError,
 )
+from openchoreo_sync.client.pagination import PageCounts
+from openchoreo_sync.client.requester import Slots
 from openchoreo_sync.mockapi import MockOpenChoreo
 from openchoreo_sync.testing.mockapi_fixtures import MockFactory
 
@@ -67,6 +69,28 @@ async def test_many_collections_share_the_in_flight_limit(mock_openchoreo_factor
     assert [len(r) for r in results] == [120] * 6
     assert client.stats.requests == 12
     assert client.stats.peak_in_flight == 2
+
+
+async def test_the_longest_walk_left_goes_first(mock_openchoreo_factory: MockFactory) -> None:
+    """One slot: a walk's next page is served before first pages queued behind its first (first
+    come would serve it last), and once the lists were walked, a list that had more pages is
+    served before short lists queued ahead of it (the clients share their page counts)."""
+    mock = mock_openchoreo_factory(namespaces=0, projects=0, components=0, example=False, latency_ms=20)
+    fill(mock, "environments", "long", 250)
+    for n in range(3):
+        fill(mock, "environments", f"short{n}", 1)
+    counts = PageCounts()
+
+    async def walk_all(long_last: bool) -> list[str]:
+        mock.stats.reset()
+        paths = [f"/api/v1/namespaces/short{n}/environments" for n in range(3)]
+        paths.insert(len(paths) if long_last else 0, "/api/v1/namespaces/long/environments")
+        async with OpenChoreoClient(make_config(mock.url, max_in_flight=1), page_counts=counts) as client:
+            await asyncio.gather(*(client.list_all(path, what=path) for path in paths))
+        return [r.path.split("/")[4] + (" next" if "cursor=" in r.query else "") for r in mock.stats.records]
+
+    assert await walk_all(long_last=False) == ["long", "long next", "long next", "short0", "short1", "short2"]
+    assert await walk_all(long_last=True) == ["short0", "long", "long next", "long next", "short1", "short2"]
 
 
 async def test_500_mid_walk_restarts_the_collection_once(empty_mock: MockOpenChoreo) -> None:
@@ -140,3 +164,16 @@ async def test_oversize_response_is_refused(empty_mock: MockOpenChoreo) -> None:
         with pytest.raises(ResponseTooLargeError) as caught:
             await client.list_all(ENVS, what="environments")
     assert ENVS in str(caught.value) and "maxResponseBytes (20000 bytes)" in str(caught.value)
+
+
+async def test_a_slot_given_to_a_cancelled_waiter_is_handed_on() -> None:
+    slots = Slots(1)
+    await slots.acquire(0)
+    queued = asyncio.ensure_future(slots.acquire(0))
+    given = asyncio.ensure_future(slots.acquire(5))
+    await asyncio.sleep(0)
+    queued.cancel()  # cancelled while waiting: it leaves the queue
+    slots.release()  # the slot goes to ``given``, which is cancelled before it runs
+    given.cancel()
+    await asyncio.gather(queued, given, return_exceptions=True)
+    await asyncio.wait_for(slots.acquire(0), 1)  # the slot came back

@@ -7,16 +7,18 @@ approval, a configuration or plugin change and an output owed a full emit each f
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from openchoreo_sync import hookimpl
+from openchoreo_sync import Collection, Resource, hookimpl
+from openchoreo_sync.client.pagination import page_part
 from openchoreo_sync.mockapi import MockOpenChoreo, WorldSpec
 from openchoreo_sync.plugin_info import PluginInfo
 from openchoreo_sync.reconcile import STALE_ANNOTATION
-from openchoreo_sync.run_inputs import RUN_INPUTS, load_baseline
+from openchoreo_sync.run_inputs import RUN_INPUTS, collection_digest, load_baseline
 from openchoreo_sync.store.base import Commit, RunRecord
 from openchoreo_sync.testing.harness import SyncHarness, deep_merge
 
@@ -281,3 +283,71 @@ async def test_beyond_the_holding_limit_collections_are_mapped_and_the_run_still
         assert h.entities() == before and second.summary["counts"] == first.summary["counts"]
     finally:
         await h.close()
+
+
+TWO_PAGES = WorldSpec(seed=5, namespaces=1, projects=6, components=20, example=False)
+"""120 components and workloads in one namespace: their lists have two pages, so a cursor."""
+
+
+def edited(mock: MockOpenChoreo, collection: str) -> None:
+    """Put back the first object of ``collection`` with a new annotation (an upstream write)."""
+    namespace = sorted(ns for ns in mock.world.namespaces() if mock.world.items(collection, ns))[0]
+    body = copy.deepcopy(mock.world.items(collection, namespace)[0])
+    body["metadata"].setdefault("annotations", {})["openchoreo.dev/test"] = "edited upstream"
+    mock.world.put(collection, namespace, body)
+
+
+def component_cursors(mock: MockOpenChoreo) -> list[str]:
+    return [r.query for r in mock.stats.records if r.path.endswith("/components") and "cursor=" in r.query]
+
+
+async def test_a_write_the_sync_does_not_read_moves_every_cursor_and_the_skip_holds(tmp_path):
+    """A continue token names the resource version its list was read at, which any write in the
+    cluster moves: the pages' digests leave the cursor out, so an unrelated write changes none."""
+    with MockOpenChoreo(TWO_PAGES) as mock:
+        h = harness(mock, tmp_path)
+        try:
+            await h.run()
+            mock.stats.reset()
+            assert skipped(await h.run())
+            before = component_cursors(mock)
+            edited(mock, "releasebindings")  # not read by the sync
+            mock.stats.reset()
+            third = await h.run()
+            assert before and component_cursors(mock) and component_cursors(mock) != before
+            assert skipped(third)
+            edited(mock, "workloads")  # joined into the components collection
+            fourth = await h.run()
+            assert not skipped(fourth) and fourth.status == "ok"
+            assert skipped(await h.run())
+        finally:
+            await h.close()
+
+
+def test_a_page_is_digested_without_its_cursor_only_where_the_body_provably_ends_with_it():
+    page = b'{"items":[{"a":"c1"}],"pagination":{"nextCursor":"c1"}}\n'
+    assert page_part(page, "c1") == b'{"items":[{"a":"c1"}],"pagination":{"nextCursor":'
+    assert page_part(page, "c2") == page  # not its cursor: the whole body counts
+    assert page_part(page, None) == page
+    escaped = b'{"items":[],"pagination":{"nextCursor":"a\\/b"}}'  # encoded unlike orjson: kept whole
+    assert page_part(escaped, "a/b") == escaped
+
+
+def test_resources_replaced_or_added_after_a_walk_are_digested_as_mapping_receives_them():
+    resources = [Resource("Thing", {"metadata": {"name": "a"}}, "ns")]
+    walked = Collection("things", "ns", resources).made_from("Thing pages")
+    assert walked.inputs_digest() == "Thing pages"
+    by_pages = collection_digest(walked)
+    replaced = Collection("things", "ns", resources).made_from("Thing pages")
+    replaced.resources = [Resource("Thing", r.body, "ns", {"schema": {"x": 1}}) for r in resources]
+    assert replaced.inputs_digest() is None
+    added = Collection("things", "ns", list(resources)).made_from("Thing pages")
+    added.resources.append(Resource("Thing", {"metadata": {"name": "b"}}, "ns"))
+    assert added.inputs_digest() is None
+    digests = {
+        by_pages,
+        collection_digest(replaced),
+        collection_digest(added),
+        collection_digest(Collection("things", "ns", resources)),
+    }
+    assert None not in digests and len(digests) == 4

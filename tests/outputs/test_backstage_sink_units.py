@@ -7,9 +7,17 @@ import json
 import yaml
 
 from openchoreo_sync.config import AppConfig
-from openchoreo_sync.kit.publishing import PLACEHOLDER_MARKER, clean_entity, dump_entities, filter_allowed
+from openchoreo_sync.kit.publishing import (
+    PLACEHOLDER_MARKER,
+    clean_entity,
+    dump_entities,
+    filter_allowed,
+    pyyaml_dump,
+    strip_computed,
+)
+from openchoreo_sync.model import entity_ref
 from openchoreo_sync.plugins.backstage.kinds import apply_custom_kinds, resource_name
-from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, build_publication
+from openchoreo_sync.plugins.backstage.layout import INDEX_FILE, RenderedFiles, build_publication
 
 OWNER = "group:default/openchoreo-users"
 
@@ -32,6 +40,41 @@ def test_placeholders_stay_data_and_yaml_is_safe() -> None:
     assert "relations" not in cleaned and "relations" in hostile  # the snapshot is not mutated
     (doc,) = list(yaml.safe_load_all(dump_entities([cleaned])))
     assert doc["metadata"]["description"] == hostile["metadata"]["description"]
+
+
+def test_placeholders_are_defused_as_the_yaml_is_written() -> None:
+    """``dump_entities`` of an undefused entity writes what it writes for ``clean_entity``'s copy."""
+    lone = {"$text": "http://169.254.169.254/"}
+    hostile = entity("Component", "c", type="service", owner=OWNER, notes=lone, items=[lone, [lone], {"a": lone}])
+    hostile["spec"]["deep"] = {"$yaml": {"$json": "x"}, "$other": 1}  # two keys: left alone; its child is not
+    hostile["spec"]["empty"] = {"$": {}}
+    hostile["metadata"]["annotations"] = {"$json": "u", "backstage.io/managed-by-location": "x"}  # lone once cleaned
+    hostile["metadata"]["uid"] = "1"
+    others = [entity("API", "a", definition="$text"), {**lone, "kind": "Odd", "metadata": {"name": "o"}}]
+    stripped = [strip_computed(e) for e in [hostile, *others]]
+    assert "$text" in str(stripped[0]) and PLACEHOLDER_MARKER not in str(stripped[0])  # nothing copied or marked
+    cleaned = [clean_entity(e) for e in [hostile, *others]]
+    assert dump_entities(stripped) == dump_entities(cleaned)
+    assert dump_entities(stripped) == pyyaml_dump(sorted(cleaned, key=entity_ref)).encode()
+    assert dump_entities(stripped).count(PLACEHOLDER_MARKER.encode()) == 7
+    odd = [{**strip_computed(hostile), "spec": {"t": ("$x",), "m": {"$k": (1, 2)}}}]  # tuples: PyYAML's path
+    assert dump_entities(odd) == pyyaml_dump([clean_entity(odd[0])]).encode()
+
+
+def test_a_file_whose_documents_did_not_change_is_reused_and_others_are_rendered() -> None:
+    a = [entity("Component", f"c{i}", "ns-a", type="service", owner=OWNER) for i in range(3)]
+    b = [entity("Component", f"c{i}", "ns-b", type="service", owner=OWNER) for i in range(3)]
+    rendered = RenderedFiles()
+    first = build_publication([*a, *b], "http://x", "kind", rendered)
+    changed = [*a[:2], {**a[2], "spec": {**a[2]["spec"], "lifecycle": "experimental"}}]
+    second = build_publication([*changed, *b], "http://x", "kind", rendered)
+    assert second.files == build_publication([*changed, *b], "http://x", "kind").files
+    assert second.files["ns-b/component.yaml"] is first.files["ns-b/component.yaml"]  # not rendered again
+    assert b"experimental" in second.files["ns-a/component.yaml"]
+    nan = [{**b[0], "spec": {"x": float("nan")}}, *b[1:]]  # orjson writes NaN as null: never a key
+    third = build_publication([*changed, *nan], "http://x", "kind", rendered)
+    none = build_publication([*changed, {**b[0], "spec": {"x": None}}, *b[1:]], "http://x", "kind", rendered)
+    assert b".nan" in third.files["ns-b/component.yaml"] and b"x: null" in none.files["ns-b/component.yaml"]
 
 
 def test_dump_is_deterministic_whatever_the_key_order() -> None:
