@@ -222,13 +222,14 @@ class FirstCommitStage:
         return staged
 
     async def discard(self) -> None:
-        """Stop the worker if still running and remove the scratch file."""
+        """Stop the worker if still running and remove the scratch file (before waiting for the
+        worker: a run cancelled again while it waits still leaves no file behind)."""
         await self.close_input()
+        self._entries, self._digests = {}, bytearray()
+        shutil.rmtree(self._dir, ignore_errors=True)
         proc = self._proc
         if proc is not None and proc.returncode is None:
             with suppress(ProcessLookupError):
                 proc.kill()
             with suppress(OSError, RuntimeError):
                 await proc.wait()
-        self._entries, self._digests = {}, bytearray()
-        shutil.rmtree(self._dir, ignore_errors=True)
