@@ -124,7 +124,9 @@ class Collection:
     unchanged: bool = False
     """Not read this run on purpose (its source is refreshed on its own schedule): the core keeps
     what the last snapshot holds from it as it is, not stale; ``resources`` is ignored."""
-    _inputs: tuple[str, list[Resource], int] | None = field(default=None, init=False, repr=False, compare=False)
+    _inputs: tuple[str, list[Resource], tuple[object, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def ok(self) -> bool:
@@ -137,19 +139,30 @@ class Collection:
         (the digest of the walk's pages); a family that joins walks says it with
         :func:`joined_inputs` of them, promising that it makes the same resources of the same
         items. The unchanged-inputs skip then compares this digest instead of encoding every
-        resource. It holds while ``resources`` is the same list, as long as it was: a family that
-        adds or replaces resources (schema reads, template files) drops it, and the resources are
-        digested as mapping receives them. Fetched bodies are read-only, here as everywhere.
+        resource. It holds while ``resources`` is the same list of resources with the same
+        ``kind``, ``namespace``, ``body`` and ``context`` objects: a family that adds,
+        replaces or re-points any of them (schema reads, template files) drops it, and the
+        resources are digested as mapping receives them. What those objects hold is not looked
+        into: fetched bodies and contexts are read-only, here as everywhere.
         """
-        self._inputs = None if digest is None else (digest, self.resources, len(self.resources))
+        self._inputs = None if digest is None else (digest, self.resources, _identities(self.resources))
         return self
 
     def inputs_digest(self) -> str | None:
-        """The digest :meth:`made_from` gave, while ``resources`` is still the list it was given with."""
+        """The digest :meth:`made_from` gave, while ``resources`` is still what it was given with."""
         if self._inputs is None or self.error is not None:
             return None
-        digest, resources, count = self._inputs
-        return digest if self.resources is resources and len(resources) == count else None
+        digest, resources, identities = self._inputs
+        if self.resources is not resources or len(identities) != 4 * len(resources):
+            return None
+        same = all(now is then for now, then in zip(_identities(resources), identities, strict=True))
+        return digest if same else None
+
+
+def _identities(resources: list[Resource]) -> tuple[object, ...]:
+    """The objects every resource is made of, flat (a resource is nothing else): compared by
+    identity, a few ms for 65,000 resources, they show any edit that sets or builds new ones."""
+    return tuple(part for r in resources for part in (r.kind, r.namespace, r.body, r.context))
 
 
 def joined_inputs(*collections: Collection) -> str | None:

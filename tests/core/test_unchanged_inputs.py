@@ -351,3 +351,23 @@ def test_resources_replaced_or_added_after_a_walk_are_digested_as_mapping_receiv
         collection_digest(Collection("things", "ns", resources)),
     }
     assert None not in digests and len(digests) == 4
+
+
+def test_resources_edited_in_place_in_the_walked_list_are_digested_as_mapping_receives_them():
+    """Same list, same length: an item replaced, or a resource's context or body re-pointed."""
+
+    def walked() -> Collection:
+        things = [Resource("Thing", {"metadata": {"name": n}}, "ns") for n in ("a", "b")]
+        return Collection("things", "ns", things).made_from("Thing pages")
+
+    untouched = walked()
+    assert untouched.inputs_digest() == "Thing pages"
+    item_replaced = walked()
+    item_replaced.resources[1] = Resource("Thing", item_replaced.resources[1].body, "ns", {"schema": {"x": 1}})
+    context_set = walked()
+    context_set.resources[0].context = {"schema": {"x": 1}}
+    body_set = walked()
+    body_set.resources[0].body = {"metadata": {"name": "a", "labels": {"x": "1"}}}
+    for edited in (item_replaced, context_set, body_set):
+        assert edited.inputs_digest() is None
+    assert len({collection_digest(c) for c in (untouched, item_replaced, context_set, body_set)}) == 4
