@@ -2,7 +2,7 @@
 
 Decoding, preparing and rendering ~14k entities creates millions of dicts and lists that live
 until the step ends; every generation-2 collection meanwhile re-scans all of them (~0.7 s of a
-~3 s ``backstage`` emit at 10k, on this project's benchmark machine). They hold no reference
+~3 s publication of 10k components, on this project's benchmark machine). They hold no reference
 cycles and are freed by reference counting, so collection can wait. The pause is process-wide
 (the collector is) and nests across threads: the collector is enabled again when the last pause
 ends, and only if it was enabled when the first began.
@@ -41,6 +41,8 @@ def resume() -> bool:
     """End a pause; True when this ended the last one and enabled the collector again."""
     global _depth
     with _lock:
+        if _depth == 0:
+            raise RuntimeError("gcpause.resume() without a pause: the collector's state would be lost")
         _depth -= 1
         if _depth == 0 and _resume:
             gc.enable()

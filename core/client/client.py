@@ -166,7 +166,7 @@ class OpenChoreoClient:
         """
         try:
             async with asyncio.timeout(self._deadline):
-                # A single object is the last link of a chain (a type's schema after its list):
+                # A single object is the last link of a chain (an item's details after its list):
                 # ahead of first pages waiting, behind a walk's next page (``Slots``).
                 response = await self._requester.get(path, None, what=what, priority=ONE_OBJECT)
         except TimeoutError:

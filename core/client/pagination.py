@@ -32,7 +32,8 @@ its decoded JSON and the raw body it was decoded from, or raises ``ApiError``.""
 
 PAGE_COUNTS_KEPT = 20_000
 ONE_OBJECT = 3
-"""The priority of a single object's GET: above a one-page list's (2), below a next page (5)."""
+"""The priority of a single object's GET: above a one-page list's (2), below a walk's next page
+with two or more pages left behind it (5 and up); level with a known walk's last page."""
 
 
 class PageCounts(dict[tuple[str, tuple[tuple[str, str], ...]], int]):

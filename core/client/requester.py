@@ -100,7 +100,7 @@ class Slots:
 
     A walk's pages are a chain of round trips. Behind a first-come queue each of its pages waited
     for every request queued meanwhile: at 10k components ~240 first pages of small lists queue at
-    the start of a run, the components' and workloads' five-page walks queued last (their family's
+    the start of a run, the five-page walks of the largest collections queued last (their family's
     fetch starts last) and the run's last seconds were those chains alone, a few at a time. A
     request's ``priority`` is the pages its walk has left, counting this one, as the walk's last
     run had them (:mod:`.pagination`); equal priorities are served first come. A slot is handed on

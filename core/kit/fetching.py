@@ -30,7 +30,8 @@ T = TypeVar("T")
 
 
 AHEAD_BY = 1_000
-"""More than any walk's pages left (the request priority of :class:`~openchoreo_sync.client.requester.Slots`)."""
+"""Added to the request priority (:class:`~openchoreo_sync.client.requester.Slots`, twice a walk's pages
+left): ahead of every walk of up to ~500 pages; a longer one still goes first, as its chain is longer."""
 
 
 @contextmanager

@@ -37,3 +37,24 @@ def test_pauses_nest_across_threads_and_restore_the_collector() -> None:
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_an_exception_inside_ends_the_pause_and_a_resume_without_a_pause_is_refused() -> None:
+    from openchoreo_sync import gcpause
+
+    assert gc.isenabled()
+    try:
+        with paused_gc():
+            raise KeyError("inside")
+    except KeyError:
+        pass
+    assert gc.isenabled()
+    try:
+        gcpause.resume()
+    except RuntimeError as exc:
+        assert "without a pause" in str(exc)
+    else:
+        raise AssertionError("an unbalanced resume() was accepted")
+    with paused_gc():  # and the count did not go below zero: a pause still pauses
+        assert not gc.isenabled()
+    assert gc.isenabled()

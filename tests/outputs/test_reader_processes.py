@@ -235,7 +235,8 @@ async def test_readers_ask_for_the_configured_time_slice(
     if not _kernel_takes_slices():
         pytest.skip("this kernel has no custom scheduler slices (Linux 6.12+)")
     kernel_default = _slice_ns(os.getpid())
-    assert kernel_default != 100_000
+    if kernel_default == 100_000:
+        pytest.skip("this machine's default slice is already 0.1 ms: the default and null cannot be told apart")
     short = {"openchoreo": {"server": {"readProcesses": 2, "token": TOKEN, "readerSliceMs": 0.25}}}
     kernels = {"openchoreo": {"server": {"readProcesses": 1, "token": TOKEN, "readerSliceMs": None}}}
     harnesses = {
