@@ -310,7 +310,7 @@ def test_generated_documents(docs: list[Any], sort_keys: bool, width: int) -> No
         {"é" * 65: "long key in bytes"},
         {"multi\nline": "key"},
         {None: "null key"},
-        {"s": {"a", "b"}},
+        {"s": {"a"}},  # one item: a set of more would be ordered by hash seed, so xdist workers disagree
         {"b": b"bytes"},
     ],
     ids=repr,
