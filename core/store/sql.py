@@ -452,7 +452,7 @@ class SqlStore(ABC):
                     entity_id, provisional = provisional, provisional + 1
                     _add_rows(rows, keys, w.entity, entity_id)
                 else:
-                    _add_relation_rows(rows, keys, w.entity, entity_id)
+                    _add_rows(rows, keys, w.entity, entity_id, relations_only=True)
                 entities.append(_entity_row(w, entity_id, self._encode_body))
                 count += 1
             self._write_entity_rows(cur, entities, entity_table)
@@ -795,21 +795,14 @@ def _entity_row(w: EntityWrite, entity_id: int, encode: Callable[[str], Any]) ->
     )
 
 
-def _add_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
+def _add_rows(
+    out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int, *, relations_only: bool = False
+) -> None:
     """Append an entity's search rows with key ids (numbering new keys): ~36 per entity, the
-    innermost loop of a first commit, hence inlined."""
+    innermost loop of a first commit, hence inlined. ``relations_only``: an entity whose other
+    rows were staged (``staging``). The row function is looked up per call, not bound once."""
     ids = keys.ids
-    for key, value in search_rows(entity):
-        key_id = ids.get(key)
-        if key_id is None:
-            key_id = keys.get(key)
-        out.append((key_id, NO_VALUE if value is None else value, entity_id))
-
-
-def _add_relation_rows(out: list[SearchRow], keys: KeyIds, entity: Entity, entity_id: int) -> None:
-    """Append an entity's relation rows only (its other rows were staged: ``staging``)."""
-    ids = keys.ids
-    for key, value in relation_rows(entity):
+    for key, value in (relation_rows if relations_only else search_rows)(entity):
         key_id = ids.get(key)
         if key_id is None:
             key_id = keys.get(key)
