@@ -234,9 +234,7 @@ async def test_readers_ask_for_the_configured_time_slice(
     """``readerSliceMs`` reaches each reader's serving thread, 0.1 ms by default; null keeps the kernel's."""
     if not _kernel_takes_slices():
         pytest.skip("this kernel has no custom scheduler slices (Linux 6.12+)")
-    kernel_default = _slice_ns(os.getpid())
-    if kernel_default == 100_000:
-        pytest.skip("this machine's default slice is already 0.1 ms: the default and null cannot be told apart")
+    kernel_default = _slice_ns(os.getpid())  # null: whatever the kernel gives (0.1 ms too on some machines)
     short = {"openchoreo": {"server": {"readProcesses": 2, "token": TOKEN, "readerSliceMs": 0.25}}}
     kernels = {"openchoreo": {"server": {"readProcesses": 1, "token": TOKEN, "readerSliceMs": None}}}
     harnesses = {
