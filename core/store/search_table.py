@@ -39,6 +39,12 @@ ENTITY_ID_KEY = "entity_id_high"
 
 ENTITY_COLUMNS = "ref, kind, namespace, name, collection, family, hash, body, stale, source, etag"
 
+SQLITE_SEARCH_TABLE = """CREATE TABLE search (
+            key_id INTEGER NOT NULL, value TEXT NOT NULL, entity_id INTEGER NOT NULL,
+            PRIMARY KEY (key_id, value, entity_id)) WITHOUT ROWID"""
+"""The SQLite search table; a first commit's staging worker makes its presorted copy with the
+same definition, so that copy can be transferred page by page (``staging``)."""
+
 STEP_4: dict[str, list[str]] = {
     "sqlite": [
         # A rowid alias as the id, the ref unique; the body column holds compressed bytes
@@ -59,9 +65,7 @@ STEP_4: dict[str, list[str]] = {
         "CREATE TABLE entity_refs (id INTEGER PRIMARY KEY, ref TEXT NOT NULL)",
         "INSERT INTO entity_refs (id, ref) SELECT id, ref FROM entities",
         "CREATE TABLE search_keys (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)",
-        """CREATE TABLE search (
-            key_id INTEGER NOT NULL, value TEXT NOT NULL, entity_id INTEGER NOT NULL,
-            PRIMARY KEY (key_id, value, entity_id)) WITHOUT ROWID""",
+        SQLITE_SEARCH_TABLE,
     ],
     "postgres": [
         "ALTER TABLE entities ADD COLUMN id BIGINT",

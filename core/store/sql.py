@@ -243,10 +243,13 @@ class SqlStore(ABC):
         """Where a first commit writes its entity rows (default: in place, ids in write order)."""
         return "entities"
 
-    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None, staged: bool = False) -> None:
+    def _bulk_load_end(
+        self, cur: Any, renumber_from: int | None = None, staged: StagedRows | None = None, written: int = 0
+    ) -> None:
         """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
         entity rows (their ids from that number on are then given again, in ref order);
-        ``staged``: rows made while fetching are in the attached ``stage`` database too."""
+        ``staged``: rows made while fetching are in the attached ``stage`` database too, for
+        some of the ``written`` entities."""
         for statement in search_table.BULK_INDEXES[self.dialect].values():
             cur.execute(statement)
 
@@ -461,7 +464,7 @@ class SqlStore(ABC):
                 cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
             self._insert_keys(cur, keys)
             self._insert_search_rows(cur, rows, table)
-        self._bulk_load_end(cur, first_id if entity_table != "entities" else None, staged is not None)
+        self._bulk_load_end(cur, first_id if entity_table != "entities" else None, staged, count)
         return written, first_id + count
 
     def _apply_writes(

@@ -25,7 +25,7 @@ from .bodies import decode_body, encode_body
 from .multirow import insert_values
 from .search_table import ENTITY_COLUMNS
 from .sql import SCHEMA_VERSION, SqlStore
-from .staging import FirstCommitStage
+from .staging import FirstCommitStage, StagedRows
 
 log = get_logger("openchoreo_sync.store")
 
@@ -183,9 +183,15 @@ class SqliteStore(SqlStore):
         """A stage for a first sync's search rows when no entity is stored yet (``staging``)."""
         if self.read_only_reason is not None or self._query("SELECT 1 FROM entities LIMIT 1"):
             return None
-        return FirstCommitStage(
-            {str(key): int(key_id) for key, key_id in self._query("SELECT key, id FROM search_keys")}
-        )
+        keys = {str(key): int(key_id) for key, key_id in self._query("SELECT key, id FROM search_keys")}
+        conn = self._conn()
+        cur = conn.cursor()
+        try:
+            first_id = self._entity_id_high(cur) + 1
+        finally:
+            cur.close()
+        self._end_read(conn)
+        return FirstCommitStage(keys, first_id)
 
     def commit(self, commit: Commit) -> None:
         """With a first commit's stage, its file is attached (as ``stage``) around the transaction:
@@ -203,11 +209,14 @@ class SqliteStore(SqlStore):
         try:
             super().commit(commit)
         finally:
-            with suppress(sqlite3.Error):
-                cur.execute("DETACH DATABASE stage")
+            for name in ("presorted", "stage"):  # presorted: attached by _bulk_load_end, if at all
+                with suppress(sqlite3.Error):
+                    cur.execute(f"DETACH DATABASE {name}")
             cur.close()
 
-    def _bulk_load_end(self, cur: Any, renumber_from: int | None = None, staged: bool = False) -> None:
+    def _bulk_load_end(
+        self, cur: Any, renumber_from: int | None = None, staged: StagedRows | None = None, written: int = 0
+    ) -> None:
         if renumber_from is None:
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) "
@@ -227,7 +236,12 @@ class SqliteStore(SqlStore):
             )
             cur.execute("INSERT INTO entity_refs (id, ref) SELECT new, ref FROM temp.id_map ORDER BY new")
             rows = "temp.search_load"
-            if staged:  # staged rows of entities not written have no id in the map: left out
+            if staged is not None and self._attach_presorted(cur, staged, renumber_from, written):
+                # Into the empty table as they are (SQLite's transfer of a table into one of the
+                # same definition, no record decoded); what is left to sort here is the relation
+                # rows, the only rows in temp.search_load when every written entity was staged.
+                cur.execute("INSERT INTO search SELECT * FROM presorted.search")
+            elif staged is not None:  # staged rows of entities not written have no id in the map: left out
                 rows = "(SELECT * FROM stage.rows UNION ALL SELECT * FROM temp.search_load)"
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) SELECT s.key_id, s.value, m.new "
@@ -236,6 +250,19 @@ class SqliteStore(SqlStore):
             cur.execute("DROP TABLE temp.id_map")
             cur.execute("DROP TABLE temp.entities_load")
         cur.execute("DROP TABLE temp.search_load")
+
+    def _attach_presorted(self, cur: Any, staged: StagedRows, first_id: int, written: int) -> bool:
+        """Attach the worker's presorted copy (as ``presorted``) when it holds this commit's
+        staged rows as the commit would number them (``StagedRows.presorted``)."""
+        path = staged.presorted(first_id, written)
+        if path is None:
+            return False
+        try:
+            cur.execute("ATTACH DATABASE ? AS presorted", (str(path),))
+        except sqlite3.Error as exc:
+            log.debug("presorted search rows not attached; the commit sorts them", error=str(exc))
+            return False
+        return True
 
     # --- schema and modes ----------------------------------------------------------------------
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.serialization import plain_data
+from openchoreo_sync.store import staging
 from openchoreo_sync.store.base import Commit, EntityWrite
 from openchoreo_sync.store.sqlite import SqliteStore
 from openchoreo_sync.store.staging import FirstCommitStage, StagedRows
@@ -142,3 +146,69 @@ def test_only_an_empty_store_stages(tmp_path: Path) -> None:
     store.migrate()
     store.commit(Commit(run=run("r1"), writes=[write(component("a"))]))
     assert store.first_commit_stage() is None
+
+
+def stageable() -> list[Entity]:
+    """Entities that are all staged (``world`` less those that never are)."""
+    return [e for e in world() if e["metadata"]["name"] not in ("floaty", "odd")]
+
+
+def with_history(path: Path) -> SqliteStore:
+    """A store emptied again: entity ids start above 1, and a relation key and another key have
+    ids already (the relation rows then fall among the staged rows in key order, not after)."""
+    store = SqliteStore(path)
+    store.migrate()
+    other = with_relations(component("other", brandnew="key"), "group:default/g0")
+    store.commit(Commit(run=run("r0"), writes=[write(other)]))
+    store.commit(Commit(run=run("r0b"), removals=[entity_ref(other)]))
+    return store
+
+
+def test_a_stage_of_exactly_the_written_entities_is_copied_presorted(tmp_path: Path) -> None:
+    """The worker's presorted copy (ids given as the commit gives them) is what the commit
+    stores, on a store whose ids and keys do not start from scratch."""
+    entities = stageable()
+    expected = with_history(tmp_path / "plain.sqlite3")
+    expected.commit(Commit(run=run("r1"), writes=[write(e) for e in entities]))
+    store = with_history(tmp_path / "staged.sqlite3")
+    stage = store.first_commit_stage()
+    assert stage is not None
+    staged = asyncio.run(stage_all(stage, entities))
+    assert staged is not None
+    try:
+        store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities], staged=staged))
+    finally:
+        asyncio.run(stage.discard())
+    assert staged.presorted_taken
+    assert not stage.path.parent.exists(), "the scratch files outlived their stage"
+    assert stored(store) == stored(expected)
+    assert store._query("SELECT MIN(id) FROM entities") == [(2,)]
+
+
+@pytest.mark.parametrize("worker", ["stalled", "killed"])
+def test_a_presorted_copy_not_made_leaves_the_commit_to_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: str
+) -> None:
+    """The worker cannot write its presorted copy (its file is locked): the commit waits at most
+    its bound, or not at all once the worker is gone, and sorts the staged rows itself."""
+    monkeypatch.setattr(staging, "PRESORT_WAIT", 0.2)
+    entities = stageable()
+    store = SqliteStore(tmp_path / "staged.sqlite3")
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+    lock = sqlite3.connect(stage.sorted_path, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        staged = asyncio.run(stage_all(stage, entities))
+        assert staged is not None and stage._proc is not None
+        if worker == "killed":
+            stage._proc.kill()
+        store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities], staged=staged))
+    finally:
+        lock.close()
+        asyncio.run(stage.discard())
+    assert not staged.presorted_taken
+    assert staged.taken == len(entities)  # the staged rows were used all the same
+    assert not stage.path.parent.exists(), "the scratch files outlived their stage"
+    assert stored(store) == stored(commit_plain(tmp_path / "plain.sqlite3", entities))
