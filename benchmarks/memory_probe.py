@@ -1,11 +1,16 @@
 """Where a sync's memory goes: peak RSS per engine stage, for three runs against one generated world.
 
-    python benchmarks/memory_probe.py [--components 50000] [--runs 3] [--outputs files|none]
+    python benchmarks/memory_probe.py [--components 50000] [--runs 3] [--outputs files|none] [--allocator daemon|default]
 
 A thread samples ``VmRSS`` every few milliseconds while the engine's stages are wrapped to say which
 one is running (fetch+map, index load, relate, commit, emit); the table shows each stage's highest
 sample, run by run, and the RSS left once the run is over. The mock API runs in its own process, as
 in ``sync_bench.py``. Not part of pytest.
+
+The process starts and runs as the daemon's does (``--allocator daemon``): glibc's heaps capped at
+the CLI's start (``memory.limit_malloc_arenas``) and freed heap returned after each run, as the
+daemon's loop does (``memory.release_free_memory``). ``--allocator default`` leaves both out, to
+show what they are worth.
 """
 
 from __future__ import annotations
@@ -90,9 +95,13 @@ class StageSampler:
 STAGES = ("fetch+map", "load_index", "relate", "commit", "emit", "other")
 
 
-async def probe(components: int, runs: int, files: bool) -> list[dict[str, float]]:
+async def probe(components: int, runs: int, files: bool, daemon_allocator: bool = True) -> list[dict[str, float]]:
     from openchoreo_sync import engine as engine_module
     from openchoreo_sync.logs import configure_logging
+    from openchoreo_sync.memory import limit_malloc_arenas, release_free_memory
+
+    if daemon_allocator:
+        limit_malloc_arenas()
     from openchoreo_sync.testing.harness import SyncHarness
 
     configure_logging(level="warning")
@@ -129,6 +138,8 @@ async def probe(components: int, runs: int, files: bool) -> list[dict[str, float
                     entities = len(result.entities)
                     result.entities.clear()
                     harness.results.clear()
+                    if daemon_allocator:
+                        release_free_memory()  # as the daemon's loop does after every run
                     row = {stage: sampler.peaks.get(stage, 0.0) for stage in STAGES}
                     row.update(run=number, seconds=seconds, entities=entities, after=rss_mb())
                     rows.append(row)
@@ -151,11 +162,19 @@ def main() -> int:
     parser.add_argument("--components", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3, help="the last run follows a 1%% change in the mock")
     parser.add_argument("--outputs", choices=("files", "none"), default="files")
+    parser.add_argument(
+        "--allocator",
+        choices=("daemon", "default"),
+        default="daemon",
+        help="daemon: glibc's heaps as the daemon sets them up and trims them; default: glibc's defaults",
+    )
     args = parser.parse_args()
-    print(f"# {args.components:,} components, RSS in MB (peak per stage), outputs {args.outputs}")
+    print(
+        f"# {args.components:,} components, RSS in MB (peak per stage), outputs {args.outputs}, allocator {args.allocator}"
+    )
     print("| run | entities | wall | " + " | ".join(STAGES) + " | after |")
     print("|---:|---:|---:|" + "---:|" * len(STAGES) + "---:|")
-    asyncio.run(probe(args.components, args.runs, args.outputs == "files"))
+    asyncio.run(probe(args.components, args.runs, args.outputs == "files", args.allocator == "daemon"))
     return 0
 
 

@@ -95,7 +95,7 @@ class Mapper:
     """Maps resources through ``map_resource`` + ``decorate_entity``, then validates each entity."""
 
     def __init__(self, plugins: LoadedPlugins, ctx: SyncContext) -> None:
-        self._map = plugins.runner.caller("map_resource")
+        self._map = plugins.runner.first_result("map_resource", ("resource", "ctx"))
         self._decorate = plugins.runner.caller("decorate_entity")
         self._decorates = bool(plugins.each("decorate_entity"))
         self._ctx = ctx
@@ -124,7 +124,7 @@ class Mapper:
 
     def map_one(self, resource: Resource, build: Build) -> list[Entity]:
         try:
-            produced = self._map(resource=resource, ctx=self._ctx)
+            produced = self._map(resource, self._ctx)
         except ResourceSkipped as exc:  # left out on purpose: reported, its collection stays complete
             build.report(f"{_describe(resource)}: {exc}")
             return []

@@ -57,6 +57,10 @@ def plugin_info() -> PluginInfo:
     )
 
 
+_NORMALISED_MAX = 4_096
+"""Distinct targets :func:`relate` remembers at once (a few hundred kB at most)."""
+
+
 def _targets(value: Any) -> Iterator[str]:
     if isinstance(value, str) and value:
         yield value
@@ -66,7 +70,16 @@ def _targets(value: Any) -> Iterator[str]:
 
 @hookimpl
 def relate(entities: EntityIndex) -> Iterator[Relation]:
-    """A generator: the core consumes relations as they come instead of holding them all."""
+    """A generator: the core consumes relations as they come instead of holding them all.
+
+    A target written the same way from the same namespace normalises to the same ref, and most
+    are (every component of a project names its system and, usually, one owner): each distinct
+    (target, default kind, namespace) is parsed once per call, ``None`` remembering a target
+    that does not parse. The table is emptied when it reaches ``_NORMALISED_MAX`` entries, so
+    a world of unique targets (one API per endpoint) holds a few thousand, not all of them;
+    entities come namespace by namespace, so the repeated ones stay in it.
+    """
+    normalised: dict[tuple[str, str | None, str], str | None] = {}
     for ref, entity in entities.items():
         fields = _FIELDS.get(str(entity.get("kind", "")).lower())
         spec = entity.get("spec")
@@ -75,8 +88,16 @@ def relate(entities: EntityIndex) -> Iterator[Relation]:
         namespace = entity["metadata"].get("namespace") or "default"
         for field_name, default_kind, relation_type in fields:
             for target in _targets(spec.get(field_name)):
-                try:
-                    target_ref = normalize_ref(target, default_kind=default_kind, default_namespace=namespace)
-                except ValueError:
-                    continue  # Backstage rejects such an entity's relation the same way: it is dropped
-                yield Relation(ref, relation_type, target_ref)
+                key = (target, default_kind, namespace)
+                if key in normalised:
+                    target_ref = normalised[key]
+                else:
+                    try:
+                        target_ref = normalize_ref(target, default_kind=default_kind, default_namespace=namespace)
+                    except ValueError:
+                        target_ref = None  # Backstage rejects such an entity's relation the same way: dropped
+                    if len(normalised) >= _NORMALISED_MAX:
+                        normalised.clear()
+                    normalised[key] = target_ref
+                if target_ref is not None:
+                    yield Relation(ref, relation_type, target_ref)

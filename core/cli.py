@@ -25,6 +25,7 @@ from .errors import ConfigError, NoStoreError, PluginError, StoreError, SyncErro
 from .kit.publishing import YamlDumper, scalar_cache
 from .kit.yaml_emit import dump_json_documents
 from .logs import configure_logging, get_logger, redact_text
+from .memory import limit_malloc_arenas
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_WOULD_CHANGE, EXIT_WOULD_GUARD = 3, 4
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()  # before any thread starts (``openchoreo_sync.memory``)
     args = build_parser().parse_args(argv)
     if args.command == "mock-api":
         from .mockapi import run_from_args

@@ -24,6 +24,7 @@ from .build import Build, fetch_and_map
 from .config import AppConfig
 from .context import ApiClient, Services, SyncContext
 from .errors import StoreError
+from .memory import release_free_memory
 from .model import Entity, EntityRef
 from .output_report import OutputReport
 from .outputs import Outputs
@@ -147,6 +148,8 @@ class Engine:
                 log.error("sync run hung and was cancelled", timeout_seconds=timeout)
                 await asyncio.to_thread(self.store.record_run, record)
                 return RunResult(run_id, "timed_out", summary=record.summary)
+            release_free_memory()  # the API's pages and the fetched resources are gone: the heap
+            # they took goes back before relate and commit build their own (the run's peak is later)
             if stage is not None:
                 await stage.close_input()  # the worker finishes its rows while this run relates
             async with self.writer.lock:
@@ -240,6 +243,7 @@ class Engine:
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
         del commit  # with it the index of the previous snapshot goes: only the commit needed it
         previous, kept = {}, {}
+        release_free_memory()  # the commit's rows and that index: the emit after it is the run's peak
         log.info(
             "sync run finished",
             status=status,

@@ -69,12 +69,19 @@ class RelationGraph:
         if target_id is None:
             target_id = self.id_of(target)
         edges = self._edges
-        edges.append((source_id << _SOURCE_SHIFT) | (self._type_id(relation_type) << _ID_BITS) | target_id)
+        type_ids = self._type_ids  # a handful of types: looked up here, interned only when new
+        type_id = type_ids.get(relation_type)
+        if type_id is None:
+            type_id = self._type_id(relation_type)
+        edges.append((source_id << _SOURCE_SHIFT) | (type_id << _ID_BITS) | target_id)
         self._sealed = False
         if target_id >= self._members:
             return False
         if inverse:
-            edges.append((target_id << _SOURCE_SHIFT) | (self._type_id(inverse) << _ID_BITS) | source_id)
+            inverse_id = type_ids.get(inverse)
+            if inverse_id is None:
+                inverse_id = self._type_id(inverse)
+            edges.append((target_id << _SOURCE_SHIFT) | (inverse_id << _ID_BITS) | source_id)
         return True
 
     def _type_id(self, relation_type: str) -> int:

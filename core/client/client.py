@@ -127,10 +127,7 @@ class OpenChoreoClient:
         """
 
         async def fetch(query: dict[str, str], priority: int) -> tuple[Any, bytes]:
-            response = await self._requester.get(path, query, what=what, priority=priority)
-            if not 200 <= response.status < 300:
-                raise self._requester.error(response, what=what, path=path)
-            return decode_json(response.body, what=what, path=path, content_type=response.content_type), response.body
+            return await self._fetch_json(path, query, what=what, priority=priority)
 
         try:
             async with asyncio.timeout(self._deadline):
@@ -193,7 +190,7 @@ class OpenChoreoClient:
         self, path: str, params: Mapping[str, str] | None = None, *, what: str
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a list: ``(items, next_cursor)``; for probes and diagnostics."""
-        data = await self._fetch_json(path, dict(params or {}), what=what)
+        data, _ = await self._fetch_json(path, dict(params or {}), what=what)
         return parse_page(data, what=what, path=path)
 
     async def get_public(self, path: str, *, what: str) -> dict[str, Any] | None:
@@ -206,11 +203,14 @@ class OpenChoreoClient:
         data = decode_json(response.body, what=what, path=path, content_type=response.content_type)
         return data if isinstance(data, dict) else None
 
-    async def _fetch_json(self, path: str, query: Mapping[str, str], *, what: str) -> Any:
-        response = await self._requester.get(path, query, what=what)
+    async def _fetch_json(
+        self, path: str, query: Mapping[str, str], *, what: str, priority: int = 0
+    ) -> tuple[Any, bytes]:
+        """A successful GET's decoded JSON and the bytes it was decoded from (a walk digests them)."""
+        response = await self._requester.get(path, query, what=what, priority=priority)
         if not 200 <= response.status < 300:
             raise self._requester.error(response, what=what, path=path)
-        return decode_json(response.body, what=what, path=path, content_type=response.content_type)
+        return decode_json(response.body, what=what, path=path, content_type=response.content_type), response.body
 
 
 if TYPE_CHECKING:  # mypy proves the client satisfies the protocol plugins are typed against

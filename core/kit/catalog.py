@@ -65,6 +65,11 @@ class CatalogReader(Protocol):
         """``load_index`` restricted to ``refs`` (unknown refs are left out): a page's origins."""
         ...
 
+    def families(self) -> dict[EntityRef, str]:
+        """Every entity's ref with the family that produced it: ``load_index``'s family alone, for
+        an output that needs no more (a third of its memory at 50k components)."""
+        ...
+
     def load_bodies(self, refs: Iterable[EntityRef]) -> dict[EntityRef, Entity]:
         """The bodies of ``refs`` (relations included) as committed; unknown refs are left out."""
         ...

@@ -43,8 +43,10 @@ _ESCAPES = {
 _MAX_SIMPLE_KEY = 128
 """libyaml writes a key longer than this (in UTF-8 bytes) as a complex key (``? ...``)."""
 
-_CACHE_LIMIT = 200_000
-"""Distinct strings remembered by one cache before it starts over (bounds its memory)."""
+_CACHE_LIMIT = 65_536
+"""Distinct strings remembered by one cache before it starts over (bounds its memory). A 10k-
+component publication has ~57k (no restart); at 50k the run's peak is the files output rendering
+while every entity is alive, and 200k renderings held there were ~15 MB more (docs/performance.md)."""
 
 # A string that is surely fine as a plain block scalar (if it resolves to str): printable ASCII,
 # no leading/trailing space, no indicator at its start, ':' only before a non-space, '#' never

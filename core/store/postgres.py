@@ -197,6 +197,13 @@ class PostgresStore(SqlStore):
             self._drop_thread_connection()
             raise self._failed(exc) from None
 
+    def families(self) -> dict[EntityRef, str]:
+        try:
+            return super().families()
+        except psycopg.OperationalError as exc:
+            self._drop_thread_connection()
+            raise self._failed(exc) from None
+
     def _failed(self, exc: BaseException) -> StoreError:
         return StoreError(f"the PostgreSQL state store {self.where} failed: {_text(exc)}")
 

@@ -299,6 +299,21 @@ class SqlStore(ABC):
         self._end_read(conn)
         return index
 
+    def families(self) -> dict[EntityRef, str]:
+        """Every entity's family (the few distinct names shared), read in batches as ``load_index``."""
+        conn = self._conn()
+        cur = conn.cursor()
+        families: dict[EntityRef, str] = {}
+        try:
+            cur.execute("SELECT ref, family FROM entities")
+            while rows := cur.fetchmany(2000):
+                for ref, family in rows:
+                    families[ref] = sys.intern(family)
+        finally:
+            cur.close()
+        self._end_read(conn)
+        return families
+
     def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
         """``load_index`` restricted to ``refs`` (those not stored are left out)."""
         out: dict[EntityRef, IndexEntry] = {}

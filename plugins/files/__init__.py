@@ -33,15 +33,18 @@ async def emit(snapshot: SnapshotView, changes: ChangeSet, ctx: SyncContext) -> 
     settings: FilesSettings = ctx.settings(NAME)
     log = ctx.log.bind(output=NAME)
     catalog = ctx.catalog
-    index = await asyncio.to_thread(catalog.load_index) if catalog is not None else {}
-    families = {ref: entry.family for ref, entry in index.items()}
+    # While every entity of the run is alive, this is the run's memory peak: ref -> family only,
+    # and the snapshot's own mapping unless the rules leave something out.
+    families = await asyncio.to_thread(catalog.families) if catalog is not None else {}
     entities = dict(snapshot.entities(with_relations=False))  # Backstage computes relations itself
     preflight = filter_allowed(entities.values(), ctx.config)
     message = preflight.warning()
     if message:
         log.warning(f"files preflight: {message}")
-    kept = {id(body) for body in preflight.allowed}
-    allowed = {ref: body for ref, body in entities.items() if id(body) in kept}
+    allowed = entities
+    if len(preflight.allowed) != len(entities):
+        kept = {id(body) for body in preflight.allowed}
+        allowed = {ref: body for ref, body in entities.items() if id(body) in kept}
     report = await asyncio.to_thread(
         sync_directory,
         settings.directory,

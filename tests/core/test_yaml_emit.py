@@ -283,6 +283,16 @@ def test_golden_entities_are_written_by_the_emitter_byte_for_byte() -> None:
     assert_same(entities, sort_keys=False, width=80)  # the export's settings
 
 
+def test_a_cache_that_starts_over_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache restarts every ``_CACHE_LIMIT`` strings (a 50k-component publication does)."""
+    entities = sorted((clean_entity(e) for e in golden_entities()), key=entity_ref)
+    cache = scalar_cache()
+    monkeypatch.setattr(yaml_emit, "_CACHE_LIMIT", 3)
+    text = yaml_emit.dump_json_documents(entities, cache=cache, sort_keys=True, width=4096, fallback=pyyaml_dump)
+    assert len(cache.values) <= 3 and len(cache.keys) <= 3, "the limit bounds every table"
+    assert text == pyyaml_dump(entities)
+
+
 TRICKY = [*"-?:,[]{}#&*!|>'\"%@` \t\n\r\\~=<.0123456789abcynYNeE+_\x85\u2028\ufeff\x00\xa0é😀"]
 text = st.text(alphabet=st.sampled_from(TRICKY) | st.characters(blacklist_categories=("Cs",)), max_size=24)
 scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | text

@@ -89,6 +89,8 @@ def test_commit_then_index_and_bodies(store: SqlStore) -> None:
         "component:team-x/b",
     }
     assert store.collection_times() == {"components/default": "2024-01-01T00:00:00Z"}
+    assert store.families() == {ref: entry.family for ref, entry in index.items()}
+    assert store.families()["component:default/c"] == "x"
     assert store.count() == 3
     assert dict(store.all_bodies())["component:default/c"] == c
 
