@@ -191,7 +191,15 @@ class SqliteStore(SqlStore):
         finally:
             cur.close()
         self._end_read(conn)
-        return FirstCommitStage(keys, first_id)
+        try:
+            return FirstCommitStage(keys, first_id, self.path.parent)
+        except OSError as exc:  # the stage only saves time: without it the commit does all the work
+            log.warning(
+                "no scratch directory for the first commit's stage; the commit does all its work",
+                directory=str(self.path.parent),
+                error=exc.strerror or str(exc),
+            )
+            return None
 
     def commit(self, commit: Commit) -> None:
         """With a first commit's stage, its file is attached (as ``stage``) around the transaction:

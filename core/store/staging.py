@@ -30,9 +30,9 @@ What the commit writes stays exactly what it would write without the stage:
   round trip is then exact, so the worker's rows are the ones ``search_rows`` gives), and only if
   no own key can collide with a relation row (``search.own_keys_apart``).
 * The stage is one more input to the single commit transaction, which alone writes the state file;
-  a failed worker, a run that does not commit, or a crash leave nothing but a scratch file in a
-  temporary directory. Any failure of the stage disables it for the run: the commit then does
-  all the work itself, as before.
+  a failed worker, a run that does not commit, or a crash leave nothing but a scratch directory
+  beside the state file (``scratch``: the next stage removes a killed process's). Any failure of
+  the stage disables it for the run: the commit then does all the work itself, as before.
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ import hashlib
 import json
 import os
 import select
-import shutil
 import sys
-import tempfile
 import weakref
 from collections.abc import Callable
 from contextlib import suppress
@@ -56,6 +54,7 @@ import orjson
 from ..logs import get_logger
 from ..model import Entity, EntityRef
 from ..search import own_keys_apart
+from .scratch import make_scratch_dir, remove_scratch_dir
 from .search_table import KeyIds
 
 log = get_logger("openchoreo_sync.store")
@@ -193,10 +192,12 @@ class StagedRows:
 class FirstCommitStage:
     """The main process's side: the worker, the provisional ids and digests (see module docstring)."""
 
-    def __init__(self, keys: dict[str, int], first_id: int) -> None:
+    def __init__(self, keys: dict[str, int], first_id: int, directory: Path) -> None:
+        """``directory``: where the scratch directory goes (beside the state file: ``scratch``);
+        raises OSError when it cannot be made there."""
         self._keys = keys
         self._first_id = first_id
-        self._dir = Path(tempfile.mkdtemp(prefix="openchoreo-stage-"))
+        self._dir = make_scratch_dir(directory)
         self.path = self._dir / "stage.sqlite3"
         self.sorted_path = self._dir / "sorted.sqlite3"
         self._done_fd: int | None = None
@@ -316,7 +317,7 @@ class FirstCommitStage:
         worker: a run cancelled again while it waits still leaves no file behind)."""
         await self.close_input()
         self._entries, self._digests = {}, bytearray()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        remove_scratch_dir(self._dir)
         if self._done_fd is not None:  # not handed to the staged rows (``finish``)
             done_fd, self._done_fd = self._done_fd, None
             _close_quietly(done_fd)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ import pytest
 
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.serialization import plain_data
-from openchoreo_sync.store import staging
+from openchoreo_sync.store import scratch, staging
 from openchoreo_sync.store.base import Commit, EntityWrite
 from openchoreo_sync.store.sqlite import SqliteStore
 from openchoreo_sync.store.staging import FirstCommitStage, StagedRows
@@ -211,4 +214,61 @@ def test_a_presorted_copy_not_made_leaves_the_commit_to_sort(
     assert not staged.presorted_taken
     assert staged.taken == len(entities)  # the staged rows were used all the same
     assert not stage.path.parent.exists(), "the scratch files outlived their stage"
+    assert stored(store) == stored(commit_plain(tmp_path / "plain.sqlite3", entities))
+
+
+def test_the_scratch_directory_is_beside_the_state_file(tmp_path: Path) -> None:
+    """Not in /tmp: a container's /tmp is a small volume (64 MiB in deploy/), a tmpfs is memory."""
+    store = SqliteStore(tmp_path / "state" / "s.sqlite3")
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+    try:
+        assert stage.path.parent.parent == tmp_path / "state"
+        assert stage.path.parent.name.startswith(f"{scratch.PREFIX}{os.getpid()}-")
+    finally:
+        asyncio.run(stage.discard())
+    assert not [p for p in (tmp_path / "state").iterdir() if p.name.startswith(scratch.PREFIX)]
+
+
+def test_a_stopped_process_s_scratch_directory_goes_with_the_next_stage(tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    dead = tmp_path / f"{scratch.PREFIX}{dead_pid}-abc"
+    (dead / "sub").mkdir(parents=True)
+    (dead / "stage.sqlite3").write_bytes(b"x" * 100)
+    alive = tmp_path / f"{scratch.PREFIX}{os.getppid()}-def"  # another live process's: kept
+    alive.mkdir()
+    earlier_life = tmp_path / f"{scratch.PREFIX}{os.getpid()}-ghi"  # this pid, not this process's
+    earlier_life.mkdir()
+    unrelated = tmp_path / "openchoreo-stage-notours"
+    unrelated.mkdir()
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.migrate()
+    stage = store.first_commit_stage()
+    assert stage is not None
+    try:
+        assert not dead.exists() and not earlier_life.exists()
+        assert alive.exists() and unrelated.exists() and stage.path.parent.exists()
+        assert scratch.remove_leftovers(tmp_path) == [], "a live stage is never a leftover"
+        assert stage.path.parent.exists()
+    finally:
+        asyncio.run(stage.discard())
+    assert not stage.path.parent.exists()
+
+
+def test_no_room_for_a_scratch_directory_leaves_the_commit_to_do_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault a real directory gives only as root-proof permissions or a full disk: mkdtemp fails."""
+    entities = world()
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.migrate()
+
+    def no_room(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(scratch.tempfile, "mkdtemp", no_room)
+    assert store.first_commit_stage() is None
+    store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities]))
     assert stored(store) == stored(commit_plain(tmp_path / "plain.sqlite3", entities))
