@@ -214,6 +214,9 @@ def test_sqlite_overlay_is_one_replica_on_a_volume(installed, tmp_path):
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["state"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    env = {e["name"]: e for e in container["env"]}
+    assert env["SQLITE_TMPDIR"]["value"] == mounts["state"], "SQLite's temporary files on the state volume"
+    assert "OPENCHOREO_CLIENT_SECRET" in env, "the base's environment is kept"
     files = write_config_map(objects, tmp_path / "etc")
     assert set(files) == {"app-config.yaml", "app-config.sqlite.yaml"}
     configs = [str(tmp_path / "etc" / Path(a).name) for a in container["args"] if a.startswith("/etc/openchoreo-sync/")]
