@@ -33,7 +33,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ..errors import StoreError
 from ..logs import get_logger, redact_text, register_secret
 from ..model import Entity, EntityRef
-from .base import Commit, IndexEntry, RunRecord
+from .base import Commit, RunRecord
 from .bodies import decode_body
 from .sql import SqlStore
 
@@ -190,16 +190,9 @@ class PostgresStore(SqlStore):
             self._drop_thread_connection()
             raise self._failed(exc) from None
 
-    def load_index(self) -> dict[EntityRef, IndexEntry]:
+    def _batched_rows(self, statement: str) -> Iterator[Any]:
         try:
-            return super().load_index()
-        except psycopg.OperationalError as exc:
-            self._drop_thread_connection()
-            raise self._failed(exc) from None
-
-    def families(self) -> dict[EntityRef, str]:
-        try:
-            return super().families()
+            yield from super()._batched_rows(statement)
         except psycopg.OperationalError as exc:
             self._drop_thread_connection()
             raise self._failed(exc) from None

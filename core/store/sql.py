@@ -283,36 +283,31 @@ class SqlStore(ABC):
 
     # --- snapshot ------------------------------------------------------------------------------
 
-    def load_index(self) -> dict[EntityRef, IndexEntry]:
-        """Every entity's hash and origin; read in batches, with the few distinct collection and
-        family names shared, because at 50k components this runs over ~70k rows every sync."""
+    def _batched_rows(self, statement: str) -> Iterator[Any]:
+        """Every row of ``statement``, fetched 2,000 at a time (a whole-table read of ~70k rows at
+        50k components holds one batch of tuples, not all of them); read to its end."""
         conn = self._conn()
         cur = conn.cursor()
-        index: dict[EntityRef, IndexEntry] = {}
         try:
-            cur.execute("SELECT ref, hash, collection, family, stale, source FROM entities")
+            cur.execute(statement)
             while rows := cur.fetchmany(2000):
-                for ref, digest, collection, family, stale, source in rows:
-                    index[ref] = IndexEntry(digest, sys.intern(collection), sys.intern(family), bool(stale), source)
+                yield from rows
         finally:
             cur.close()
         self._end_read(conn)
-        return index
+
+    def load_index(self) -> dict[EntityRef, IndexEntry]:
+        """Every entity's hash and origin, with the few distinct collection and family names
+        shared, because at 50k components this runs over ~70k rows every sync."""
+        rows = self._batched_rows("SELECT ref, hash, collection, family, stale, source FROM entities")
+        return {
+            ref: IndexEntry(digest, sys.intern(collection), sys.intern(family), bool(stale), source)
+            for ref, digest, collection, family, stale, source in rows
+        }
 
     def families(self) -> dict[EntityRef, str]:
-        """Every entity's family (the few distinct names shared), read in batches as ``load_index``."""
-        conn = self._conn()
-        cur = conn.cursor()
-        families: dict[EntityRef, str] = {}
-        try:
-            cur.execute("SELECT ref, family FROM entities")
-            while rows := cur.fetchmany(2000):
-                for ref, family in rows:
-                    families[ref] = sys.intern(family)
-        finally:
-            cur.close()
-        self._end_read(conn)
-        return families
+        """Every entity's family (the few distinct names shared)."""
+        return {ref: sys.intern(family) for ref, family in self._batched_rows("SELECT ref, family FROM entities")}
 
     def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
         """``load_index`` restricted to ``refs`` (those not stored are left out)."""

@@ -19,8 +19,7 @@ from typing import Any
 
 from ..errors import StoreError
 from ..logs import get_logger
-from ..model import EntityRef
-from .base import Commit, IndexEntry
+from .base import Commit
 from .bodies import decode_body, encode_body
 from .multirow import insert_values
 from .search_table import ENTITY_COLUMNS
@@ -142,9 +141,9 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise self._failed(exc, "could not be read") from None
 
-    def load_index(self) -> dict[EntityRef, IndexEntry]:
+    def _batched_rows(self, statement: str) -> Iterator[Any]:
         try:
-            return super().load_index()
+            yield from super()._batched_rows(statement)
         except sqlite3.Error as exc:
             raise self._failed(exc, "could not be read") from None
 

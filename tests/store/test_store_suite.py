@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openchoreo_sync.errors import StoreError
 from openchoreo_sync.model import Entity, entity_ref
 from openchoreo_sync.serialization import serialize
 from openchoreo_sync.store.base import Commit, EntityWrite, IndexEntry, RunRecord
 from openchoreo_sync.store.search_table import BULK_INDEXES
 from openchoreo_sync.store.sql import SCHEMA_VERSION, SqlStore
+from openchoreo_sync.store.sqlite import SqliteStore
 from tests.store.conftest import StoreFactory
 from tests.store.old_layout import rewind
 
@@ -481,3 +485,15 @@ def test_a_facets_lowest_ref_counts_entities_added_after_the_first_commit(store:
         ("spec.owner", "team-a", 2, "component:default/m"),
         ("spec.owner", "team-b", 1, "component:default/z"),
     ]
+
+
+@pytest.mark.parametrize("read", ["load_index", "families"])
+def test_a_whole_table_read_that_fails_is_a_store_error(tmp_path: Path, read: str) -> None:
+    """Not the driver's exception: callers (the engine, an output) handle StoreError."""
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    store.migrate()
+    store.commit(Commit(run=run("r1"), writes=[write(component("a"))]))
+    with sqlite3.connect(tmp_path / "s.sqlite3") as other:
+        other.execute("ALTER TABLE entities RENAME TO gone")
+    with pytest.raises(StoreError, match="could not be read"):
+        getattr(store, read)()
