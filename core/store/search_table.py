@@ -45,6 +45,21 @@ SQLITE_SEARCH_TABLE = """CREATE TABLE search (
 """The SQLite search table; a first commit's staging worker makes its presorted copy with the
 same definition, so that copy can be transferred page by page (``staging``)."""
 
+
+def ref_order_id_map(source: str) -> str:
+    """The statement filling ``temp.id_map (old, new, ref)`` from ``source``'s ``(id, ref)``: new
+    ids from the bound parameter on, in ref order. A first commit numbers its entities so, and the
+    staging worker's presorted copy is usable only because it numbers them with this same
+    statement (``stage_worker.presort``)."""
+    return (
+        "INSERT INTO temp.id_map (old, new, ref) "
+        f"SELECT id, ? + row_number() OVER (ORDER BY ref) - 1, ref FROM {source}"
+    )
+
+
+ID_MAP_TABLE = "CREATE TEMP TABLE id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, ref TEXT NOT NULL)"
+
+
 STEP_4: dict[str, list[str]] = {
     "sqlite": [
         # A rowid alias as the id, the ref unique; the body column holds compressed bytes

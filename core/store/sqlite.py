@@ -22,7 +22,7 @@ from ..logs import get_logger
 from .base import Commit
 from .bodies import decode_body, encode_body
 from .multirow import insert_values
-from .search_table import ENTITY_COLUMNS
+from .search_table import ENTITY_COLUMNS, ID_MAP_TABLE, ref_order_id_map
 from .sql import SCHEMA_VERSION, SqlStore
 from .staging import FirstCommitStage, StagedRows
 
@@ -231,12 +231,8 @@ class SqliteStore(SqlStore):
             )
         else:
             cur.execute("DROP TABLE IF EXISTS temp.id_map")
-            cur.execute("CREATE TEMP TABLE id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL, ref TEXT NOT NULL)")
-            cur.execute(
-                "INSERT INTO temp.id_map (old, new, ref) "
-                "SELECT id, ? + row_number() OVER (ORDER BY ref) - 1, ref FROM temp.entities_load",
-                (renumber_from,),
-            )
+            cur.execute(ID_MAP_TABLE)
+            cur.execute(ref_order_id_map("temp.entities_load"), (renumber_from,))
             cur.execute(
                 f"INSERT INTO entities (id, {ENTITY_COLUMNS}) SELECT m.new, {_prefixed('e', ENTITY_COLUMNS)} "
                 "FROM temp.entities_load AS e JOIN temp.id_map AS m ON m.old = e.id ORDER BY m.new"

@@ -36,7 +36,7 @@ if __name__ == "__main__" and not __package__:
 
 from openchoreo_sync.search import own_rows
 from openchoreo_sync.store.multirow import insert_values
-from openchoreo_sync.store.search_table import NO_VALUE, SQLITE_SEARCH_TABLE, KeyIds
+from openchoreo_sync.store.search_table import ID_MAP_TABLE, NO_VALUE, SQLITE_SEARCH_TABLE, KeyIds, ref_order_id_map
 
 
 def stage(path: Path, lines: Iterable[bytes]) -> tuple[dict[str, object], int]:
@@ -84,11 +84,8 @@ def presort(path: Path, sorted_path: Path, first_id: int) -> None:
         db.execute("ATTACH DATABASE ? AS stage", (str(path),))
         db.execute("BEGIN")
         db.execute(SQLITE_SEARCH_TABLE)
-        db.execute("CREATE TEMP TABLE id_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-        db.execute(
-            "INSERT INTO temp.id_map (old, new) SELECT id, ? + row_number() OVER (ORDER BY ref) - 1 FROM stage.refs",
-            (first_id,),
-        )
+        db.execute(ID_MAP_TABLE)
+        db.execute(ref_order_id_map("stage.refs"), (first_id,))  # the commit's own numbering
         db.execute(
             "INSERT INTO main.search (key_id, value, entity_id) SELECT s.key_id, s.value, m.new "
             "FROM stage.rows AS s JOIN temp.id_map AS m ON m.old = s.entity_id ORDER BY 1, 2, 3"
