@@ -6,6 +6,7 @@ without importing the daemon.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 _MAX_VARIABLES = 999
@@ -26,7 +27,7 @@ def insert_values(cur: Any, head: str, width: int, rows: list[tuple[Any, ...]], 
     full = head + ",".join([one] * per) + tail
     whole = len(rows) - len(rows) % per
     for start in range(0, whole, per):
-        cur.execute(full, [value for row in rows[start : start + per] for value in row])
+        cur.execute(full, list(chain.from_iterable(rows[start : start + per])))
     if whole < len(rows):
         rest = rows[whole:]
-        cur.execute(head + ",".join([one] * len(rest)) + tail, [value for row in rest for value in row])
+        cur.execute(head + ",".join([one] * len(rest)) + tail, list(chain.from_iterable(rest)))

@@ -20,6 +20,9 @@ from typing import Any
 METADATA_OPENING = '"metadata":{'
 """Where the read API splices ``"etag":...,"uid":...,`` into a stored body."""
 
+_USUAL_TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "spec", "relations", "status"})
+"""Top-level keys of which only ``apiVersion`` and ``kind`` sort before ``metadata``."""
+
 
 def spliceable(entity: dict[str, Any], body: str) -> bool:
     """True when the body opens with the entity's top-level keys before ``metadata`` and then
@@ -34,8 +37,13 @@ def spliceable(entity: dict[str, Any], body: str) -> bool:
         return False
     if "relations" not in entity:
         return False
-    before = sorted(key for key in entity if key < "metadata")
-    opening = "{" + "".join(f"{_dumps(key)}:{_dumps(entity[key])}," for key in before) + METADATA_OPENING
+    api_version, kind = entity.get("apiVersion"), entity.get("kind")
+    if entity.keys() <= _USUAL_TOP_LEVEL and type(api_version) is str and type(kind) is str:
+        # nearly every entity: apiVersion and kind are the only keys sorting before metadata
+        opening = f'{{"apiVersion":{_encode_string(api_version)},"kind":{_encode_string(kind)},{METADATA_OPENING}'
+    else:
+        before = sorted(key for key in entity if key < "metadata")
+        opening = "{" + "".join(f"{_dumps(key)}:{_dumps(entity[key])}," for key in before) + METADATA_OPENING
     return body.startswith(opening) and body.find(METADATA_OPENING) == len(opening) - len(METADATA_OPENING)
 
 
