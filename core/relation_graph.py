@@ -41,6 +41,9 @@ class RelationGraph:
         self._types: list[str] = []
         self._edges = array("Q")
         self._sealed = False
+        self._plain = True
+        self._plain_checked = (0, 0)
+        """how many of ``_types`` and ``_refs`` :meth:`relations_plain` has checked"""
 
     def __len__(self) -> int:
         """The number of distinct relations (after ``seal``)."""
@@ -111,6 +114,19 @@ class RelationGraph:
         types, refs = self._types, self._refs
         pairs = sorted((types[(edge >> _ID_BITS) & _TYPE_MASK], refs[edge & _ID_MASK]) for edge in edges[start:end])
         return [{"type": relation_type, "targetRef": target} for relation_type, target in pairs]
+
+    def relations_plain(self) -> bool:
+        """True when every relation type and ref the graph holds is an exact ``str``: every list
+        :meth:`relations_of` gives is then plain data (``serialization.plain_data``). False may
+        also mean unknown. The names are only ever appended: each is checked once."""
+        types, refs = self._types, self._refs
+        checked_types, checked_refs = self._plain_checked
+        if self._plain and (checked_types < len(types) or checked_refs < len(refs)):
+            self._plain = all(type(name) is str for name in types[checked_types:]) and all(
+                type(ref) is str for ref in refs[checked_refs:]
+            )
+        self._plain_checked = (len(types), len(refs))
+        return self._plain
 
     def attach(self, entities: Mapping[EntityRef, Entity]) -> None:
         """Write every member's relations into its entity (for callers that want plain dicts)."""
