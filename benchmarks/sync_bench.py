@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import multiprocessing
@@ -59,6 +60,10 @@ def mock_main(conn: Connection, spec: dict[str, int], latency_ms: int) -> None:
     configure_logging(level="warning")
     mock = MockOpenChoreo(WorldSpec(**spec), latency_ms=latency_ms).start(timeout=120)
     world = mock.world
+    # The world is built: out of the collector's sight. Its full collections otherwise stopped the
+    # mock for ~0.3 s at 10k components every few runs (mid-run, in whichever run they fell),
+    # which the figures put on the sync; the real API is a Go process.
+    gc.freeze()
     conn.send(mock.url)
     while True:
         command, arg = conn.recv()
