@@ -193,8 +193,6 @@ class Http11Connection(asyncio.Protocol):
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:
-        if self._inflater is not None:
-            self._chunks.append(self._inflater.flush())
         self._complete()
         if not self._parser.should_keep_alive():
             self.close()
@@ -207,6 +205,8 @@ class Http11Connection(asyncio.Protocol):
     def _complete(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
+            if self._inflater is not None:
+                self._chunks.append(self._inflater.flush())
             body = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
             waiter.set_result(HttpResponse(self._parser.get_status_code(), self._headers, body))
 
