@@ -37,3 +37,7 @@ class StoreSnapshot:
 
     def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
         return iter(self._store.all_bodies())  # stored bodies carry their relations already
+
+    def content_key(self) -> str | None:
+        """The store's digest of every ref and content hash (no body read)."""
+        return self._store.content_digest()

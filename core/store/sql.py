@@ -8,6 +8,7 @@ block on (or see half of) a run's commit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import sys
@@ -17,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from ..logs import redact_value
 from ..model import Entity, EntityRef
@@ -308,6 +311,12 @@ class SqlStore(ABC):
     def families(self) -> dict[EntityRef, str]:
         """Every entity's family (the few distinct names shared)."""
         return {ref: sys.intern(family) for ref, family in self._batched_rows("SELECT ref, family FROM entities")}
+
+    def content_digest(self) -> str:
+        """A digest of every entity's ref and content hash, in ref order: equal digests, equal
+        bodies (relations included), without reading a body (~14k short rows at 10k components)."""
+        rows = sorted((str(ref), str(content)) for ref, content in self._batched_rows("SELECT ref, hash FROM entities"))
+        return hashlib.blake2b(orjson.dumps(rows), digest_size=16).hexdigest()
 
     def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
         """``load_index`` restricted to ``refs`` (those not stored are left out)."""

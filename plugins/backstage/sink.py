@@ -38,7 +38,7 @@ from openchoreo_sync.kit.publishing import clean_entity, configured_allow, filte
 
 from .api import CatalogApi, Registration
 from .graph import express_relations, is_forward
-from .kinds import BUILTIN_NAMES, convert_kinds, is_builtin
+from .kinds import BUILTIN_KINDS, BUILTIN_NAMES, convert_kinds, is_builtin
 from .layout import (
     Publication,
     RenderedFiles,
@@ -83,6 +83,23 @@ class Prepared:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class LastBuild:
+    """The last build from a snapshot whose content the view could name (``content_key``).
+
+    An emit of a snapshot with the same content and the same state of this output (the key) takes
+    this publication as it is: no read, no preparation, no rendering. The publication is the one
+    served, so this keeps no second copy of it.
+    """
+
+    key: tuple[str, str]
+    """(the snapshot's content key, :meth:`BackstageSink.state_key` when it was built)"""
+    publication: Publication
+    prepared: Prepared
+    custom_kinds: frozenset[str]
+    """lower-case custom kinds of the snapshot: ``customKinds: auto`` must know each of them"""
+
+
 class BackstageSink:
     def __init__(
         self,
@@ -120,6 +137,8 @@ class BackstageSink:
         self.last_prepared: Prepared | None = None
         self.rendered = RenderedFiles()
         """the last build's files by the key of their documents: unchanged files are not rendered again"""
+        self.last_build: LastBuild | None = None
+        """the last build of a snapshot with a content key: an unchanged snapshot is not built again"""
         self._dangling_logged: dict[str, int] | None = None
         self._api: CatalogApi | None = None
         self._emit_lock = asyncio.Lock()
@@ -187,13 +206,15 @@ class BackstageSink:
     def prepare(self, entities: Iterable[Entity], *, log: Any = None) -> list[Entity]:
         prepared = self.prepare_all(entities)
         if log is not None:
-            self.last_prepared = prepared
-            for problem in prepared.problems:
-                log.warning(
-                    problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}"
-                )
-            self._log_dangling(prepared.dangling, log)
+            self._prepared_for_run(prepared, log)
         return prepared.entities
+
+    def _prepared_for_run(self, prepared: Prepared, log: Any) -> None:
+        """What a run's build reports: the run record's details, the problems in the log."""
+        self.last_prepared = prepared
+        for problem in prepared.problems:
+            log.warning(problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}")
+        self._log_dangling(prepared.dangling, log)
 
     def build(self, entities: Iterable[Entity], root: str, *, log: Any = None) -> Publication:
         """The publication of ``entities``; problems are logged only when ``log`` is given.
@@ -203,6 +224,54 @@ class BackstageSink:
         """
         with paused_gc():
             return build_publication(self.prepare(entities, log=log), root, self.settings.split_by, self.rendered)
+
+    def state_key(self, root: str) -> str:
+        """Everything besides the entities that a build depends on (settings, what Backstage accepts)."""
+        allow = configured_allow(self.config)
+        return repr(
+            (
+                root,
+                id(self.config),
+                self.settings.custom_kinds,
+                self.settings.owner_groups,
+                self.settings.split_by,
+                self.config.openchoreo.default_owner_ref,
+                sorted(self.native_kinds()),
+                sorted(self.groups_elsewhere),
+                None if allow is None else sorted(allow),
+            )
+        )
+
+    def reuse(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> tuple[Publication | None, str | None]:
+        """The last build's publication when ``snapshot`` holds what it was built from and nothing
+        else it depends on changed (logged as a build is); else None. Also the snapshot's content
+        key (None when the view has none), to pass to :meth:`read_and_remember`."""
+        content = snapshot.content_key()
+        last = self.last_build
+        if content is None or last is None or last.key != (content, self.state_key(root)):
+            return None, content
+        detects = self.settings.register_location and self.settings.custom_kinds == "auto"
+        if detects and not last.custom_kinds <= self.kind_verdicts.keys():
+            return None, content  # Backstage is to be asked about a kind again (it restarted)
+        if log is not None:
+            self._prepared_for_run(last.prepared, log)
+        return last.publication, content
+
+    def read_checked(self, snapshot: SnapshotView, content: str | None) -> tuple[list[Entity], str | None]:
+        """:meth:`read`, with ``content`` (the key taken before) or None when the snapshot holds
+        something else after the read (a commit came between them): what :meth:`remember` needs."""
+        entities = self.read(snapshot)
+        if content is not None and snapshot.content_key() != content:
+            content = None
+        return entities, content
+
+    def remember(self, content: str | None, entities: list[Entity], publication: Publication, root: str) -> None:
+        """Keep a run's ``publication`` of ``entities`` (read as ``content``) for :meth:`reuse`."""
+        if content is None or self.last_prepared is None:
+            self.last_build = None
+            return
+        kinds = frozenset(str(e.get("kind", "")).lower() for e in entities) - BUILTIN_KINDS
+        self.last_build = LastBuild((content, self.state_key(root)), publication, self.last_prepared, kinds)
 
     def read(self, snapshot: SnapshotView) -> list[Entity]:
         """The snapshot's entities with their relations (kept through built-in fields).
@@ -214,9 +283,17 @@ class BackstageSink:
             return [body for _, body in snapshot.entities()]
 
     def read_and_build(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> Publication:
-        """:meth:`read` and :meth:`build` in one pause of the GC: the bodies are gone when it ends."""
+        """The last build when nothing it depends on changed (:meth:`reuse`); else :meth:`read` and
+        :meth:`build` in one pause of the GC (the bodies are gone when it ends), kept with ``log``."""
+        publication, content = self.reuse(snapshot, root, log=log)
+        if publication is not None:
+            return publication
         with paused_gc():
-            return self.build(self.read(snapshot), root, log=log)
+            entities, content = self.read_checked(snapshot, content)
+            publication = self.build(entities, root, log=log)
+            if log is not None:
+                self.remember(content, entities, publication, root)
+        return publication
 
     def _log_dangling(self, dangling: dict[str, int], log: Any) -> None:
         if dangling == self._dangling_logged:
@@ -277,10 +354,17 @@ class BackstageSink:
                 self.announced = digests(publication)
                 return self._report(None)
             api = self.api()
-            entities = await asyncio.to_thread(self.read, snapshot)
-            if self.settings.custom_kinds == "auto":
-                await self._detect_kinds(api, entities, root, log)
-            publication = await asyncio.to_thread(self.build, entities, root, log=log)
+            entities: list[Entity] | None = None
+            reused, content = await asyncio.to_thread(self.reuse, snapshot, root, log=log)
+            if reused is None:
+                read, content = await asyncio.to_thread(self.read_checked, snapshot, content)
+                entities = read
+                if self.settings.custom_kinds == "auto":
+                    await self._detect_kinds(api, read, root, log)
+                publication = await asyncio.to_thread(self.build, read, root, log=log)
+                self.remember(content, read, publication, root)
+            else:
+                publication = reused
             self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
             if changes.event and self.registration is not None and not changes.full:
                 # An event delta: refresh what changed and nothing more; the next full run checks
@@ -295,7 +379,12 @@ class BackstageSink:
                 self.verify_due = False
                 verdict = await self._verify(api, publication, log)
                 if verdict is not None and self._learn_from(verdict, publication, log):
-                    publication = await asyncio.to_thread(self.build, entities, root, log=log)
+                    if entities is None:  # the last build was reused: read what it was built from
+                        read, content = await asyncio.to_thread(self.read_checked, snapshot, content)
+                        entities = read
+                    rebuilt: list[Entity] = entities
+                    publication = await asyncio.to_thread(self.build, rebuilt, root, log=log)
+                    self.remember(content, rebuilt, publication, root)
                     self._set_served(publication, snapshot.run_id)
                     await self._announce(api, publication, registered=True, full=False, log=log)
                     verdict = await self._verify(api, publication, log)
