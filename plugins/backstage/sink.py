@@ -37,7 +37,7 @@ from openchoreo_sync.kit import (
 from openchoreo_sync.kit.publishing import clean_entity, configured_allow, filter_allowed, strip_computed
 
 from .api import CatalogApi, Registration
-from .graph import express_relations, is_forward
+from .graph import Forward, express_relations, forward_relations
 from .kinds import BUILTIN_KINDS, BUILTIN_NAMES, convert_kinds, is_builtin
 from .layout import (
     Publication,
@@ -180,12 +180,14 @@ class BackstageSink:
         conversion = convert_kinds(entities, mode, default_owner, native)
         prepared = Prepared([], ref_map=conversion.ref_map, problems=list(conversion.problems))
         published = conversion.entities
+        forward: Forward | None = None
         if mode in ("auto", "resource"):
             no_processors = mode == "resource" or not native
             published, expressed = express_relations(
                 published, conversion.ref_map, conversion.converted, custom_everywhere=no_processors
             )
             prepared.relations = expressed.summary()
+            forward = expressed.forward
         for entity in published:
             if str(entity["metadata"].get("annotations", {}).get("openchoreo.io/original-kind", "")):
                 kind = entity["metadata"]["annotations"]["openchoreo.io/original-kind"]
@@ -198,7 +200,7 @@ class BackstageSink:
         message = preflight.warning()
         if message:
             prepared.problems.append(f"backstage preflight: {message}")
-        prepared.dangling = _dangling(preflight.allowed, conversion.ref_map)
+        prepared.dangling = _dangling(preflight.allowed, conversion.ref_map, forward)
         # Not defused here: dump_entities marks placeholders as it writes (no copy of every container).
         prepared.entities = [strip_computed(e) for e in preflight.allowed]
         return prepared
@@ -594,24 +596,20 @@ class BackstageSink:
         return OutputReport(tuple(problems[:MAX_PROBLEMS]), details)
 
 
-def _dangling(entities: list[Entity], ref_map: dict[str, str]) -> dict[str, int]:
-    """Forward relations whose target is not published, counted by relation type."""
+def _dangling(entities: list[Entity], ref_map: dict[str, str], forward: Forward | None = None) -> dict[str, int]:
+    """Forward relations whose target is not published, counted by relation type.
+
+    ``forward``: the relations :func:`express_relations` walked (sources it did not keep in
+    ``entities`` are left out here), else they are walked here.
+    """
     published = {entity_ref(e).lower() for e in entities}
+    sources: set[str] | None = None  # None: every source is in entities
+    if forward is None:
+        forward = forward_relations((entity_ref(e), e) for e in entities)
+    else:
+        sources = {entity_ref(e) for e in entities}
     counts: dict[str, int] = {}
-    forward: dict[str, bool] = {}  # is_forward per relation type
-    for entity in entities:
-        for relation in entity.get("relations") or ():
-            kind = relation.get("type", "")
-            if type(kind) is not str:
-                kind = str(kind)
-            written = forward.get(kind)
-            if written is None:
-                written = forward[kind] = is_forward(kind)
-            if not written:
-                continue
-            target = relation.get("targetRef", "")
-            if type(target) is not str:
-                target = str(target)
-            if ref_map.get(target, target).lower() not in published:
-                counts[kind] = counts.get(kind, 0) + 1
+    for source, kind, target in forward:
+        if ref_map.get(target, target).lower() not in published and (sources is None or source in sources):
+            counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))
