@@ -58,7 +58,8 @@ class SnapshotView(Protocol):
     def content_key(self) -> str | None:
         """A digest of every entity's ref and content (relations included) as committed, or None
         when the view cannot tell without the bodies. Equal keys: :meth:`entities` gives the same
-        entities, so an output may reuse what it made of them instead of reading them again."""
+        entities, so an output may reuse what it made of them instead of reading them again.
+        After :meth:`entities`, the key of what it gave (a commit may have come since)."""
         ...
 
 

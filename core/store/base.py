@@ -150,6 +150,10 @@ class StateStore(Protocol):
 
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]: ...
 
+    def all_bodies_with_digest(self) -> tuple[list[tuple[EntityRef, Entity]], str]:
+        """``all_bodies`` and the ``content_digest`` of what it read, from one statement."""
+        ...
+
     def match_refs(self, alternatives: list[list[tuple[str, list[str] | None]]]) -> list[EntityRef] | None: ...
 
     def search_values(

@@ -314,9 +314,8 @@ class SqlStore(ABC):
 
     def content_digest(self) -> str:
         """A digest of every entity's ref and content hash, in ref order: equal digests, equal
-        bodies (relations included), without reading a body (~14k short rows at 10k components)."""
-        rows = sorted((str(ref), str(content)) for ref, content in self._batched_rows("SELECT ref, hash FROM entities"))
-        return hashlib.blake2b(orjson.dumps(rows), digest_size=16).hexdigest()
+        bodies (relations included), without reading a body (~25 ms at 10k components)."""
+        return _content_digest(self._batched_rows("SELECT ref, hash FROM entities"))
 
     def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
         """``load_index`` restricted to ``refs`` (those not stored are left out)."""
@@ -658,6 +657,12 @@ class SqlStore(ABC):
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
         return [(ref, json.loads(decode_body(body))) for ref, body in self._query("SELECT ref, body FROM entities")]
 
+    def all_bodies_with_digest(self) -> tuple[list[tuple[EntityRef, Entity]], str]:
+        """:meth:`all_bodies`, and the :meth:`content_digest` of those very rows (one statement)."""
+        rows = self._query("SELECT ref, hash, body FROM entities")
+        digest = _content_digest((ref, content) for ref, content, _ in rows)
+        return [(ref, json.loads(decode_body(body))) for ref, _, body in rows], digest
+
     def _known_key_ids(self, keys: Iterable[str]) -> dict[str, int]:
         """Ids of those of ``keys`` that exist (cached per process, see ``_key_ids``)."""
         wanted = set(keys)
@@ -842,3 +847,9 @@ def _rows_of(keys: KeyIds, entity: Entity, entity_id: int) -> Iterator[SearchRow
 def _stored_rows(keys: KeyIds, entity_id: int, body: Any) -> Iterator[SearchRow]:
     """The search rows a stored body was committed with (recomputed: see ``search_table``)."""
     return _rows_of(keys, json.loads(decode_body(body)), entity_id)
+
+
+def _content_digest(rows: Iterable[tuple[Any, Any]]) -> str:
+    """BLAKE2b of the (ref, content hash) pairs in ref order (orjson's JSON: unambiguous)."""
+    pairs = sorted((str(ref), str(content)) for ref, content in rows)
+    return hashlib.blake2b(orjson.dumps(pairs), digest_size=16).hexdigest()

@@ -244,31 +244,25 @@ class BackstageSink:
             )
         )
 
-    def reuse(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> tuple[Publication | None, str | None]:
+    def reuse(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> Publication | None:
         """The last build's publication when ``snapshot`` holds what it was built from and nothing
-        else it depends on changed (logged as a build is); else None. Also the snapshot's content
-        key (None when the view has none), to pass to :meth:`read_and_remember`."""
-        content = snapshot.content_key()
+        else it depends on changed (logged as a build is); else None."""
         last = self.last_build
-        if content is None or last is None or last.key != (content, self.state_key(root)):
-            return None, content
+        if last is None:
+            return None  # no key asked for: a first emit pays nothing for it
+        content = snapshot.content_key()
+        if content is None or last.key != (content, self.state_key(root)):
+            return None
         detects = self.settings.register_location and self.settings.custom_kinds == "auto"
         if detects and not last.custom_kinds <= self.kind_verdicts.keys():
-            return None, content  # Backstage is to be asked about a kind again (it restarted)
+            return None  # Backstage is to be asked about a kind again (it restarted)
         if log is not None:
             self._prepared_for_run(last.prepared, log)
-        return last.publication, content
+        return last.publication
 
-    def read_checked(self, snapshot: SnapshotView, content: str | None) -> tuple[list[Entity], str | None]:
-        """:meth:`read`, with ``content`` (the key taken before) or None when the snapshot holds
-        something else after the read (a commit came between them): what :meth:`remember` needs."""
-        entities = self.read(snapshot)
-        if content is not None and snapshot.content_key() != content:
-            content = None
-        return entities, content
-
-    def remember(self, content: str | None, entities: list[Entity], publication: Publication, root: str) -> None:
-        """Keep a run's ``publication`` of ``entities`` (read as ``content``) for :meth:`reuse`."""
+    def remember(self, snapshot: SnapshotView, entities: list[Entity], publication: Publication, root: str) -> None:
+        """Keep a run's ``publication`` of ``entities`` (just read from ``snapshot``) for :meth:`reuse`."""
+        content = snapshot.content_key()  # of what was read (a store snapshot keeps it: no query)
         if content is None or self.last_prepared is None:
             self.last_build = None
             return
@@ -287,14 +281,14 @@ class BackstageSink:
     def read_and_build(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> Publication:
         """The last build when nothing it depends on changed (:meth:`reuse`); else :meth:`read` and
         :meth:`build` in one pause of the GC (the bodies are gone when it ends), kept with ``log``."""
-        publication, content = self.reuse(snapshot, root, log=log)
+        publication = self.reuse(snapshot, root, log=log)
         if publication is not None:
             return publication
         with paused_gc():
-            entities, content = self.read_checked(snapshot, content)
+            entities = self.read(snapshot)
             publication = self.build(entities, root, log=log)
             if log is not None:
-                self.remember(content, entities, publication, root)
+                self.remember(snapshot, entities, publication, root)
         return publication
 
     def _log_dangling(self, dangling: dict[str, int], log: Any) -> None:
@@ -357,14 +351,14 @@ class BackstageSink:
                 return self._report(None)
             api = self.api()
             entities: list[Entity] | None = None
-            reused, content = await asyncio.to_thread(self.reuse, snapshot, root, log=log)
+            reused = await asyncio.to_thread(self.reuse, snapshot, root, log=log)
             if reused is None:
-                read, content = await asyncio.to_thread(self.read_checked, snapshot, content)
+                read = await asyncio.to_thread(self.read, snapshot)
                 entities = read
                 if self.settings.custom_kinds == "auto":
                     await self._detect_kinds(api, read, root, log)
                 publication = await asyncio.to_thread(self.build, read, root, log=log)
-                self.remember(content, read, publication, root)
+                await asyncio.to_thread(self.remember, snapshot, read, publication, root)
             else:
                 publication = reused
             self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
@@ -382,11 +376,11 @@ class BackstageSink:
                 verdict = await self._verify(api, publication, log)
                 if verdict is not None and self._learn_from(verdict, publication, log):
                     if entities is None:  # the last build was reused: read what it was built from
-                        read, content = await asyncio.to_thread(self.read_checked, snapshot, content)
+                        read = await asyncio.to_thread(self.read, snapshot)
                         entities = read
                     rebuilt: list[Entity] = entities
                     publication = await asyncio.to_thread(self.build, rebuilt, root, log=log)
-                    self.remember(content, rebuilt, publication, root)
+                    await asyncio.to_thread(self.remember, snapshot, rebuilt, publication, root)
                     self._set_served(publication, snapshot.run_id)
                     await self._announce(api, publication, registered=True, full=False, log=log)
                     verdict = await self._verify(api, publication, log)

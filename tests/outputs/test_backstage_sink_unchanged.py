@@ -30,19 +30,15 @@ BACKSTAGE = {
 
 
 class CountingSnapshot(StoreSnapshot):
-    """A store snapshot that counts its body reads; ``keys`` replaces what ``content_key`` says."""
+    """A store snapshot that counts its body reads."""
 
-    def __init__(self, store: Any, run_id: str, keys: list[str] | None = None) -> None:
+    def __init__(self, store: Any, run_id: str) -> None:
         super().__init__(store, run_id)
         self.reads = 0
-        self.keys = keys
 
     def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
         self.reads += 1
         return super().entities(with_relations=with_relations)
-
-    def content_key(self) -> str | None:
-        return self.keys.pop(0) if self.keys else super().content_key()
 
 
 async def emitted(harness: Any, view: StoreSnapshot) -> Any:
@@ -86,19 +82,28 @@ async def test_an_unchanged_snapshot_is_served_from_the_last_build_without_readi
     assert later.reads == 1 and b"Renamed while reused" in rebuilt.files["delta-1/component.yaml"]
 
 
-async def test_a_commit_between_the_key_and_the_read_keeps_no_build_to_reuse(
+async def test_a_store_snapshot_keys_what_it_read_though_a_commit_came_since(
     mock_openchoreo: Any, sync_harness_factory: Any
 ) -> None:
+    """The key kept with a build is the key of the bodies it was built from (read with them)."""
     harness = sync_harness_factory(mock_openchoreo.url, {"openchoreo": {"plugins": {"backstage": BACKSTAGE}}})
     first = await harness.run()
+    view = StoreSnapshot(harness.store, first.run_id)
+    before = harness.store.content_digest()
+    assert view.content_key() == before  # before a read: the store's
+    assert len(dict(view.entities())) > 100
+    component = mock_openchoreo.world.items("components", "delta-1")[0]
+    component["metadata"]["annotations"]["openchoreo.dev/display-name"] = "Committed after the read"
+    mock_openchoreo.world.put("components", "delta-1", component)
+    assert (await harness.run()).changes.changed
+    assert harness.store.content_digest() != before and view.content_key() == before  # what it read
     sink = harness.daemon.ctx.services.instances["backstage"]
-    racing = CountingSnapshot(harness.store, first.run_id, keys=["before-a-commit"])  # then the store's
+    racing = CountingSnapshot(harness.store, first.run_id)
     await emitted(harness, racing)
-    assert racing.reads == 1 and sink.last_build is None
-    view = CountingSnapshot(harness.store, first.run_id)
-    await emitted(harness, view)
-    await emitted(harness, view)
-    assert view.reads == 1  # the next emit keeps its build again
+    assert sink.last_build is not None and sink.last_build.key[0] == harness.store.content_digest()
+    again = CountingSnapshot(harness.store, first.run_id)
+    await emitted(harness, again)
+    assert again.reads == 0
 
 
 async def test_the_store_digest_follows_every_ref_and_content(mock_openchoreo: Any, sync_harness_factory: Any) -> None:
