@@ -222,17 +222,21 @@ class Daemon:
         with contextlib.suppress(Exception):
             await call_lifecycle(self.plugins, "on_shutdown", self.ctx)
 
-    async def run_once(self, trigger: str = "schedule") -> RunResult:
-        """One run; a store that cannot be read or written fails the run, never the daemon."""
+    async def run_once(self, trigger: str = "schedule", *, keep_entities: bool = False) -> RunResult:
+        """One run; a store that cannot be read or written fails the run, never the daemon.
+
+        The result holds the run's entities only with ``keep_entities`` (tests look at them): the
+        daemon keeps the outcome alone, and a run that returns no entities ends sooner
+        (``Engine.run``)."""
         started = time.monotonic()
         run_id = new_run_id()
         held: HeldLines | None = None
         try:
             if self.quiet.holding:  # the last run failed: hold this one's lines until we know it differs
                 with holding_lines() as held:
-                    result = await self.engine.run(trigger=trigger, run_id=run_id)
+                    result = await self.engine.run(trigger=trigger, run_id=run_id, keep_entities=keep_entities)
             else:
-                result = await self.engine.run(trigger=trigger, run_id=run_id)
+                result = await self.engine.run(trigger=trigger, run_id=run_id, keep_entities=keep_entities)
         except StoreError as exc:
             self.quiet.abandon(held)
             self.metrics.store_errors.inc()

@@ -1,7 +1,7 @@
 """Import httpcore as an asyncio-only program sees it: without trio, even where trio is installed.
 
 Why: ``httpcore._synchronization`` imports trio at import time whenever it is installed, to pick
-its locks when running under trio. This client runs only on asyncio (``AsyncioBackend``), and a
+its locks when running under trio. This program runs only on asyncio, and a
 production install has no trio; a development one has it for selenium (the browser tests), and
 importing it there cost ~0.1-0.2 s of every command's start (``python -X importtime``), more than
 the rest of the HTTP stack. ``None`` in ``sys.modules`` makes that one ``import trio`` fail as if

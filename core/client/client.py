@@ -1,13 +1,14 @@
 """``OpenChoreoClient``: the one object plugins use to read the OpenChoreo API.
 
-One shared ``httpx.AsyncClient`` (over :class:`~.pool.ApiTransport`, its pool sized to
-``maxInFlight``) and one semaphore bound all requests of a run, however many collections are
-walked at once.
+One connection pool to the API (:class:`~.pool.ConnectionPool`, HTTP/1.1 keep-alive over
+:mod:`.http11`) and one set of request slots bound all requests of a run, however many
+collections are walked at once. The token endpoint, a request an hour, is httpx's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -22,13 +23,29 @@ from .auth import TokenCache, TokenProvider
 from .envelope import decode_json, parse_page
 from .errors import ApiError, MalformedResponseError
 from .pagination import ONE_OBJECT, Listed, PageCounts, walk
-from .pool import ApiTransport
-from .requester import Requester
+from .pool import ConnectionPool
+from .requester import USER_AGENT, Requester
 from .retry import RetryPolicy
 from .stats import ClientStats
 from .tls import tls_verify
 
-_USER_AGENT = "openchoreo-catalog-sync"
+
+class _FirstUseTransport(httpx.AsyncBaseTransport):
+    """The token endpoint's transport, made on the first token request: a client whose token is
+    cached (the daemon keeps one per process) never loads the trust store for it."""
+
+    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._make = make
+        self._transport: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            self._transport = self._make()
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
 
 
 class OpenChoreoClient:
@@ -36,8 +53,8 @@ class OpenChoreoClient:
 
     ``token_cache`` lets successive clients reuse one token (the daemon passes one per process);
     ``page_counts``, the lists' page counts, which order the next run's requests (:class:`PageCounts`).
-    ``transport``, ``clock`` and ``sleep`` exist for tests (fault injection, token expiry and
-    backoff without waiting); production code passes only ``config`` and ``log``.
+    ``clock`` and ``sleep`` exist for tests (token expiry and backoff without waiting);
+    production code passes only ``config`` and ``log``.
     """
 
     def __init__(
@@ -45,7 +62,6 @@ class OpenChoreoClient:
         config: OpenChoreoConfig,
         *,
         log: BoundLogger | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         token_cache: TokenCache | None = None,
@@ -55,27 +71,36 @@ class OpenChoreoClient:
         self.base_url = config.api_url
         self.auth_enabled = config.auth_enabled
         self.stats = ClientStats()
-        self._log: BoundLogger = log if log is not None else structlog.get_logger("openchoreo_sync.client")
+        # bound once: structlog's lazy proxy (``get_logger``, with caching off so tests can
+        # reconfigure) builds a logger on every call, ~70 us per request's debug line
+        self._log: BoundLogger = (log if log is not None else structlog.get_logger("openchoreo_sync.client")).bind()
         self._max_pages = settings.max_pages
         self._page_counts = page_counts if page_counts is not None else PageCounts()
         self._deadline = config.collection_deadline
-        limits = httpx.Limits(max_connections=settings.max_in_flight, max_keepalive_connections=settings.max_in_flight)
-        verify = tls_verify(settings)  # a bad CA bundle fails here, at start-up, whatever the transport
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout),
-            transport=transport if transport is not None else ApiTransport(verify=verify, limits=limits),
-            headers={"User-Agent": _USER_AGENT},
-            follow_redirects=False,
-            trust_env=False,
-        )
+        verify = tls_verify(settings)  # a bad CA bundle fails here, at start-up
+
+        def tls_context() -> ssl.SSLContext:
+            # made on the first https connection: loading the trust store costs ~30 ms of CPU,
+            # which an http:// API (and every short CLI run against one) never needs
+            return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify, trust_env=False)
+
+        self._pool = ConnectionPool(config.api_url, ssl_context=tls_context)
+        self._token_http: httpx.AsyncClient | None = None
         if not settings.verify_tls:
             self._log.warning("TLS certificate verification is off (openchoreo.client.verifyTls: false)")
         retry = RetryPolicy(retries=settings.retries, base=settings.backoff_base)
         self.tokens: TokenProvider | None = None
         if self.auth_enabled:
+            self._token_http = httpx.AsyncClient(
+                timeout=httpx.Timeout(settings.timeout),
+                transport=_FirstUseTransport(lambda: httpx.AsyncHTTPTransport(verify=tls_context(), trust_env=False)),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,
+                trust_env=False,
+            )
             self.tokens = TokenProvider(
                 config.auth,
-                self._http,
+                self._token_http,
                 retry=retry,
                 stats=self.stats,
                 log=self._log,
@@ -84,8 +109,7 @@ class OpenChoreoClient:
                 cache=token_cache,
             )
         self._requester = Requester(
-            base_url=config.api_url,
-            http=self._http,
+            sender=self._pool,
             tokens=self.tokens,
             auth_enabled=self.auth_enabled,
             max_in_flight=settings.max_in_flight,
@@ -116,7 +140,9 @@ class OpenChoreoClient:
         """Close the connection pool; pending token fetches are cancelled."""
         if self.tokens is not None:
             self.tokens.close()
-        await self._http.aclose()
+        self._pool.close()
+        if self._token_http is not None:
+            await self._token_http.aclose()
 
     async def list_all(self, path: str, params: Mapping[str, str] | None = None, *, what: str) -> Listed:
         """Every item of the paginated list at ``path`` (all pages, ``limit=100``), with a digest

@@ -22,6 +22,8 @@ from pydantic import SecretStr
 from ..context import BoundLogger
 from .errorbody import parse_error_body
 from .errors import ApiError, ResponseTooLargeError, auth_off_hint, reason_phrase
+from .http11 import BodyTooLarge, HttpResponse, TransportFailure
+from .pool import UnsafeHeader, UnusableUrl
 from .retry import RETRY_STATUSES, RetryPolicy, parse_retry_after
 from .stats import ClientStats
 
@@ -35,6 +37,15 @@ _REFRESHED_HINT = (
     "identity provider the API trusts"
 )
 _NO_ROUTE_HINT = "no such route; check that openchoreo.baseUrl is the API root, such as http://host:8080"
+
+
+class Sender(Protocol):
+    """Sends one GET and reads its whole response: the API's connection pool
+    (:class:`~.pool.ConnectionPool`), or httpx for a second API (:class:`~.httpx_sender.HttpxSender`)."""
+
+    async def get(
+        self, path: str, params: dict[str, str] | None, headers: list[tuple[str, str]], *, max_bytes: int
+    ) -> HttpResponse: ...
 
 
 class TokenSource(Protocol):
@@ -84,12 +95,16 @@ def describe_transport_error(exc: Exception, timeout: float) -> _Transient:
         )
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return _Transient(f"timed out after {timeout:g} s", retryable=True)
-    if isinstance(exc, httpx.UnsupportedProtocol):
+    if isinstance(exc, httpx.UnsupportedProtocol | UnusableUrl):
         return _Transient(f"unsupported URL ({exc})", retryable=False)
-    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+    if isinstance(exc, UnsafeHeader):
+        return _Transient(f"request not sent: {exc}", retryable=False)
+    if isinstance(exc, TransportFailure | httpx.NetworkError | httpx.RemoteProtocolError):
         return _Transient(f"connection failed ({type(exc).__name__}: {exc})", retryable=True)
     return _Transient(f"request failed ({type(exc).__name__}: {exc})", retryable=False)
 
+
+USER_AGENT = "openchoreo-catalog-sync"
 
 AHEAD: contextvars.ContextVar[int] = contextvars.ContextVar("openchoreo_sync_requests_ahead", default=0)
 """Added to the priority of requests made in this context (``kit.fetching.ahead``)."""
@@ -151,8 +166,7 @@ class Requester:
     def __init__(
         self,
         *,
-        base_url: str,
-        http: httpx.AsyncClient,
+        sender: Sender,
         tokens: TokenSource | None,
         auth_enabled: bool,
         max_in_flight: int,
@@ -164,8 +178,7 @@ class Requester:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._base_url = base_url
-        self._http = http
+        self._sender = sender
         self._tokens = tokens
         self._auth_enabled = auth_enabled
         self._limit = Slots(max_in_flight)
@@ -267,7 +280,7 @@ class Requester:
                     result = await self._read(path, params, token, what=what)
                 status = result.status
                 return result
-            except (httpx.RequestError, TimeoutError) as exc:
+            except (TransportFailure, UnusableUrl, UnsafeHeader, httpx.RequestError, TimeoutError) as exc:
                 raise describe_transport_error(exc, self._timeout) from None
             finally:
                 self._stats.finished(status)
@@ -284,29 +297,22 @@ class Requester:
     async def _read(
         self, path: str, params: Mapping[str, str] | None, token: SecretStr | None, *, what: str
     ) -> _Attempt:
-        headers = httpx.Headers({"Accept": "application/json"})
+        headers = [("Accept", "application/json"), ("User-Agent", USER_AGENT)]
         if token is not None:
-            headers["Authorization"] = "Bearer " + token.get_secret_value()
-        async with self._http.stream(
-            "GET", self._base_url + path, params=dict(params or {}), headers=headers
-        ) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
-                raise self._too_large(path, what, f"it declares {int(declared)} bytes")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                self._stats.bytes_received += len(chunk)
-                if size > self._max_bytes:
-                    raise self._too_large(path, what, f"reading stopped after {size} bytes")
-                chunks.append(chunk)
-            return _Attempt(
-                status=response.status_code,
-                body=b"".join(chunks),
-                content_type=response.headers.get("content-type", ""),
-                headers_retry_after=response.headers.get("retry-after"),
+            headers.append(("Authorization", "Bearer " + token.get_secret_value()))
+        try:
+            response = await self._sender.get(
+                path, dict(params) if params else None, headers, max_bytes=self._max_bytes
             )
+        except BodyTooLarge as exc:
+            raise self._too_large(path, what, exc.detail) from None
+        self._stats.bytes_received += len(response.body)
+        return _Attempt(
+            status=response.status,
+            body=response.body,
+            content_type=response.headers.get("content-type", ""),
+            headers_retry_after=response.headers.get("retry-after"),
+        )
 
     def _too_large(self, path: str, what: str, detail: str) -> ResponseTooLargeError:
         return ResponseTooLargeError(

@@ -33,6 +33,7 @@ from ..client.auth import TokenProvider
 from ..client.envelope import decode_json
 from ..client.errorbody import parse_error_body
 from ..client.errors import ApiError, MalformedResponseError, PaginationError, reason_phrase
+from ..client.httpx_sender import HttpxSender
 from ..client.requester import Requester, TokenSource
 from ..client.retry import RetryPolicy
 from ..client.stats import ClientStats
@@ -106,8 +107,7 @@ class ExternalApi:
         self.authenticated = tokens is not None
         self._tokens = tokens
         self._requester = Requester(
-            base_url=self.base_url,
-            http=self._http,
+            sender=HttpxSender(self._http, self.base_url),
             tokens=tokens,
             auth_enabled=tokens is not None,
             max_in_flight=client.max_in_flight,

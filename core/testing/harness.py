@@ -75,8 +75,10 @@ class SyncHarness:
     def store(self) -> Any:
         return self.runtime.store
 
-    async def run(self, trigger: str = "test") -> RunResult:
-        result = await self.daemon.run_once(trigger=trigger)
+    async def run(self, trigger: str = "test", *, keep_entities: bool = True) -> RunResult:
+        """One run, as the daemon's; its result keeps the run's entities unless told not to
+        (benchmarks measure a run as the daemon has it)."""
+        result = await self.daemon.run_once(trigger=trigger, keep_entities=keep_entities)
         self.results.append(dataclasses.replace(result, entities={}))
         return result
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from client_helpers import Sleeps, make_config
 
 from openchoreo_sync.client import OpenChoreoClient
-from openchoreo_sync.client.pool import ApiTransport
+from openchoreo_sync.client.pool import ConnectionPool
 
 PAGE = b'{"items":[{"metadata":{"name":"a"}}],"pagination":{}}'
 RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(PAGE), PAGE)
@@ -70,17 +70,15 @@ async def poll(condition: object, *, bound: float = 5.0) -> None:
             await asyncio.sleep(0.005)
 
 
-def pool_of(client: OpenChoreoClient) -> ApiTransport:
-    transport = client._http._transport
-    assert isinstance(transport, ApiTransport)
-    return transport
+def pool_of(client: OpenChoreoClient) -> ConnectionPool:
+    return client._pool
 
 
 async def test_sequential_requests_reuse_one_connection() -> None:
     async with serving(CountingServer()) as server, OpenChoreoClient(make_config(server.url)) as client:
         for _ in range(20):
             assert await client.list_all("/api/v1/namespaces", what="namespaces")
-        assert pool_of(client).pool.connections == 1
+        assert pool_of(client).connections == 1
     assert server.requests == 20 and server.connections == 1
 
 
@@ -94,7 +92,7 @@ async def test_concurrent_requests_open_at_most_max_in_flight_connections() -> N
         assert server.connections == 4  # the other 8 wait for a slot, not for a new connection
         server.release.set()
         assert all(await asyncio.gather(*walks))
-        assert pool_of(client).pool.connections == 4
+        assert pool_of(client).connections == 4
     assert server.requests == 12 and server.connections == 4
 
 
@@ -107,14 +105,14 @@ async def test_an_idle_connection_the_server_closed_is_not_reused(sleeps: Sleeps
     ):
         assert await client.list_all("/api/v1/namespaces", what="namespaces")
         await poll(lambda: server.closed == 1)
-        await poll(lambda: pool_of(client).pool.connections == 0 or _idle_expired(client))
+        await poll(lambda: pool_of(client).connections == 0 or _idle_expired(client))
         assert await client.list_all("/api/v1/namespaces", what="namespaces")
     assert server.connections == 2 and client.stats.retries == 0 and sleeps.delays == []
 
 
 def _idle_expired(client: OpenChoreoClient) -> bool:
-    idle = [c for stack in pool_of(client).pool._idle.values() for c in stack]
-    return bool(idle) and all(c.has_expired() for c in idle)
+    idle = pool_of(client)._idle
+    return bool(idle) and not any(c.reusable for c in idle)
 
 
 async def test_a_cancelled_request_frees_its_slot_and_closes_its_connection() -> None:
@@ -126,7 +124,7 @@ async def test_a_cancelled_request_frees_its_slot_and_closes_its_connection() ->
         await poll(lambda: server.requests == 1)
         walk.cancel()
         await asyncio.gather(walk, return_exceptions=True)
-        assert pool_of(client).pool.connections == 0
+        assert pool_of(client).connections == 0
         server.hold = False
         async with asyncio.timeout(5):  # the only slot is free again
             assert await client.list_all("/api/v1/namespaces", what="namespaces")

@@ -90,6 +90,8 @@ async def test_unreachable_api_fails_after_retries(sleeps: Sleeps) -> None:
         with pytest.raises(ApiError) as caught:
             await client.list_all(NS, what="namespaces")
     assert caught.value.status is None
-    assert str(caught.value).startswith("Failed to fetch namespaces: connection failed (ConnectError")
+    assert str(caught.value).startswith(
+        "Failed to fetch namespaces: connection failed (ConnectFailed: cannot connect to 127.0.0.1:9: Connection refused)"
+    )
     assert str(caught.value).endswith("after 3 attempts")
     assert len(sleeps.delays) == 2

@@ -11,6 +11,7 @@ import platform
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import pytest
 
@@ -101,3 +102,37 @@ async def test_a_run_hands_back_its_fetch_and_its_commit(
     stored = harness.engine.store.count()
     assert stored > 0
     assert stored_at_each == [0, stored], "once after the fetch (nothing stored yet), once after the commit"
+
+
+class Marker:
+    """Weakly referenced: alive while the run's ``Build`` (and with it the mapped catalog) is."""
+
+
+async def test_a_run_ends_collecting_what_outlives_it_not_the_mapped_catalog(
+    mock_openchoreo, sync_harness_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cyclic collection that ends a run walks every live object; with the run's frame gone
+    and the daemon's result holding no entities, that is what the daemon keeps (0.02 s at 10k
+    components, against 0.1-0.16 s with the catalog alive)."""
+    harness = sync_harness_factory(mock_openchoreo.url)
+    builds: list[weakref.ref[Marker]] = []
+    real_fetch_and_map = engine_module.fetch_and_map
+
+    async def marked(*args: object, **kwargs: object) -> object:
+        build = await real_fetch_and_map(*args, **kwargs)  # type: ignore[arg-type]
+        build.marker = marker = Marker()  # type: ignore[attr-defined]
+        builds.append(weakref.ref(marker))
+        return build
+
+    build_alive_at_collection: list[bool] = []
+
+    class Collector:
+        def collect(self, generation: int = 2) -> int:
+            build_alive_at_collection.append(builds[-1]() is not None)
+            return 0
+
+    monkeypatch.setattr(engine_module, "fetch_and_map", marked)
+    monkeypatch.setattr(engine_module, "gc", Collector())
+    result = await harness.daemon.run_once(trigger="test")
+    assert result.status == "ok" and result.entities == {} and result.relations is None
+    assert build_alive_at_collection == [False]
