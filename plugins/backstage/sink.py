@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openchoreo_sync.kit import (
@@ -212,8 +212,11 @@ class BackstageSink:
         return prepared.entities
 
     def _prepared_for_run(self, prepared: Prepared, log: Any) -> None:
-        """What a run's build reports: the run record's details, the problems in the log."""
-        self.last_prepared = prepared
+        """What a run's build reports: the run record's details, the problems in the log.
+
+        Kept without its entities (they share the snapshot's bodies: kept, they would hold them all
+        until the next build, a second copy beside a reused build's)."""
+        self.last_prepared = prepared if not prepared.entities else replace(prepared, entities=[])
         for problem in prepared.problems:
             log.warning(problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}")
         self._log_dangling(prepared.dangling, log)
