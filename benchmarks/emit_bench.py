@@ -6,8 +6,8 @@ The mock API runs in a spawned process of its own (as in ``sync_bench.py``); one
 latency) fills the store with the output enabled and ``registerLocation: false``, so the emit
 renders the publication and serves it (registering and verifying are Backstage's time). Then the
 output's ``emit`` is called again ``--emits`` times on the committed snapshot, each time twice:
-"first" with the output's rendered files forgotten (a daemon's first emit: every file rendered)
-and "again" right after it (a run that changed nothing: every file reused). Each emit's process
+"first" with the output's rendered files and last build forgotten (a daemon's first emit: every
+file rendered) and "again" right after it (a run that changed nothing: the last build reused). Each emit's process
 CPU (``time.process_time``: all threads, the emit renders in a worker thread) is printed next to
 the anchor. ``--pyyaml`` renders through PyYAML alone (the bytes before ``kit/yaml_emit.py``), to
 compare on the same machine. CPU, not wall time: the machine is shared.
@@ -77,6 +77,7 @@ async def measure(
                     view = StoreSnapshot(harness.store, first.run_id)  # what a run hands the output
                     if emit == "first":
                         sink.rendered = RenderedFiles()
+                        sink.last_build = None  # and the last build of an unchanged snapshot
                     cpu, wall = time.process_time(), time.perf_counter()
                     if profile and emit == "first":
                         import cProfile

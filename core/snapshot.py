@@ -55,6 +55,13 @@ class SnapshotView(Protocol):
         saves a copy of every entity). Entities are read-only: copy one before changing it."""
         ...
 
+    def content_key(self) -> str | None:
+        """A digest of every entity's ref and content (relations included) as committed, or None
+        when the view cannot tell without the bodies. Equal keys: :meth:`entities` gives the same
+        entities, so an output may reuse what it made of them instead of reading them again.
+        After :meth:`entities`, the key of what it gave (a commit may have come since)."""
+        ...
+
 
 @dataclass
 class MemorySnapshot:
@@ -81,6 +88,9 @@ class MemorySnapshot:
             return iter(self.by_ref.items())
         graph = self.relations
         return ((ref, graph.with_relations(ref, entity)) for ref, entity in self.by_ref.items())
+
+    def content_key(self) -> str | None:
+        return None  # the run's entities carry no stored hashes: an output reads them
 
 
 @dataclass

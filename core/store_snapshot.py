@@ -18,6 +18,7 @@ class StoreSnapshot:
         self._store = store
         self._cache: dict[EntityRef, Entity] = dict(preloaded or {})
         self._refs: list[EntityRef] | None = None
+        self._read_key: str | None = None
 
     def __len__(self) -> int:
         return len(self.refs())
@@ -36,4 +37,10 @@ class StoreSnapshot:
         return self._cache[ref]
 
     def entities(self, *, with_relations: bool = True) -> Iterator[tuple[EntityRef, Entity]]:
-        return iter(self._store.all_bodies())  # stored bodies carry their relations already
+        bodies, self._read_key = self._store.all_bodies_with_digest()
+        return iter(bodies)  # stored bodies carry their relations already
+
+    def content_key(self) -> str | None:
+        """The digest of every ref and content hash: of the bodies :meth:`entities` gave (read in
+        the same statement), else the store's now (no body read)."""
+        return self._read_key if self._read_key is not None else self._store.content_digest()

@@ -8,6 +8,7 @@ block on (or see half of) a run's commit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import sys
@@ -17,6 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from ..logs import redact_value
 from ..model import Entity, EntityRef
@@ -308,6 +311,11 @@ class SqlStore(ABC):
     def families(self) -> dict[EntityRef, str]:
         """Every entity's family (the few distinct names shared)."""
         return {ref: sys.intern(family) for ref, family in self._batched_rows("SELECT ref, family FROM entities")}
+
+    def content_digest(self) -> str:
+        """A digest of every entity's ref and content hash, in ref order: equal digests, equal
+        bodies (relations included), without reading a body (~25 ms at 10k components)."""
+        return _content_digest(self._batched_rows("SELECT ref, hash FROM entities"))
 
     def index_entries(self, refs: Iterable[EntityRef]) -> dict[EntityRef, IndexEntry]:
         """``load_index`` restricted to ``refs`` (those not stored are left out)."""
@@ -649,6 +657,12 @@ class SqlStore(ABC):
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
         return [(ref, json.loads(decode_body(body))) for ref, body in self._query("SELECT ref, body FROM entities")]
 
+    def all_bodies_with_digest(self) -> tuple[list[tuple[EntityRef, Entity]], str]:
+        """:meth:`all_bodies`, and the :meth:`content_digest` of those very rows (one statement)."""
+        rows = self._query("SELECT ref, hash, body FROM entities")
+        digest = _content_digest((ref, content) for ref, content, _ in rows)
+        return [(ref, json.loads(decode_body(body))) for ref, _, body in rows], digest
+
     def _known_key_ids(self, keys: Iterable[str]) -> dict[str, int]:
         """Ids of those of ``keys`` that exist (cached per process, see ``_key_ids``)."""
         wanted = set(keys)
@@ -833,3 +847,9 @@ def _rows_of(keys: KeyIds, entity: Entity, entity_id: int) -> Iterator[SearchRow
 def _stored_rows(keys: KeyIds, entity_id: int, body: Any) -> Iterator[SearchRow]:
     """The search rows a stored body was committed with (recomputed: see ``search_table``)."""
     return _rows_of(keys, json.loads(decode_body(body)), entity_id)
+
+
+def _content_digest(rows: Iterable[tuple[Any, Any]]) -> str:
+    """BLAKE2b of the (ref, content hash) pairs in ref order (orjson's JSON: unambiguous)."""
+    pairs = sorted((str(ref), str(content)) for ref, content in rows)
+    return hashlib.blake2b(orjson.dumps(pairs), digest_size=16).hexdigest()

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openchoreo_sync.kit import (
@@ -37,8 +37,8 @@ from openchoreo_sync.kit import (
 from openchoreo_sync.kit.publishing import clean_entity, configured_allow, filter_allowed, strip_computed
 
 from .api import CatalogApi, Registration
-from .graph import express_relations, is_forward
-from .kinds import BUILTIN_NAMES, convert_kinds, is_builtin
+from .graph import Forward, express_relations, forward_relations
+from .kinds import BUILTIN_KINDS, BUILTIN_NAMES, convert_kinds, is_builtin
 from .layout import (
     Publication,
     RenderedFiles,
@@ -83,6 +83,23 @@ class Prepared:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class LastBuild:
+    """The last build from a snapshot whose content the view could name (``content_key``).
+
+    An emit of a snapshot with the same content and the same state of this output (the key) takes
+    this publication as it is: no read, no preparation, no rendering. The publication is the one
+    served, so this keeps no second copy of it.
+    """
+
+    key: tuple[str, str]
+    """(the snapshot's content key, :meth:`BackstageSink.state_key` when it was built)"""
+    publication: Publication
+    prepared: Prepared
+    custom_kinds: frozenset[str]
+    """lower-case custom kinds of the snapshot: ``customKinds: auto`` must know each of them"""
+
+
 class BackstageSink:
     def __init__(
         self,
@@ -120,6 +137,8 @@ class BackstageSink:
         self.last_prepared: Prepared | None = None
         self.rendered = RenderedFiles()
         """the last build's files by the key of their documents: unchanged files are not rendered again"""
+        self.last_build: LastBuild | None = None
+        """the last build of a snapshot with a content key: an unchanged snapshot is not built again"""
         self._dangling_logged: dict[str, int] | None = None
         self._api: CatalogApi | None = None
         self._emit_lock = asyncio.Lock()
@@ -161,12 +180,14 @@ class BackstageSink:
         conversion = convert_kinds(entities, mode, default_owner, native)
         prepared = Prepared([], ref_map=conversion.ref_map, problems=list(conversion.problems))
         published = conversion.entities
+        forward: Forward | None = None
         if mode in ("auto", "resource"):
             no_processors = mode == "resource" or not native
             published, expressed = express_relations(
                 published, conversion.ref_map, conversion.converted, custom_everywhere=no_processors
             )
             prepared.relations = expressed.summary()
+            forward = expressed.forward
         for entity in published:
             if str(entity["metadata"].get("annotations", {}).get("openchoreo.io/original-kind", "")):
                 kind = entity["metadata"]["annotations"]["openchoreo.io/original-kind"]
@@ -179,7 +200,7 @@ class BackstageSink:
         message = preflight.warning()
         if message:
             prepared.problems.append(f"backstage preflight: {message}")
-        prepared.dangling = _dangling(preflight.allowed, conversion.ref_map)
+        prepared.dangling = _dangling(preflight.allowed, conversion.ref_map, forward)
         # Not defused here: dump_entities marks placeholders as it writes (no copy of every container).
         prepared.entities = [strip_computed(e) for e in preflight.allowed]
         return prepared
@@ -187,13 +208,18 @@ class BackstageSink:
     def prepare(self, entities: Iterable[Entity], *, log: Any = None) -> list[Entity]:
         prepared = self.prepare_all(entities)
         if log is not None:
-            self.last_prepared = prepared
-            for problem in prepared.problems:
-                log.warning(
-                    problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}"
-                )
-            self._log_dangling(prepared.dangling, log)
+            self._prepared_for_run(prepared, log)
         return prepared.entities
+
+    def _prepared_for_run(self, prepared: Prepared, log: Any) -> None:
+        """What a run's build reports: the run record's details, the problems in the log.
+
+        Kept without its entities (they share the snapshot's bodies: kept, they would hold them all
+        until the next build, a second copy beside a reused build's)."""
+        self.last_prepared = prepared if not prepared.entities else replace(prepared, entities=[])
+        for problem in prepared.problems:
+            log.warning(problem if problem.startswith("backstage") else f"backstage: entity not published: {problem}")
+        self._log_dangling(prepared.dangling, log)
 
     def build(self, entities: Iterable[Entity], root: str, *, log: Any = None) -> Publication:
         """The publication of ``entities``; problems are logged only when ``log`` is given.
@@ -203,6 +229,48 @@ class BackstageSink:
         """
         with paused_gc():
             return build_publication(self.prepare(entities, log=log), root, self.settings.split_by, self.rendered)
+
+    def state_key(self, root: str) -> str:
+        """Everything besides the entities that a build depends on (settings, what Backstage accepts)."""
+        allow = configured_allow(self.config)
+        return repr(
+            (
+                root,
+                id(self.config),
+                self.settings.custom_kinds,
+                self.settings.owner_groups,
+                self.settings.split_by,
+                self.config.openchoreo.default_owner_ref,
+                sorted(self.native_kinds()),
+                sorted(self.groups_elsewhere),
+                None if allow is None else sorted(allow),
+            )
+        )
+
+    def reuse(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> Publication | None:
+        """The last build's publication when ``snapshot`` holds what it was built from and nothing
+        else it depends on changed (logged as a build is); else None."""
+        last = self.last_build
+        if last is None:
+            return None  # no key asked for: a first emit pays nothing for it
+        content = snapshot.content_key()
+        if content is None or last.key != (content, self.state_key(root)):
+            return None
+        detects = self.settings.register_location and self.settings.custom_kinds == "auto"
+        if detects and not last.custom_kinds <= self.kind_verdicts.keys():
+            return None  # Backstage is to be asked about a kind again (it restarted)
+        if log is not None:
+            self._prepared_for_run(last.prepared, log)
+        return last.publication
+
+    def remember(self, snapshot: SnapshotView, entities: list[Entity], publication: Publication, root: str) -> None:
+        """Keep a run's ``publication`` of ``entities`` (just read from ``snapshot``) for :meth:`reuse`."""
+        content = snapshot.content_key()  # of what was read (a store snapshot keeps it: no query)
+        if content is None or self.last_prepared is None:
+            self.last_build = None
+            return
+        kinds = frozenset(str(e.get("kind", "")).lower() for e in entities) - BUILTIN_KINDS
+        self.last_build = LastBuild((content, self.state_key(root)), publication, self.last_prepared, kinds)
 
     def read(self, snapshot: SnapshotView) -> list[Entity]:
         """The snapshot's entities with their relations (kept through built-in fields).
@@ -214,9 +282,17 @@ class BackstageSink:
             return [body for _, body in snapshot.entities()]
 
     def read_and_build(self, snapshot: SnapshotView, root: str, *, log: Any = None) -> Publication:
-        """:meth:`read` and :meth:`build` in one pause of the GC: the bodies are gone when it ends."""
+        """The last build when nothing it depends on changed (:meth:`reuse`); else :meth:`read` and
+        :meth:`build` in one pause of the GC (the bodies are gone when it ends), kept with ``log``."""
+        publication = self.reuse(snapshot, root, log=log)
+        if publication is not None:
+            return publication
         with paused_gc():
-            return self.build(self.read(snapshot), root, log=log)
+            entities = self.read(snapshot)
+            publication = self.build(entities, root, log=log)
+            if log is not None:
+                self.remember(snapshot, entities, publication, root)
+        return publication
 
     def _log_dangling(self, dangling: dict[str, int], log: Any) -> None:
         if dangling == self._dangling_logged:
@@ -277,10 +353,17 @@ class BackstageSink:
                 self.announced = digests(publication)
                 return self._report(None)
             api = self.api()
-            entities = await asyncio.to_thread(self.read, snapshot)
-            if self.settings.custom_kinds == "auto":
-                await self._detect_kinds(api, entities, root, log)
-            publication = await asyncio.to_thread(self.build, entities, root, log=log)
+            entities: list[Entity] | None = None
+            reused = await asyncio.to_thread(self.reuse, snapshot, root, log=log)
+            if reused is None:
+                read = await asyncio.to_thread(self.read, snapshot)
+                entities = read
+                if self.settings.custom_kinds == "auto":
+                    await self._detect_kinds(api, read, root, log)
+                publication = await asyncio.to_thread(self.build, read, root, log=log)
+                await asyncio.to_thread(self.remember, snapshot, read, publication, root)
+            else:
+                publication = reused
             self._set_served(publication, snapshot.run_id)  # served before any other call: events stay quick
             if changes.event and self.registration is not None and not changes.full:
                 # An event delta: refresh what changed and nothing more; the next full run checks
@@ -295,7 +378,12 @@ class BackstageSink:
                 self.verify_due = False
                 verdict = await self._verify(api, publication, log)
                 if verdict is not None and self._learn_from(verdict, publication, log):
-                    publication = await asyncio.to_thread(self.build, entities, root, log=log)
+                    if entities is None:  # the last build was reused: read what it was built from
+                        read = await asyncio.to_thread(self.read, snapshot)
+                        entities = read
+                    rebuilt: list[Entity] = entities
+                    publication = await asyncio.to_thread(self.build, rebuilt, root, log=log)
+                    await asyncio.to_thread(self.remember, snapshot, rebuilt, publication, root)
                     self._set_served(publication, snapshot.run_id)
                     await self._announce(api, publication, registered=True, full=False, log=log)
                     verdict = await self._verify(api, publication, log)
@@ -505,24 +593,20 @@ class BackstageSink:
         return OutputReport(tuple(problems[:MAX_PROBLEMS]), details)
 
 
-def _dangling(entities: list[Entity], ref_map: dict[str, str]) -> dict[str, int]:
-    """Forward relations whose target is not published, counted by relation type."""
+def _dangling(entities: list[Entity], ref_map: dict[str, str], forward: Forward | None = None) -> dict[str, int]:
+    """Forward relations whose target is not published, counted by relation type.
+
+    ``forward``: the relations :func:`express_relations` walked (sources it did not keep in
+    ``entities`` are left out here), else they are walked here.
+    """
     published = {entity_ref(e).lower() for e in entities}
+    sources: set[str] | None = None  # None: every source is in entities
+    if forward is None:
+        forward = forward_relations((entity_ref(e), e) for e in entities)
+    else:
+        sources = {entity_ref(e) for e in entities}
     counts: dict[str, int] = {}
-    forward: dict[str, bool] = {}  # is_forward per relation type
-    for entity in entities:
-        for relation in entity.get("relations") or ():
-            kind = relation.get("type", "")
-            if type(kind) is not str:
-                kind = str(kind)
-            written = forward.get(kind)
-            if written is None:
-                written = forward[kind] = is_forward(kind)
-            if not written:
-                continue
-            target = relation.get("targetRef", "")
-            if type(target) is not str:
-                target = str(target)
-            if ref_map.get(target, target).lower() not in published:
-                counts[kind] = counts.get(kind, 0) + 1
+    for source, kind, target in forward:
+        if ref_map.get(target, target).lower() not in published and (sources is None or source in sources):
+            counts[kind] = counts.get(kind, 0) + 1
     return dict(sorted(counts.items()))

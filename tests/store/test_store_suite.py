@@ -99,6 +99,19 @@ def test_commit_then_index_and_bodies(store: SqlStore) -> None:
     assert dict(store.all_bodies())["component:default/c"] == c
 
 
+def test_content_digest_names_the_refs_and_contents_and_is_read_with_the_bodies(store: SqlStore) -> None:
+    store.commit(commit_of("r1", component("a"), component("b")))
+    first = store.content_digest()
+    bodies, digest = store.all_bodies_with_digest()
+    assert digest == first and dict(bodies) == dict(store.all_bodies())
+    store.commit(commit_of("r2", component("a"), component("b")))  # the same content again
+    assert store.content_digest() == first
+    store.commit(commit_of("r3", component("a", owner="team-b"), component("b")))
+    changed = store.content_digest()
+    store.commit(commit_of("r4", component("a", owner="team-b"), component("b"), component("c")))
+    assert len({first, changed, store.content_digest()}) == 3
+
+
 def test_load_bodies_beyond_one_chunk(store: SqlStore) -> None:
     entities = [component(f"e{i}") for i in range(1203)]
     store.commit(commit_of("r1", *entities))
