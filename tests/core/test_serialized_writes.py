@@ -26,9 +26,11 @@ names = st.sampled_from(["ownedBy", "partOf", "dependsOn"]) | st.builds(Name, st
 leaves = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-1, 1), st.text(max_size=3))
 values = st.recursive(
     leaves,
-    lambda children: st.lists(children, max_size=3)
-    | st.lists(children, max_size=2).map(tuple)
-    | st.dictionaries(st.text(max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.lists(children, max_size=2).map(tuple)
+        | st.dictionaries(st.text(max_size=3), children, max_size=3)
+    ),
     max_leaves=6,
 )
 entities = st.dictionaries(
@@ -39,7 +41,9 @@ entities = st.dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(entities, min_size=1, max_size=4),
-    st.lists(st.tuples(st.integers(0, 3), names, st.integers(0, 4) | st.builds(Name, st.just("group:a/b"))), max_size=6),
+    st.lists(
+        st.tuples(st.integers(0, 3), names, st.integers(0, 4) | st.builds(Name, st.just("group:a/b"))), max_size=6
+    ),
 )
 def test_writes_are_the_whole_entity_serialised(listed: list[dict[str, Any]], edges: list[tuple[Any, ...]]) -> None:
     snapshot = {f"component:default/e{n}": entity for n, entity in enumerate(listed)}
