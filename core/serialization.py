@@ -85,13 +85,18 @@ def _canonical_plain(entity: Entity) -> str:
 def serialize(entity: Entity) -> tuple[str, str]:
     """Canonical JSON and its content hash: equal content always gives an equal hash."""
     body = canonical_json(entity)
-    return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+    return body, content_hash(body)
+
+
+def content_hash(text: str) -> str:
+    """The content hash of a canonical JSON text (the store compares entities by it)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def serialize_checked(entity: Entity) -> tuple[str, str, bool]:
     """:func:`serialize`, and whether the entity is plain data (``EntityWrite.plain``)."""
     body, plain = _canonical(entity)
-    return body, hashlib.blake2b(body.encode(), digest_size=16).hexdigest(), plain
+    return body, content_hash(body), plain
 
 
 def iter_writes(
@@ -116,7 +121,7 @@ def iter_writes(
             # not walked again); the rest of it was checked here. Same text, hash and answer.
             entity = relations.with_relations(ref, entity)
             text, plain = _canonical_plain(entity), True
-            digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+            digest = content_hash(text)
         else:
             entity = relations.with_relations(ref, entity)
             text, digest, plain = serialize_checked(entity)
