@@ -19,7 +19,9 @@ def decode_json(body: bytes, *, what: str, path: str, content_type: str) -> Any:
     """The JSON value of a 2xx body, or ``MalformedResponseError`` quoting its start.
 
     orjson decodes ~3x faster; what it refuses and the standard library accepts (a lone
-    surrogate escape, an integer beyond 64 bits, ``NaN``, a BOM) is decoded by ``json`` as before.
+    surrogate escape, ``NaN``, a BOM) is decoded by ``json`` as before. An integer beyond 64 bits
+    becomes a float, as JavaScript's ``JSON.parse`` makes it in the official module and in
+    Backstage (stored bodies are decoded exactly: ``store.bodies.load_body``).
     """
     try:
         return orjson.loads(body)

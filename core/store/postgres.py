@@ -17,7 +17,6 @@ or none of it); reads run in REPEATABLE READ, so a read made of several statemen
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
@@ -34,7 +33,7 @@ from ..errors import StoreError
 from ..logs import get_logger, redact_text, register_secret
 from ..model import Entity, EntityRef
 from .base import Commit, RunRecord
-from .bodies import decode_body
+from .bodies import decode_body, load_body
 from .sql import SqlStore
 
 LEADER_LOCK_KEY = 0x6F63_7379
@@ -390,7 +389,7 @@ class PostgresStore(SqlStore):
 
 
 def _loads(body: str) -> Entity:
-    value: Entity = json.loads(decode_body(body))
+    value: Entity = load_body(body)
     return value
 
 

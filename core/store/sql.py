@@ -26,7 +26,7 @@ from ..model import Entity, EntityRef
 from ..search import relation_rows, search_rows
 from . import changelog, search_table
 from .base import Commit, EntityWrite, IndexEntry, RunRecord
-from .bodies import decode_body
+from .bodies import decode_body, load_body
 from .changelog import ChangeBatch, ChangePosition
 from .search_table import NO_VALUE, KeyIds, filter_values, served_value, stored_value
 from .served import served_etag
@@ -341,7 +341,7 @@ class SqlStore(ABC):
         for chunk in _chunks(list(refs)):
             marks = ",".join("?" * len(chunk))
             for ref, body in self._query(f"SELECT ref, body FROM entities WHERE ref IN ({marks})", chunk):
-                out[ref] = json.loads(decode_body(body))
+                out[ref] = load_body(body)
         return out
 
     def load_served(self, refs: Iterable[EntityRef]) -> dict[EntityRef, tuple[str, str | None]]:
@@ -370,7 +370,7 @@ class SqlStore(ABC):
         for chunk in _chunks(list(collections)):
             marks = ",".join("?" * len(chunk))
             for ref, body in self._query(f"SELECT ref, body FROM entities WHERE collection IN ({marks})", chunk):
-                out[ref] = json.loads(decode_body(body))
+                out[ref] = load_body(body)
         return out
 
     def collection_sizes(self, collections: Iterable[str]) -> dict[str, int]:
@@ -643,7 +643,7 @@ class SqlStore(ABC):
     def body_page(self, after: EntityRef, limit: int) -> list[tuple[EntityRef, Entity]]:
         """Up to ``limit`` entities with refs above ``after``, in ref order: keyset pages of the snapshot."""
         rows = self._query("SELECT ref, body FROM entities WHERE ref > ? ORDER BY ref LIMIT ?", (after, limit))
-        return [(ref, json.loads(decode_body(body))) for ref, body in rows]
+        return [(ref, load_body(body)) for ref, body in rows]
 
     def change_position(self) -> ChangePosition:
         return changelog.position(self._query)
@@ -655,13 +655,13 @@ class SqlStore(ABC):
         return int(self._query("SELECT COUNT(*) FROM entities")[0][0])
 
     def all_bodies(self) -> Iterable[tuple[EntityRef, Entity]]:
-        return [(ref, json.loads(decode_body(body))) for ref, body in self._query("SELECT ref, body FROM entities")]
+        return [(ref, load_body(body)) for ref, body in self._query("SELECT ref, body FROM entities")]
 
     def all_bodies_with_digest(self) -> tuple[list[tuple[EntityRef, Entity]], str]:
         """:meth:`all_bodies`, and the :meth:`content_digest` of those very rows (one statement)."""
         rows = self._query("SELECT ref, hash, body FROM entities")
         digest = _content_digest((ref, content) for ref, content, _ in rows)
-        return [(ref, json.loads(decode_body(body))) for ref, _, body in rows], digest
+        return [(ref, load_body(body)) for ref, _, body in rows], digest
 
     def _known_key_ids(self, keys: Iterable[str]) -> dict[str, int]:
         """Ids of those of ``keys`` that exist (cached per process, see ``_key_ids``)."""
@@ -846,7 +846,7 @@ def _rows_of(keys: KeyIds, entity: Entity, entity_id: int) -> Iterator[SearchRow
 
 def _stored_rows(keys: KeyIds, entity_id: int, body: Any) -> Iterator[SearchRow]:
     """The search rows a stored body was committed with (recomputed: see ``search_table``)."""
-    return _rows_of(keys, json.loads(decode_body(body)), entity_id)
+    return _rows_of(keys, load_body(body), entity_id)
 
 
 def _content_digest(rows: Iterable[tuple[Any, Any]]) -> str:
