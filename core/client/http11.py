@@ -41,11 +41,13 @@ class MalformedHttp(TransportFailure):
 
 
 class BodyTooLarge(Exception):
-    """The response is larger than the caller's bound; ``detail`` says how that was known."""
+    """The response is larger than the caller's bound; ``detail`` says how that was known,
+    ``received`` how much of the body was read before reading stopped (for the client's counters)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, received: int = 0) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.received = received
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class Http11Connection(asyncio.Protocol):
             body = self._inflater.decode(body, self._max_bytes - self._size)
         self._size += len(body)
         if self._size > self._max_bytes:
-            self._fail(BodyTooLarge(f"reading stopped after {self._size} bytes"))
+            self._fail(BodyTooLarge(f"reading stopped after {self._size} bytes", self._size))
         self._chunks.append(body)
 
     def on_message_complete(self) -> None:

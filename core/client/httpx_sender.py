@@ -31,6 +31,6 @@ class HttpxSender:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise BodyTooLarge(f"reading stopped after {size} bytes")
+                    raise BodyTooLarge(f"reading stopped after {size} bytes", size)
                 chunks.append(chunk)
             return HttpResponse(response.status_code, dict(response.headers), b"".join(chunks))

@@ -305,6 +305,7 @@ class Requester:
                 path, dict(params) if params else None, headers, max_bytes=self._max_bytes
             )
         except BodyTooLarge as exc:
+            self._stats.bytes_received += exc.received
             raise self._too_large(path, what, exc.detail) from None
         self._stats.bytes_received += len(response.body)
         return _Attempt(

@@ -34,7 +34,7 @@ from ..client.envelope import decode_json
 from ..client.errorbody import parse_error_body
 from ..client.errors import ApiError, MalformedResponseError, PaginationError, reason_phrase
 from ..client.httpx_sender import HttpxSender
-from ..client.requester import Requester, TokenSource
+from ..client.requester import USER_AGENT, Requester, TokenSource
 from ..client.retry import RetryPolicy
 from ..client.stats import ClientStats
 from ..client.tls import tls_verify
@@ -43,8 +43,6 @@ from ..context import BoundLogger
 from ..logs import register_secret
 
 __all__ = ["ApiError", "AuthConfig", "ExternalApi", "MalformedResponseError", "PaginationError"]
-
-_USER_AGENT = "openchoreo-catalog-sync"
 
 
 class _StaticToken:
@@ -93,7 +91,7 @@ class ExternalApi:
             limits=httpx.Limits(max_connections=client.max_in_flight, max_keepalive_connections=client.max_in_flight),
             verify=tls_verify(client),
             transport=transport,
-            headers={"User-Agent": _USER_AGENT},
+            headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
             trust_env=False,
         )
