@@ -165,15 +165,15 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def start_backstage(
-    entities: list[dict[str, Any]], workdir: Path, processing_seconds: int = BACKSTAGE_PROCESSING_S
+    entities: list[dict[str, Any]], workdir: Path, *, processing_seconds: int
 ) -> tuple[Any, Callable[[], None]]:
     """A real Backstage catalog that has ingested ``entities`` (as YAML from a local HTTP server).
 
     ``processing_seconds`` is its ``catalog.processingInterval``: each entity is processed again
     every that to 1.5x that many seconds. The e2e config's 5 s lets tests see a change quickly; at
-    10,000 components it keeps Backstage re-processing ~2,000 entities a second forever, so it
-    answered almost no reads in earlier rounds. A benchmark runs it as deployed: 100 s is
-    Backstage's own default (100-150 s when the key is absent)."""
+    10,000 components it keeps Backstage re-processing ~2,000 entities a second without end, the
+    likeliest reason it answered almost no reads at 10k in earlier rounds. A benchmark runs it as
+    deployed: 100 s gives Backstage's own default (100-150 s when the key is absent)."""
     import httpx
     import yaml
 
@@ -459,9 +459,10 @@ def measure(
     levels: list[int],
     seconds: float,
     rounds: int,
-    read_processes: int = 2,
-    ours_only: bool = False,
-    processing_seconds: int = BACKSTAGE_PROCESSING_S,
+    *,
+    read_processes: int,
+    ours_only: bool,
+    processing_seconds: int,
 ) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="read-api-") as tmp:
         work = Path(tmp)
@@ -472,7 +473,9 @@ def measure(
         print(f"size {size:,}: {len(entities):,} entities of standard kinds", flush=True)
         ours = OurServer(state, read_processes)
         backstage, stop_backstage = (
-            (None, lambda: None) if ours_only else start_backstage(entities, work, processing_seconds)
+            (None, lambda: None)
+            if ours_only
+            else start_backstage(entities, work, processing_seconds=processing_seconds)
         )
         try:
             plan = queries(entities)
@@ -553,7 +556,7 @@ def main() -> int:
         "--backstage-processing-seconds",
         type=int,
         default=BACKSTAGE_PROCESSING_S,
-        help="Backstage's catalog.processingInterval (default 100, its own; the e2e tests use 5)",
+        help="Backstage's catalog.processingInterval (default %(default)s: its own; the e2e tests use 5)",
     )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -569,9 +572,9 @@ def main() -> int:
                 levels,
                 args.seconds,
                 args.rounds,
-                args.read_processes,
-                args.ours_only,
-                args.backstage_processing_seconds,
+                read_processes=args.read_processes,
+                ours_only=args.ours_only,
+                processing_seconds=args.backstage_processing_seconds,
             )
         )
     print()
