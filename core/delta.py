@@ -22,7 +22,7 @@ from .snapshot import ChangeSet
 from .store.base import Commit, IndexEntry, RunRecord
 from .store.sql import utcnow
 from .store_snapshot import StoreSnapshot
-from .writer import SnapshotWriter
+from .writer import SnapshotWriter, apply_commit
 
 
 @dataclass
@@ -117,7 +117,7 @@ async def apply_refetched(
             },
         )
         commit = Commit(run=record, writes=writes, removals=changes.removed, replace_pending=False)
-        await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        await apply_commit(store, commit)
         writer.mark_delta([*changes.added, *changes.changed, *changes.removed])
         writer.event_removals += len(changes.removed)
         changes.event = True

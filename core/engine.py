@@ -48,7 +48,7 @@ from .store.sql import utcnow
 from .store.staging import FirstCommitStage
 from .store_snapshot import StoreSnapshot
 from .validation import forget_memos
-from .writer import SnapshotWriter
+from .writer import SnapshotWriter, apply_commit
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[ApiClient]]
 
@@ -261,10 +261,10 @@ class Engine:
         t1 = time.perf_counter()
         if stage is not None:
             commit.staged = await stage.finish()
-        await asyncio.shield(asyncio.to_thread(store.commit, commit))
+        await apply_commit(store, commit)
         self.writer.event_removals = 0  # this run saw the whole catalog: the events' window restarts
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
-        del commit  # with it the index of the previous snapshot goes: only the commit needed it
+        del commit  # released: the index of the previous snapshot goes (only the commit needed it)
         previous, kept = {}, {}
         release_free_memory()  # the commit's rows and that index: the emit after it is the run's peak
         log.info(
@@ -383,7 +383,7 @@ class Engine:
             },
         )
         t1 = time.perf_counter()
-        await asyncio.shield(asyncio.to_thread(self.store.commit, commit))
+        await apply_commit(self.store, commit)
         record.summary["seconds"]["commit"] = round(time.perf_counter() - t1, 3)
         ctx.log.info(
             "sync run finished",

@@ -16,7 +16,20 @@ from .config import SafetyConfig
 from .model import EntityRef
 from .outputs import Outputs
 from .plugins_manager import LoadedPlugins
-from .store.base import StateStore
+from .store.base import Commit, StateStore
+
+
+async def apply_commit(store: StateStore, commit: Commit) -> None:
+    """``store.commit`` on a worker thread, shielded (a cancelled caller leaves it to finish),
+    then :meth:`Commit.release`.
+
+    Why the release: the thread pool drops its work item, and with it this commit, only after the
+    caller has been woken, so a caller's ``del commit`` could leave the run's entities, the old
+    index and the mapped catalog alive into the collection that ends the run (seen as a flaky
+    ``test_a_run_ends_collecting_what_outlives_it_not_the_mapped_catalog`` on a loaded machine).
+    """
+    await asyncio.shield(asyncio.to_thread(store.commit, commit))
+    commit.release()
 
 
 @dataclass

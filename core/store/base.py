@@ -81,6 +81,16 @@ class Commit:
     staged: StagedRows | None = None
     """a first commit's search rows made while fetching (``staging``); used only where valid"""
 
+    def release(self) -> None:
+        """Let go of the run's data once the store has applied this commit (never before: a
+        cancelled caller's commit goes on in its thread). Rebinds rather than empties, since the
+        lists may be the caller's own."""
+        self.writes = ()
+        self.before_run_record = None
+        self.removals = []
+        self.pending_removals = {}
+        self.staged = None
+
 
 class StateStore(Protocol):
     """Implemented by the SQLite and PostgreSQL stores (``openchoreo_sync.store.sql``)."""
