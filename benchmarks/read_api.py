@@ -267,6 +267,19 @@ async def fetch(url: str, path: str) -> Any:
         writer.close()
 
 
+class _Window:
+    """When a load window ends: a fixed time, or sooner when the awaited work (a sync) finishes.
+    Shared by the window's connections, so ending it early ends them all at their next request."""
+
+    def __init__(self, seconds: float, stop: asyncio.Future[Any] | None) -> None:
+        self.end = time.perf_counter() + seconds
+        if stop is not None:
+            stop.add_done_callback(self.close)
+
+    def close(self, _: object = None) -> None:
+        self.end = min(self.end, time.perf_counter())
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection of the load generator: sends a request, times its answer, sends
     the next, until the window's deadline. A protocol with httptools' C parser rather than asyncio
@@ -274,8 +287,8 @@ class _Connection(asyncio.Protocol):
     measures (and, in ``read_during_sync``, with a sync), and the streams version cost ~90 µs of
     CPU per request, as much as the reader process answering it."""
 
-    def __init__(self, requests: list[bytes], index: int, step: int, deadline: float, latencies: list[float]) -> None:
-        self.requests, self.index, self.step, self.deadline, self.latencies = requests, index, step, deadline, latencies
+    def __init__(self, requests: list[bytes], index: int, step: int, window: _Window, latencies: list[float]) -> None:
+        self.requests, self.index, self.step, self.window, self.latencies = requests, index, step, window, latencies
         self.parser = httptools.HttpResponseParser(self)
         self.done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
@@ -294,7 +307,7 @@ class _Connection(asyncio.Protocol):
     def _send(self) -> None:
         assert self.transport is not None
         now = time.perf_counter()
-        if now >= self.deadline:
+        if now >= self.window.end:
             self._finish("done")
             return
         self.sent = now
@@ -328,16 +341,36 @@ class _Connection(asyncio.Protocol):
         self._finish("lost")
 
 
+async def _until_overrun(done: asyncio.Future[str], window: _Window) -> str:
+    """``done``'s outcome, or TimeoutError once the window's end (which may move sooner) is
+    ``OVERRUN_S`` past: checked every 0.2 s, since a window ended early must not wait out its bound."""
+    while True:
+        left = window.end + OVERRUN_S - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), min(left, 0.2))
+        except TimeoutError:
+            if done.done():
+                return done.result()
+
+
 async def hammer(
-    url: str, paths: list[str], concurrency: int, seconds: float, sink: list[float] | None = None
+    url: str,
+    paths: list[str],
+    concurrency: int,
+    seconds: float,
+    sink: list[float] | None = None,
+    stop: asyncio.Future[Any] | None = None,
 ) -> dict[str, float]:
     """Requests per second and latency percentiles over ``seconds`` with ``concurrency`` connections
-    (each latency, in seconds, also appended to ``sink`` when given). A request still unanswered
-    ``OVERRUN_S`` after the window ended is abandoned (counted, not timed) and its connection stops."""
+    (each latency, in seconds, also appended to ``sink`` when given); with ``stop``, the window ends
+    as soon as it is done, ``seconds`` being the bound. A request still unanswered ``OVERRUN_S``
+    after the window ended is abandoned (counted, not timed) and its connection stops."""
     parts = urlsplit(url)
     requests = [_request(parts.netloc, p) for p in paths]
     latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
+    window = _Window(seconds, stop)
     loop = asyncio.get_running_loop()
 
     reconnects = 0
@@ -347,13 +380,12 @@ async def hammer(
         """One keep-alive connection; reopened if the server closes it (Node does, now and then)."""
         nonlocal reconnects, abandoned
         index = offset
-        while time.perf_counter() < deadline:
-            conn = _Connection(requests, index, concurrency, deadline, latencies)
+        while time.perf_counter() < window.end:
+            conn = _Connection(requests, index, concurrency, window, latencies)
             await loop.create_connection(lambda c=conn: c, parts.hostname, parts.port)
             try:
                 # bounded past the window's end: a stalled server cannot stretch a 2 s cell to minutes
-                wait = deadline - time.perf_counter() + OVERRUN_S
-                outcome = await asyncio.wait_for(asyncio.shield(conn.done), max(wait, 0.0))
+                outcome = await _until_overrun(conn.done, window)
             except TimeoutError:
                 abandoned += 1
                 conn._finish("abandoned")

@@ -4,13 +4,14 @@
 
 A daemon process (``SyncHarness``: HTTP server and engine on one event loop, as in production)
 syncs a generated world from the mock API (a process of its own); this process is the load
-generator (``read_api.hammer``: keep-alive HTTP/1.1 on raw asyncio streams). Every measured sync
+generator (``read_api.hammer``: keep-alive HTTP/1.1, httptools on uvloop). Every measured sync
 follows an upstream edit of ``--changed`` of the components (a new description), so it maps,
 relates, commits and reconciles real work. Per round:
 
 * the sync alone (no readers), then the same sync while ``--readers`` connections ask by-name
   for random components as fast as they are answered;
-* by-name latency with no sync running, then during the sync (the same readers).
+* by-name latency with no sync running (one 3 s window), then during the sync (one window from
+  the sync's start to its end), each on ``--readers`` kept-alive connections opened at its start.
 
 It prints the sync's wall time idle and under reads (target: at most 1.2x) and by-name p50/p99
 idle and during the sync (target: p99 at most 1.5x). Medians over ``--rounds``. On a shared
@@ -49,6 +50,7 @@ from read_api import CATALOG, hammer  # noqa: E402
 from sync_bench import MockProcess, spec_args  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+SYNC_BOUND_S = 600.0  # the longest a window during a sync lasts (a sync that hangs)
 
 
 def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
@@ -182,7 +184,9 @@ async def round_trip(
     row: dict[str, float] = {}
     mock.call("mutate", changed)
     before = meter.sample()
-    row["sync_idle_s"] = (await daemon.sync())["seconds"]
+    alone = await daemon.sync()
+    row["sync_idle_s"] = alone["seconds"]
+    row.update({f"phase_{k}_idle_s": v for k, v in (alone["phases"] or {}).items()})
     cpu = meter.delta(before, meter.sample())
     row["daemon_cpu_idle_s"], row["mock_cpu_idle_s"] = cpu["daemon"], cpu["mock"]
     # Warm up first: right after a commit the reader switches snapshots and its connections are
@@ -202,17 +206,15 @@ async def round_trip(
     mock.call("mutate", changed)
     before = meter.sample()
     sync = asyncio.create_task(daemon.sync())
-    reads: list[dict[str, float]] = []
-    during: list[float] = []
-    while not sync.done():
-        reads.append(await hammer(daemon.url, paths, readers, 0.5, sink=during))
-    row["sync_loaded_s"] = (await sync)["seconds"]
+    # One window on the same kept-alive connections for the whole sync, ended by it: the idle
+    # window is one such window too, so neither side pays more connection set-ups per request.
+    during = await hammer(daemon.url, paths, readers, SYNC_BOUND_S, stop=sync)
+    loaded = await sync
+    row["sync_loaded_s"] = loaded["seconds"]
+    row.update({f"phase_{k}_loaded_s": v for k, v in (loaded["phases"] or {}).items()})
     cpu = meter.delta(before, meter.sample())
-    during.sort()
-    row["p50_sync_ms"] = during[len(during) // 2] * 1000
-    row["p99_sync_ms"] = during[min(len(during) - 1, int(len(during) * 0.99))] * 1000
-    row["rps_sync"] = statistics.median(r["rps"] for r in reads)
-    n = max(1, len(during))
+    row["p50_sync_ms"], row["p99_sync_ms"], row["rps_sync"] = during["p50_ms"], during["p99_ms"], during["rps"]
+    n = max(1, during["requests"])
     row["reader_cpu_sync_us"] = cpu["readers"] / n * 1e6
     row["reader_sys_sync_us"] = cpu["readers_sys"] / n * 1e6
     row["reader_wait_sync_us"] = cpu["wait"] / n * 1e6
@@ -318,6 +320,10 @@ def main() -> int:
     ):
         idle, sync = med[f"{key}_idle_us"], med[f"{key}_sync_us"]
         print(f"| {label} | {idle:.0f} {unit} | {sync:.0f} {unit} | {sync / max(idle, 1e-9):.2f}x | |")
+    phases = [k[len("phase_") : -len("_idle_s")] for k in med if k.startswith("phase_") and k.endswith("_idle_s")]
+    for phase in phases:
+        idle, loaded = med[f"phase_{phase}_idle_s"], med.get(f"phase_{phase}_loaded_s", float("nan"))
+        print(f"| the sync's {phase} phase | {idle:.2f} s | {loaded:.2f} s | {loaded / max(idle, 1e-9):.2f}x | |")
     for label, key in (("daemon CPU for the sync", "daemon_cpu"), ("mock API CPU for the sync", "mock_cpu")):
         idle, loaded = med[f"{key}_idle_s"], med[f"{key}_loaded_s"]
         print(f"| {label} | {idle:.2f} s | {loaded:.2f} s | {loaded / max(idle, 1e-9):.2f}x | |")
