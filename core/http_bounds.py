@@ -25,7 +25,6 @@ try:  # a C parser (uvicorn's "httptools" protocol); optional, the h11 protocol 
 except ImportError:  # pragma: no cover - httptools not installed
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
-from .eager_start import start_eagerly
 from .errors import SyncError
 
 MAX_DEFAULT_CONNECTIONS = 1024
@@ -93,45 +92,16 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
-class EagerTasks:
-    """A mixin for uvicorn's httptools protocol, which makes an asyncio task per request: the
-    request's first step runs at once instead (:mod:`openchoreo_sync.eager_start`)."""
-
-    _eager = False
-
-    loop: asyncio.AbstractEventLoop
-    config: Any
-    tasks: set[asyncio.Task[None]]
-
-    def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-        """A request started while another runs its first step (pipelined requests released by
-        its response) gets an ordinary task: eager steps never nest, so a pipeline cannot recurse."""
-        if self._eager or getattr(self.config, "reset_contextvars", False):
-            super()._start_asgi_task(cycle, app)  # type: ignore[misc]
-            return
-        self._eager = True
-        try:
-            task = start_eagerly(self.loop, cycle.run_asgi(app))
-        finally:
-            self._eager = False
-        if task is not None:
-            task.add_done_callback(self.tasks.discard)
-            self.tasks.add(task)
-
-
 def bounded_protocol(header_timeout: float, max_connections: int, *, fast: bool = False) -> type[Any]:
     """Uvicorn's h11 protocol with a header deadline and a cap on open connections.
 
     ``fast``: uvicorn's httptools protocol instead (a C parser, ~1.5x the requests per second of
-    h11 here) when httptools is installed, with the same bounds (both protocols keep the request
-    in flight as ``self.cycle`` and call ``on_response_complete`` after each response) and each
-    request's first step run at once (:class:`EagerTasks`).
+    h11 here) when httptools is installed, with the same bounds: both protocols keep the request
+    in flight as ``self.cycle`` and call ``on_response_complete`` after each response.
     """
     base: type[Any] = HttpToolsProtocol if fast and HttpToolsProtocol is not None else H11Protocol
-    # h11's protocol makes its tasks inline (no hook to override); only httptools' gets eager starts
-    parents = (EagerTasks, base) if hasattr(base, "_start_asgi_task") else (base,)
 
-    class BoundedH11(*parents):  # type: ignore[misc]
+    class BoundedH11(base):  # type: ignore[misc]
         _header_timer: asyncio.TimerHandle | None = None
         _armed_for: Any = None
 
