@@ -119,7 +119,7 @@ class AuthConfig(_Lenient):
 
 DEFAULT_MAX_IN_FLIGHT = 32
 """A sync is a few hundred list requests of at most 100 items each; at 20 ms per round trip, 16 in
-flight made a no-change run at 10k components 1.06-1.11 s and 32 made it 0.66-0.69 s (the first
+flight made a no-change run at 10k components 1.06-1.11 s and 32 make it 0.69-0.77 s (the first
 sync 3.97-4.01 -> 3.49-3.92 s; docs/performance.md). 32 concurrent paged GETs are well inside what
 a Kubernetes-backed API server admits (the apiserver's own default is 400 in flight)."""
 

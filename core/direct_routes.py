@@ -1,4 +1,4 @@
-"""Bodiless GETs to the catalog's read routes, answered without the full middleware stack.
+"""Bodiless GETs to replica-safe read routes, answered without the full middleware stack.
 
 A by-name request through Starlette passes ten ASGI layers (the server-error and exception
 middleware, error containment, body bounds, the router, the token check, the request-response
@@ -31,10 +31,9 @@ Guard = Callable[[Scope], Response | None]
 class DirectRoute:
     """One route served directly: its endpoint, its token check."""
 
-    __slots__ = ("endpoint", "guard", "route")
+    __slots__ = ("endpoint", "guard")
 
     def __init__(self, route: Route, guard: Guard | None) -> None:
-        self.route = route
         self.endpoint: Endpoint = route.endpoint
         self.guard = guard
 
@@ -67,10 +66,9 @@ def _has_body(scope: Scope) -> bool:
 
 
 class DirectRoutes:
-    """Which requests skip the stack, and the route that answers each."""
+    """Which routes may answer directly, and which one answers a request."""
 
-    def __init__(self, routes: Sequence[BaseRoute], direct: dict[int, DirectRoute]) -> None:
-        self._routes = list(routes)
+    def __init__(self, direct: dict[int, DirectRoute]) -> None:
         self._direct = direct
 
     @classmethod
@@ -88,17 +86,18 @@ class DirectRoutes:
             and inspect.iscoroutinefunction(route.endpoint)
             and eligible(route)
         }
-        return cls(routes, direct)
+        return cls(direct)
 
     def __bool__(self) -> bool:
         return bool(self._direct)
 
-    def match(self, scope: Scope) -> DirectRoute | None:
-        """The direct route for this request, with its path parameters set in ``scope``; None when
-        the request must take the ordinary path (another route matches first, or it has a body)."""
+    def match(self, scope: Scope, routes: Sequence[BaseRoute]) -> DirectRoute | None:
+        """The direct route for this request among the router's ``routes``, with its path
+        parameters set in ``scope``; None when the request must take the ordinary path (it has a
+        body, or the first route that matches it is not a direct one)."""
         if scope["type"] != "http" or scope["method"] != "GET" or _has_body(scope):
             return None
-        for route in self._routes:
+        for route in routes:
             matched, child = route.matches(scope)
             if matched is Match.FULL:
                 direct = self._direct.get(id(route))

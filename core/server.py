@@ -244,7 +244,7 @@ class _App(Starlette):
         self._direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = self._direct.match(scope) if self._direct else None
+        route = self._direct.match(scope, self.router.routes) if self._direct else None
         if route is None:
             await super().__call__(scope, receive, send)
             return
