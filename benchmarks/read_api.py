@@ -522,7 +522,12 @@ def measure(
                 print(f"  backstage's by-name rate steady after {waited:.0f} s", flush=True)
             rows = []
             for name, paths in plan.items():
-                row: dict[str, Any] = {"size": size, "entities": len(entities), "query": name}
+                row: dict[str, Any] = {
+                    "size": size,
+                    "entities": len(entities),
+                    "query": name,
+                    "backstage_run": backstage is not None,
+                }
                 for level in levels:
                     samples: dict[str, list[dict[str, float]]] = {"ours": [], "backstage": []}
                     for _ in range(rounds):
@@ -550,10 +555,14 @@ def _ratio(ours: float, theirs: float) -> str:
 
 def fmt_row(r: dict[str, Any], levels: list[int]) -> str:
     cells = [f"{r['size']:,}", r["query"]]
-    cells += [f"{r[f'backstage_c{c}']:,.0f}" for c in levels]
+    ran = r.get("backstage_run", True)  # --ours-only: no Backstage cells to compare with
+    cells += [f"{r[f'backstage_c{c}']:,.0f}" if ran else "-" for c in levels]
     cells += [f"{r[f'ours_c{c}']:,.0f}" for c in levels]
-    cells.append(" / ".join(_ratio(r[f"ours_c{c}"], r[f"backstage_c{c}"]) for c in levels))
-    cells.append(f"{r['backstage_p50']:.1f} / {r['ours_p50']:.1f}")
+    if ran:
+        cells.append(" / ".join(_ratio(r[f"ours_c{c}"], r[f"backstage_c{c}"]) for c in levels))
+    else:
+        cells.append("Backstage not run (--ours-only)")
+    cells.append(f"{r['backstage_p50']:.1f} / {r['ours_p50']:.1f}" if ran else f"- / {r['ours_p50']:.1f}")
     anchor = ANCHORS.get(r["query"])
     cells.append(f"{anchor[0]:,} / {anchor[1]:,}" if anchor and r["size"] == 2000 else "-")
     return "| " + " | ".join(cells) + " |"
