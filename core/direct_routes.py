@@ -18,8 +18,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.exceptions import HTTPException
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Receive, Scope, Send
 
@@ -42,17 +43,20 @@ class DirectRoute:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        request = Request(scope, receive, send)
         try:
-            response = await self.endpoint(Request(scope, receive, send))
-        except HTTPException as exc:  # as Starlette's exception middleware answers it
-            response = _http_exception(exc)
+            response = await self.endpoint(request)
+        except HTTPException as exc:
+            response = await _answer_http_exception(request, exc)
         await response(scope, receive, send)
 
 
-def _http_exception(exc: HTTPException) -> Response:
-    if exc.status_code in (204, 304):
-        return Response(status_code=exc.status_code, headers=exc.headers)
-    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("only the middleware's HTTPException handler is used")
+
+
+_answer_http_exception = ExceptionMiddleware(_no_app).http_exception
+"""Starlette's own answer to an ``HTTPException`` (the app registers no handlers of its own)."""
 
 
 def _has_body(scope: Scope) -> bool:
