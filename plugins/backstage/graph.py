@@ -19,15 +19,38 @@ The precise type is kept on the declaring entity in the ``openchoreo.io/relation
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from openchoreo_sync import Entity, entity_ref
 from openchoreo_sync import relations as rel
 
 RELATIONS_ANNOTATION = "openchoreo.io/relations"
+
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]").search
+
+
+def relations_note(notes: list[dict[str, str]]) -> str:
+    """``json.dumps(notes, separators=(",", ":"), sort_keys=True)``, the annotation's text, for
+    ~5x less CPU (10k entities carry one at 10k components).
+
+    orjson writes the same bytes as the standard library's compact, ASCII-escaped form whenever
+    its output is printable ASCII: both escape ``"``, ``\\`` and C0 controls alike and neither
+    escapes ``/``. Anything else (text beyond ASCII or DEL, which ``json`` escapes and orjson does
+    not; a lone surrogate, which orjson refuses) takes ``json`` itself."""
+    try:
+        text = orjson.dumps(notes, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        text = None
+    if text is None or _NOT_PRINTABLE_ASCII(text) is not None:
+        return json.dumps(notes, separators=(",", ":"), sort_keys=True)
+    return text
+
 
 BUILTIN_RELATIONS: frozenset[str] = frozenset(
     {
@@ -203,6 +226,6 @@ def express_relations(
         metadata = by_ref[ref]["metadata"]
         annotations = dict(metadata.get("annotations") or {})
         ordered = sorted(items, key=lambda n: (n["type"], n["source"], n["target"]))
-        annotations[RELATIONS_ANNOTATION] = json.dumps(ordered, separators=(",", ":"), sort_keys=True)
+        annotations[RELATIONS_ANNOTATION] = relations_note(ordered)
         metadata["annotations"] = annotations
     return list(by_ref.values()), result

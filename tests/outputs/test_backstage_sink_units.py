@@ -176,3 +176,16 @@ def test_owner_groups_cover_the_default_and_named_owners_but_not_users_or_existi
         for g in missing_owner_groups(entities, OWNER, provided_elsewhere={"group:default/ops"})
     )
     assert refs == ["group:default/openchoreo-users", "group:shop/team-a"]
+
+
+def test_relations_note_is_the_standard_librarys_compact_ascii_json() -> None:
+    """The annotation's text is the same whichever encoder wrote it, for every kind of text a ref
+    may hold: plain ASCII (orjson's path) and what ``json`` escapes but orjson does not."""
+    from openchoreo_sync.plugins.backstage.graph import relations_note
+
+    for text in ("web-api", "café", "\x7f", "\x01", "\n", '"', "\\", "/", "\ud800", "\u2028", "<&>", "😀"):
+        notes = [
+            {"type": "deploysTo", "source": f"component:ns/{text}", "target": "resource:ns/env"},
+            {"type": "a", "target": text, "source": "x"},
+        ]
+        assert relations_note(notes) == json.dumps(notes, separators=(",", ":"), sort_keys=True), repr(text)
