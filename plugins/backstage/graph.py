@@ -19,7 +19,6 @@ The precise type is kept on the declaring entity in the ``openchoreo.io/relation
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -32,24 +31,23 @@ from openchoreo_sync import relations as rel
 
 RELATIONS_ANNOTATION = "openchoreo.io/relations"
 
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]").search
-
 
 def relations_note(notes: list[dict[str, str]]) -> str:
     """``json.dumps(notes, separators=(",", ":"), sort_keys=True)``, the annotation's text, for
-    ~5x less CPU (10k entities carry one at 10k components).
+    ~7x less CPU (~1 against ~7 µs a note list; 10,761 of them at 10k components).
 
     orjson writes the same bytes as the standard library's compact, ASCII-escaped form whenever
-    its output is printable ASCII: both escape ``"``, ``\\`` and C0 controls alike and neither
+    its output is ASCII without DEL: both escape ``"``, ``\\`` and C0 controls alike and neither
     escapes ``/``. Anything else (text beyond ASCII or DEL, which ``json`` escapes and orjson does
     not; a lone surrogate, which orjson refuses) takes ``json`` itself."""
     try:
-        text = orjson.dumps(notes, option=orjson.OPT_SORT_KEYS).decode()
+        raw = orjson.dumps(notes, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        text = None
-    if text is None or _NOT_PRINTABLE_ASCII(text) is not None:
-        return json.dumps(notes, separators=(",", ":"), sort_keys=True)
-    return text
+        pass
+    else:
+        if raw.isascii() and b"\x7f" not in raw:
+            return raw.decode()
+    return json.dumps(notes, separators=(",", ":"), sort_keys=True)
 
 
 BUILTIN_RELATIONS: frozenset[str] = frozenset(
