@@ -245,8 +245,15 @@ class Engine:
         commit = Commit(
             run=record,
             writes=iter_writes(
-                entities, previous, origin_lookup(build, kept, previous), changes, plan.carried, relate_report.graph
+                entities,
+                previous,
+                origin_lookup(build, kept, previous),
+                changes,
+                plan.carried,
+                relate_report.graph,
+                in_ref_order=True,
             ),
+            in_ref_order=True,
             before_run_record=summarize,
             removals=changes.removed,
             collections_ok=dict.fromkeys(set(build.collections_ok) - set(plan.empty_held), record.started_at),

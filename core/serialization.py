@@ -106,14 +106,18 @@ def iter_writes(
     changes: ChangeSet,
     stale: set[EntityRef] | frozenset[EntityRef] = frozenset(),
     relations: RelationGraph | None = None,
+    *,
+    in_ref_order: bool = False,
 ) -> Iterator[EntityWrite]:
     """Serialize every entity; yield a write for each whose content hash differs from the stored one.
 
     A generator, recording each change in ``changes`` as it goes: the store consumes it inside its
     transaction, so only one chunk of serialised bodies (with their relations, taken from
-    ``relations`` when given) is in memory at a time.
+    ``relations`` when given) is in memory at a time. ``in_ref_order``: the entities are taken
+    in ascending ref order (``Commit.in_ref_order``), not in the mapping's own.
     """
-    for ref, entity in entities.items():
+    for ref in sorted(entities) if in_ref_order else entities:
+        entity = entities[ref]
         if relations is None:
             text, digest, plain = serialize_checked(entity)
         elif type(entity) is dict and relations.relations_plain() and _plain_besides(entity, "relations"):

@@ -80,6 +80,11 @@ class Commit:
     """small named values kept with the snapshot (``empty_streaks``: the empty-collection counts)"""
     staged: StagedRows | None = None
     """a first commit's search rows made while fetching (``staging``); used only where valid"""
+    in_ref_order: bool = False
+    """``writes`` come in ascending ref order (``serialization.iter_writes(in_ref_order=True)``):
+    a first commit into SQLite then gives the entities their ids as it writes them, the ids a
+    first commit gives (in ref order), instead of staging the rows and renumbering them at the
+    end. A write out of that order fails the commit (nothing is written)."""
 
     def release(self) -> None:
         """Let go of the run's data once the store has applied this commit (never before: a

@@ -242,17 +242,26 @@ class SqlStore(ABC):
         """No stage by default (PostgreSQL loads its first commit by ``COPY`` at commit)."""
         return None
 
-    def _bulk_entities(self, cur: Any) -> str:
-        """Where a first commit writes its entity rows (default: in place, ids in write order)."""
+    def _bulk_entities(self, cur: Any, in_ref_order: bool = False) -> str:
+        """Where a first commit writes its entity rows (default: in place, ids in write order;
+        ``in_ref_order``: the writes come in ref order)."""
         return "entities"
 
     def _bulk_load_end(
-        self, cur: Any, renumber_from: int | None = None, staged: StagedRows | None = None, written: int = 0
+        self,
+        cur: Any,
+        renumber_from: int | None = None,
+        staged: StagedRows | None = None,
+        written: int = 0,
+        *,
+        first_id: int = 0,
+        staged_ids: list[tuple[int, int]] | None = None,
     ) -> None:
         """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
         entity rows (their ids from that number on are then given again, in ref order);
         ``staged``: rows made while fetching are in the attached ``stage`` database too, for
-        some of the ``written`` entities."""
+        some of the ``written`` entities, written from ``first_id`` on; unless renumbered, each
+        such entity's (provisional id, id) is in ``staged_ids``."""
         for statement in search_table.BULK_INDEXES[self.dialect].values():
             cur.execute(statement)
 
@@ -406,7 +415,9 @@ class SqlStore(ABC):
                 cur.execute("DELETE FROM entity_refs")
             high = self._entity_id_high(cur)
             if bulk:
-                written, next_id = self._load_writes(cur, commit.writes, keys, high + 1, commit.staged)
+                written, next_id = self._load_writes(
+                    cur, commit.writes, keys, high + 1, commit.staged, in_ref_order=commit.in_ref_order
+                )
             else:
                 written, next_id = self._apply_writes(cur, commit.writes, keys, high + 1)
             if next_id - 1 > high:
@@ -445,44 +456,65 @@ class SqlStore(ABC):
             self._upsert_meta(cur, "snapshot_run_id", commit.run.run_id)
 
     def _load_writes(
-        self, cur: Any, writes: Iterable[EntityWrite], keys: KeyIds, next_id: int, staged: StagedRows | None = None
+        self,
+        cur: Any,
+        writes: Iterable[EntityWrite],
+        keys: KeyIds,
+        next_id: int,
+        staged: StagedRows | None = None,
+        *,
+        in_ref_order: bool = False,
     ) -> tuple[list[EntityRef], int]:
         """A first commit's writes into empty tables: nothing to look up or delete, the search
-        rows loaded in bulk (and on SQLite the entity rows too, numbered in ref order at the end:
-        see ``SqliteStore._bulk_entities``). With ``staged`` (SQLite: the rows made while
-        fetching, ``staging``), an entity still as it was staged gets its staged rows and only its
-        relation rows here. Returns the refs for the change log and the next free entity id."""
+        rows loaded in bulk (and on SQLite the entity rows too, numbered in ref order at the end,
+        unless the writes come in ref order already: see ``SqliteStore._bulk_entities``). With
+        ``staged`` (SQLite: the rows made while fetching, ``staging``), an entity still as it was
+        staged gets its staged rows and only its relation rows here. Returns the refs for the
+        change log and the next free entity id."""
         table = self._bulk_load_begin(cur)
-        entity_table = self._bulk_entities(cur)
-        if staged is not None and (entity_table == "entities" or not staged.usable(keys)):
+        entity_table = self._bulk_entities(cur, in_ref_order)
+        renumbered = entity_table != "entities"
+        if staged is not None and (not (renumbered or in_ref_order) or not staged.usable(keys)):
             staged = None  # ids are given in write order here, or keys were added since it started
         if staged is not None:
             staged.adopt_keys(keys)
         first_id = next_id
-        provisional = staged.next_id if staged is not None else next_id  # renumbered at the end
+        provisional = staged.next_id if staged is not None and renumbered else next_id  # renumbered at the end
         count = 0
         written: list[EntityRef] = []
+        staged_ids: list[tuple[int, int]] = []  # (provisional id, id) of staged entities written in place
+        last_ref: EntityRef | None = None
         for chunk in _chunks(writes):
             if len(written) <= changelog.COMMIT_ROW_LIMIT:  # beyond it the log records a reset, not refs
                 written.extend(w.ref for w in chunk)
             rows: list[SearchRow] = []
             entities: list[tuple[Any, ...]] = []
             for w in chunk:
-                entity_id = staged.staged_id(w.ref, w.entity, w.plain) if staged is not None else None
-                if entity_id is None:
-                    entity_id, provisional = provisional, provisional + 1
-                    _add_rows(rows, keys, w.entity, entity_id)
-                else:
-                    _add_rows(rows, keys, w.entity, entity_id, relations_only=True)
+                if in_ref_order:
+                    if last_ref is not None and not last_ref < w.ref:
+                        raise ValueError(f"a commit said to be in ref order writes {w.ref!r} after {last_ref!r}")
+                    last_ref = w.ref
+                staged_id = staged.staged_id(w.ref, w.entity, w.plain) if staged is not None else None
+                if renumbered:
+                    entity_id = staged_id
+                    if entity_id is None:
+                        entity_id, provisional = provisional, provisional + 1
+                else:  # its id for good: the next one, in write (= ref) order
+                    entity_id = first_id + count
+                    if staged_id is not None:
+                        staged_ids.append((staged_id, entity_id))
+                _add_rows(rows, keys, w.entity, entity_id, relations_only=staged_id is not None)
                 entities.append(_entity_row(w, entity_id, self._encode_body))
                 count += 1
             self._write_entity_rows(cur, entities, entity_table)
-            if entity_table == "entities":
+            if not renumbered:
                 refs = [(row[0], row[1]) for row in entities]
                 cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
             self._insert_keys(cur, keys)
             self._insert_search_rows(cur, rows, table)
-        self._bulk_load_end(cur, first_id if entity_table != "entities" else None, staged, count)
+        self._bulk_load_end(
+            cur, first_id if renumbered else None, staged, count, first_id=first_id, staged_ids=staged_ids
+        )
         return written, first_id + count
 
     def _apply_writes(

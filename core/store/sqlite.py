@@ -169,11 +169,14 @@ class SqliteStore(SqlStore):
         cur.execute("CREATE TEMP TABLE search_load (key_id INTEGER, value TEXT, entity_id INTEGER)")
         return "temp.search_load"
 
-    def _bulk_entities(self, cur: Any) -> str:
-        """A first commit's entity rows are staged too, and numbered in ref order when they are
-        copied over: a range of search rows then lists its entities in ref order, which is the
-        order the read API sorts matches into (a sorted list sorts ~20x faster than a shuffled
-        one) and the order a facet's lowest ref is found in. The engine writes in its own order."""
+    def _bulk_entities(self, cur: Any, in_ref_order: bool = False) -> str:
+        """A first commit's entities are numbered in ref order: a range of search rows then lists
+        its entities in ref order, which is the order the read API sorts matches into (a sorted
+        list sorts ~20x faster than a shuffled one) and the order a facet's lowest ref is found
+        in. Writes in ref order (the engine's) get those ids as they are written, in place; any
+        other order has its entity rows staged, and numbered when they are copied over."""
+        if in_ref_order:
+            return "entities"
         cur.execute("DROP TABLE IF EXISTS temp.entities_load")
         cur.execute("CREATE TEMP TABLE entities_load AS SELECT * FROM main.entities WHERE 0")
         return "temp.entities_load"
@@ -222,13 +225,35 @@ class SqliteStore(SqlStore):
             cur.close()
 
     def _bulk_load_end(
-        self, cur: Any, renumber_from: int | None = None, staged: StagedRows | None = None, written: int = 0
+        self,
+        cur: Any,
+        renumber_from: int | None = None,
+        staged: StagedRows | None = None,
+        written: int = 0,
+        *,
+        first_id: int = 0,
+        staged_ids: list[tuple[int, int]] | None = None,
     ) -> None:
         if renumber_from is None:
+            rows = "temp.search_load"
+            if staged is not None and self._attach_presorted(cur, staged, first_id, written):
+                # Every written entity was staged and got the id the worker gave it (ref order
+                # from the same first id): its rows go over as they are, the relation rows sorted.
+                cur.execute("INSERT INTO search SELECT * FROM presorted.search")
+            elif staged is not None:  # staged rows under their provisional ids; of entities not written: left out
+                cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
+                cur.execute("CREATE TEMP TABLE staged_ids (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+                cur.executemany("INSERT INTO temp.staged_ids (old, new) VALUES (?, ?)", staged_ids or [])
+                rows = (
+                    "(SELECT s.key_id, s.value, m.new AS entity_id FROM stage.rows AS s "
+                    "JOIN temp.staged_ids AS m ON m.old = s.entity_id UNION ALL SELECT * FROM temp.search_load)"
+                )
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) "
-                "SELECT key_id, value, entity_id FROM temp.search_load ORDER BY key_id, value, entity_id"
+                f"SELECT key_id, value, entity_id FROM {rows} ORDER BY key_id, value, entity_id"
             )
+            if staged is not None:
+                cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
         else:
             cur.execute("DROP TABLE IF EXISTS temp.id_map")
             cur.execute(ID_MAP_TABLE)

@@ -59,3 +59,17 @@ def test_writes_are_the_whole_entity_serialised(listed: list[dict[str, Any]], ed
         expected = serialize_checked(graph.with_relations(write.ref, snapshot[write.ref]))
         assert (write.body, write.hash, write.plain) == expected
         assert write.entity == graph.with_relations(write.ref, snapshot[write.ref])
+
+
+def test_writes_in_ref_order_are_the_same_writes_sorted_by_ref() -> None:
+    """``in_ref_order`` (what ``Commit.in_ref_order`` promises the store): every write, in
+    ascending ref order, whatever order the mapping holds them in; the change set in that order."""
+    refs = ["component:default/b", "api:default/z", "component:default/a", "component:default/\u00e9"]
+    entities: dict[Any, Any] = {ref: {"kind": ref.split(":")[0], "metadata": {"name": ref[-1:]}} for ref in refs}
+    origin = lambda ref: ("c", "f", "s")  # noqa: E731
+    as_held, in_order = ChangeSet(), ChangeSet()
+    held = list(iter_writes(entities, {}, origin, as_held))
+    ordered = list(iter_writes(entities, {}, origin, in_order, in_ref_order=True))
+    assert [w.ref for w in held] == refs
+    assert [w.ref for w in ordered] == sorted(refs) == in_order.added
+    assert sorted(held, key=lambda w: w.ref) == ordered

@@ -60,14 +60,25 @@ async def stage_all(stage: FirstCommitStage, entities: list[Entity]) -> StagedRo
     return await stage.finish()
 
 
-def commit_staged(path: Path, staged_entities: list[Entity], written: list[Entity]) -> tuple[SqliteStore, int]:
+def first_commit(written: list[Entity], in_ref_order: bool, staged: StagedRows | None = None) -> Commit:
+    """The commit of ``written``: as given, or in ref order and saying so (as the engine commits:
+    the entity rows are then written in place with their ids, not renumbered at the end)."""
+    writes = [write(e) for e in written]
+    if in_ref_order:
+        writes.sort(key=lambda w: w.ref)
+    return Commit(run=run("r1"), writes=writes, staged=staged, in_ref_order=in_ref_order)
+
+
+def commit_staged(
+    path: Path, staged_entities: list[Entity], written: list[Entity], in_ref_order: bool = False
+) -> tuple[SqliteStore, int]:
     store = SqliteStore(path)
     store.migrate()
     stage = store.first_commit_stage()
     assert stage is not None
     staged = asyncio.run(stage_all(stage, staged_entities))
     try:
-        store.commit(Commit(run=run("r1"), writes=[write(e) for e in written], staged=staged))
+        store.commit(first_commit(written, in_ref_order, staged))
     finally:
         asyncio.run(stage.discard())
     assert not stage.path.parent.exists(), "the scratch file outlived its stage"
@@ -81,16 +92,21 @@ def commit_plain(path: Path, written: list[Entity]) -> SqliteStore:
     return store
 
 
-def test_a_staged_first_commit_stores_what_an_unstaged_one_does(tmp_path: Path) -> None:
+ORDERS = pytest.mark.parametrize("in_ref_order", [False, True], ids=["renumbered", "in-ref-order"])
+
+
+@ORDERS
+def test_a_staged_first_commit_stores_what_an_unstaged_one_does(tmp_path: Path, in_ref_order: bool) -> None:
     """Entities changed after staging (as a relate hook may), staged but not written (yielded to
-    a delta), written but not staged, and not stageable at all."""
+    a delta), written but not staged, and not stageable at all; written in any order, or in ref
+    order (the staged rows then renumbered through the ids each got as it was written)."""
     staged_entities = world()
     written = copy.deepcopy(staged_entities[:100]) + staged_entities[110:]  # c100-c109 are not written
     written[3]["spec"]["owner"] = "someone-else"
     written[4]["metadata"]["tags"].append("late")
     written.append(component("unstaged", description="came later"))
     expected = commit_plain(tmp_path / "plain.sqlite3", written)
-    store, taken = commit_staged(tmp_path / "staged.sqlite3", staged_entities, written)
+    store, taken = commit_staged(tmp_path / "staged.sqlite3", staged_entities, written, in_ref_order)
     assert taken == 98 + 10  # c000-c099 but the two changed, c110-c119; not floaty, odd, unstaged
     assert stored(store) == stored(expected)
     assert store.match_refs([[("spec.owner", ["someone-else"])]]) == ["component:default/c003"]
@@ -167,7 +183,8 @@ def with_history(path: Path) -> SqliteStore:
     return store
 
 
-def test_a_stage_of_exactly_the_written_entities_is_copied_presorted(tmp_path: Path) -> None:
+@ORDERS
+def test_a_stage_of_exactly_the_written_entities_is_copied_presorted(tmp_path: Path, in_ref_order: bool) -> None:
     """The worker's presorted copy (ids given as the commit gives them) is what the commit
     stores, on a store whose ids and keys do not start from scratch."""
     entities = stageable()
@@ -179,7 +196,7 @@ def test_a_stage_of_exactly_the_written_entities_is_copied_presorted(tmp_path: P
     staged = asyncio.run(stage_all(stage, entities))
     assert staged is not None
     try:
-        store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities], staged=staged))
+        store.commit(first_commit(entities, in_ref_order, staged))
     finally:
         asyncio.run(stage.discard())
     assert staged.presorted_taken
@@ -188,9 +205,10 @@ def test_a_stage_of_exactly_the_written_entities_is_copied_presorted(tmp_path: P
     assert store._query("SELECT MIN(id) FROM entities") == [(2,)]
 
 
+@ORDERS
 @pytest.mark.parametrize("worker", ["stalled", "killed"])
 def test_a_presorted_copy_not_made_leaves_the_commit_to_sort(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: str, in_ref_order: bool
 ) -> None:
     """The worker cannot write its presorted copy (its file is locked): the commit waits at most
     its bound, or not at all once the worker is gone, and sorts the staged rows itself."""
@@ -207,7 +225,7 @@ def test_a_presorted_copy_not_made_leaves_the_commit_to_sort(
         assert staged is not None and stage._proc is not None
         if worker == "killed":
             stage._proc.kill()
-        store.commit(Commit(run=run("r1"), writes=[write(e) for e in entities], staged=staged))
+        store.commit(first_commit(entities, in_ref_order, staged))
     finally:
         lock.close()
         asyncio.run(stage.discard())
@@ -215,6 +233,31 @@ def test_a_presorted_copy_not_made_leaves_the_commit_to_sort(
     assert staged.taken == len(entities)  # the staged rows were used all the same
     assert not stage.path.parent.exists(), "the scratch files outlived their stage"
     assert stored(store) == stored(commit_plain(tmp_path / "plain.sqlite3", entities))
+
+
+def test_a_first_commit_in_ref_order_stores_what_a_renumbered_one_does(tmp_path: Path) -> None:
+    """Without a stage, on a store whose ids and keys do not start from scratch: the same ids
+    (ref order from the store's next id), rows and search rows as the commit that renumbers."""
+    # beyond ASCII too: Python's order of refs must be SQLite's (UTF-8 bytes: code points)
+    entities = [*reversed(world()), *(component(f"z{c}") for c in ("\u00e9", "\ufb00", "\U0001f600", "\u0800"))]
+    expected = with_history(tmp_path / "plain.sqlite3")
+    expected.commit(first_commit(entities, in_ref_order=False))
+    store = with_history(tmp_path / "ordered.sqlite3")
+    store.commit(first_commit(entities, in_ref_order=True))
+    assert stored(store) == stored(expected)
+    assert store._query("SELECT id, ref FROM entity_refs ORDER BY id") == expected._query(
+        "SELECT id, ref FROM entity_refs ORDER BY id"
+    )
+
+
+def test_a_commit_said_to_be_in_ref_order_that_is_not_writes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite3")
+    store.migrate()
+    writes = [write(component(name)) for name in ("a", "c", "b")]
+    with pytest.raises(ValueError, match="after 'component:default/c'"):
+        store.commit(Commit(run=run("r1"), writes=writes, in_ref_order=True))
+    assert store._query("SELECT COUNT(*) FROM entities") == [(0,)]
+    assert store._query("SELECT COUNT(*) FROM runs") == [(0,)]
 
 
 def test_the_scratch_directory_is_beside_the_state_file(tmp_path: Path) -> None:
