@@ -475,7 +475,7 @@ class SqlStore(ABC):
         entity_table = self._bulk_entities(cur, in_ref_order)
         renumbered = entity_table != "entities"
         if staged is not None and (not (renumbered or in_ref_order) or not staged.usable(keys)):
-            staged = None  # ids are given in write order here, or keys were added since it started
+            staged = None  # ids in write order here, which is not ref order; or keys were added since it started
         if staged is not None:
             staged.adopt_keys(keys)
         first_id = next_id
