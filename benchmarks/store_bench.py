@@ -93,10 +93,20 @@ async def first_sync(size: int, latency: int, state_dir: Path) -> dict[str, Any]
         mock.stop()
 
 
-def replay_commit(path: Path, repeats: int = 3) -> dict[str, Any]:
-    """CPU of a first commit of the same entities into an empty store (best of ``repeats``)."""
+def engine_writes(entities: dict[Any, Any], index: dict[Any, Any]) -> Any:
+    """The writes of a first commit of ``entities`` as the engine makes them: in ref order, each
+    with the origin ``index`` (the source store's) records."""
     from openchoreo_sync.serialization import iter_writes
     from openchoreo_sync.snapshot import ChangeSet
+
+    def origin_of(ref: Any) -> tuple[str, str, str]:
+        return index[ref].collection, index[ref].family, index[ref].source
+
+    return iter_writes(entities, {}, origin_of, ChangeSet(), in_ref_order=True)
+
+
+def replay_commit(path: Path, repeats: int = 3) -> dict[str, Any]:
+    """CPU of a first commit of the same entities into an empty store (best of ``repeats``)."""
     from openchoreo_sync.store.base import Commit, RunRecord
     from openchoreo_sync.store.sqlite import SqliteStore
 
@@ -110,13 +120,7 @@ def replay_commit(path: Path, repeats: int = 3) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             store = SqliteStore(Path(tmp) / "replay.sqlite3")
             store.migrate()
-            writes = iter_writes(
-                entities,
-                {},
-                lambda ref: (index[ref].collection, index[ref].family, index[ref].source),
-                ChangeSet(),
-                in_ref_order=True,  # as the engine commits
-            )
+            writes = engine_writes(entities, index)
             started, wall = time.process_time(), time.perf_counter()
             run = RunRecord(f"replay-{n}", "2026-01-01T00:00:00Z")
             store.commit(Commit(run=run, writes=writes, in_ref_order=True))
@@ -137,8 +141,6 @@ def replay_staged(path: Path, repeats: int = 3, batch: int = 40) -> dict[str, An
     """The same first commit with its search rows staged first (``store.staging``), as a first
     sync stages them while fetching: ``batch`` entities at a time (a collection at 10k components
     maps ~38), the worker's CPU apart (its own process). Best of ``repeats`` each."""
-    from openchoreo_sync.serialization import iter_writes
-    from openchoreo_sync.snapshot import ChangeSet
     from openchoreo_sync.store.base import Commit, RunRecord
     from openchoreo_sync.store.sqlite import SqliteStore
 
@@ -161,13 +163,7 @@ def replay_staged(path: Path, repeats: int = 3, batch: int = 40) -> dict[str, An
             staged = asyncio.run(_stage_all(stage, items, batch))
             figures = {"staging_cpu_s": time.process_time() - cpu}
             assert staged is not None, "the stage failed"
-            writes = iter_writes(
-                entities,
-                {},
-                lambda ref: (index[ref].collection, index[ref].family, index[ref].source),
-                ChangeSet(),
-                in_ref_order=True,  # as the engine commits
-            )
+            writes = engine_writes(entities, index)
             cpu, wall = time.process_time(), time.perf_counter()
             run = RunRecord(f"staged-{n}", "2026-01-01T00:00:00Z")
             commit = Commit(run=run, writes=writes, staged=staged, in_ref_order=True)

@@ -16,6 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,6 +89,23 @@ def _chunks(items: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
+
+
+@dataclass
+class BulkLoad:
+    """What a first commit's writes leave for ``_bulk_load_end`` to finish."""
+
+    first_id: int = 0
+    """the id the commit's entities are numbered from"""
+    renumbered: bool = False
+    """the entity rows were staged (``_bulk_entities``): their ids are given again, in ref order
+    from ``first_id``, when they are copied over; else they were written in place with their ids"""
+    staged: StagedRows | None = None
+    """rows made while fetching, in the attached ``stage`` database, for some of the entities"""
+    written: int = 0
+    """entities the commit wrote"""
+    staged_ids: list[tuple[int, int]] = field(default_factory=list)
+    """(provisional id, id) of each staged entity written in place (not renumbered)"""
 
 
 class SqlStore(ABC):
@@ -247,21 +265,9 @@ class SqlStore(ABC):
         ``in_ref_order``: the writes come in ref order)."""
         return "entities"
 
-    def _bulk_load_end(
-        self,
-        cur: Any,
-        renumber_from: int | None = None,
-        staged: StagedRows | None = None,
-        written: int = 0,
-        *,
-        first_id: int = 0,
-        staged_ids: list[tuple[int, int]] | None = None,
-    ) -> None:
-        """Finish a bulk load; ``renumber_from`` is set when :meth:`_bulk_entities` staged the
-        entity rows (their ids from that number on are then given again, in ref order);
-        ``staged``: rows made while fetching are in the attached ``stage`` database too, for
-        some of the ``written`` entities, written from ``first_id`` on; unless renumbered, each
-        such entity's (provisional id, id) is in ``staged_ids``."""
+    def _bulk_load_end(self, cur: Any, load: BulkLoad | None = None) -> None:
+        """Finish a bulk load (``load``: what a first commit's writes left to finish; None when
+        a migration rebuilt the search rows)."""
         for statement in search_table.BULK_INDEXES[self.dialect].values():
             cur.execute(statement)
 
@@ -512,9 +518,7 @@ class SqlStore(ABC):
                 cur.executemany(self._sql("INSERT INTO entity_refs (id, ref) VALUES (?, ?)"), refs)
             self._insert_keys(cur, keys)
             self._insert_search_rows(cur, rows, table)
-        self._bulk_load_end(
-            cur, first_id if renumbered else None, staged, count, first_id=first_id, staged_ids=staged_ids
-        )
+        self._bulk_load_end(cur, BulkLoad(first_id, renumbered, staged, count, staged_ids))
         return written, first_id + count
 
     def _apply_writes(

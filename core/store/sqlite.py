@@ -23,7 +23,7 @@ from .base import Commit
 from .bodies import decode_body, encode_body
 from .multirow import insert_values
 from .search_table import ENTITY_COLUMNS, ID_MAP_TABLE, ref_order_id_map
-from .sql import SCHEMA_VERSION, SqlStore
+from .sql import SCHEMA_VERSION, BulkLoad, SqlStore
 from .staging import FirstCommitStage, StagedRows
 
 log = get_logger("openchoreo_sync.store")
@@ -224,59 +224,50 @@ class SqliteStore(SqlStore):
                     cur.execute(f"DETACH DATABASE {name}")
             cur.close()
 
-    def _bulk_load_end(
-        self,
-        cur: Any,
-        renumber_from: int | None = None,
-        staged: StagedRows | None = None,
-        written: int = 0,
-        *,
-        first_id: int = 0,
-        staged_ids: list[tuple[int, int]] | None = None,
-    ) -> None:
-        if renumber_from is None:
-            rows = "temp.search_load"
-            if staged is not None and self._attach_presorted(cur, staged, first_id, written):
-                # Every written entity was staged and got the id the worker gave it (ref order
-                # from the same first id): its rows go over as they are, the relation rows sorted.
-                cur.execute("INSERT INTO search SELECT * FROM presorted.search")
-            elif staged is not None:  # staged rows under their provisional ids; of entities not written: left out
-                cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
-                cur.execute("CREATE TEMP TABLE staged_ids (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-                cur.executemany("INSERT INTO temp.staged_ids (old, new) VALUES (?, ?)", staged_ids or [])
-                rows = (
-                    "(SELECT s.key_id, s.value, m.new AS entity_id FROM stage.rows AS s "
-                    "JOIN temp.staged_ids AS m ON m.old = s.entity_id UNION ALL SELECT * FROM temp.search_load)"
-                )
-            cur.execute(
-                "INSERT INTO search (key_id, value, entity_id) "
-                f"SELECT key_id, value, entity_id FROM {rows} ORDER BY key_id, value, entity_id"
-            )
-            if staged is not None:
-                cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
-        else:
+    def _bulk_load_end(self, cur: Any, load: BulkLoad | None = None) -> None:
+        load = load or BulkLoad()  # a migration's rebuild: the rows in temp.search_load alone
+        staged, renumbered = load.staged, load.renumbered
+        if renumbered:
             cur.execute("DROP TABLE IF EXISTS temp.id_map")
             cur.execute(ID_MAP_TABLE)
-            cur.execute(ref_order_id_map("temp.entities_load"), (renumber_from,))
+            cur.execute(ref_order_id_map("temp.entities_load"), (load.first_id,))
             cur.execute(
                 f"INSERT INTO entities (id, {ENTITY_COLUMNS}) SELECT m.new, {_prefixed('e', ENTITY_COLUMNS)} "
                 "FROM temp.entities_load AS e JOIN temp.id_map AS m ON m.old = e.id ORDER BY m.new"
             )
             cur.execute("INSERT INTO entity_refs (id, ref) SELECT new, ref FROM temp.id_map ORDER BY new")
-            rows = "temp.search_load"
-            if staged is not None and self._attach_presorted(cur, staged, renumber_from, written):
-                # Into the empty table as they are (SQLite's transfer of a table into one of the
-                # same definition, no record decoded); what is left to sort here is the relation
-                # rows, the only rows in temp.search_load when every written entity was staged.
-                cur.execute("INSERT INTO search SELECT * FROM presorted.search")
-            elif staged is not None:  # staged rows of entities not written have no id in the map: left out
+        rows = "temp.search_load"
+        if staged is not None and self._attach_presorted(cur, staged, load.first_id, load.written):
+            # Into the empty table as they are (SQLite's transfer of a table into one of the same
+            # definition, no record decoded): every written entity was staged and has the id the
+            # worker gave it. What is left to sort is the relation rows in temp.search_load.
+            cur.execute("INSERT INTO search SELECT * FROM presorted.search")
+        elif staged is not None:
+            # The staged rows under their provisional ids; those of entities not written have no
+            # id to map to and are left out.
+            if not renumbered:  # written in place: the staged entities' ids, as they were given
+                cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
+                cur.execute("CREATE TEMP TABLE staged_ids (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+                cur.executemany("INSERT INTO temp.staged_ids (old, new) VALUES (?, ?)", load.staged_ids)
+                rows = (
+                    "(SELECT s.key_id, s.value, m.new AS entity_id FROM stage.rows AS s "
+                    "JOIN temp.staged_ids AS m ON m.old = s.entity_id UNION ALL SELECT * FROM temp.search_load)"
+                )
+            else:  # renumbered below, with the rest
                 rows = "(SELECT * FROM stage.rows UNION ALL SELECT * FROM temp.search_load)"
+        if renumbered:
             cur.execute(
                 "INSERT INTO search (key_id, value, entity_id) SELECT s.key_id, s.value, m.new "
                 f"FROM {rows} AS s JOIN temp.id_map AS m ON m.old = s.entity_id ORDER BY 1, 2, 3"
             )
             cur.execute("DROP TABLE temp.id_map")
             cur.execute("DROP TABLE temp.entities_load")
+        else:
+            cur.execute(
+                "INSERT INTO search (key_id, value, entity_id) "
+                f"SELECT key_id, value, entity_id FROM {rows} ORDER BY key_id, value, entity_id"
+            )
+        cur.execute("DROP TABLE IF EXISTS temp.staged_ids")
         cur.execute("DROP TABLE temp.search_load")
 
     def _attach_presorted(self, cur: Any, staged: StagedRows, first_id: int, written: int) -> bool:
